@@ -1,0 +1,242 @@
+// Package daemon wires palisade-agent's parts together and runs them: the
+// XDP filter, the admin API, the metrics endpoint and the background loops
+// (expired-entry sweeps, drop samples, configuration reloads).
+//
+// It owns no logic of its own beyond order and lifetime: what each part
+// does lives in its package.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/palisadewaf/palisade/agent/admin"
+	"github.com/palisadewaf/palisade/agent/config"
+	"github.com/palisadewaf/palisade/agent/version"
+	"github.com/palisadewaf/palisade/agent/xdp"
+)
+
+// Daemon is a running agent.
+type Daemon struct {
+	cfgPath string
+	log     *slog.Logger
+	reg     *prometheus.Registry
+
+	mu      sync.Mutex
+	cfg     *config.Config
+	filter  *xdp.Filter
+	samples *xdp.SampleLog
+}
+
+// Run starts the agent with the configuration at cfgPath and blocks until
+// ctx ends. SIGHUP reloads the configuration.
+func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return err
+	}
+	d := &Daemon{cfgPath: cfgPath, cfg: cfg, log: log, reg: prometheus.NewRegistry(), samples: xdp.NewSampleLog(64)}
+	d.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildInfo(),
+	)
+
+	filter, err := xdp.Open(cfg.XDP.PinPath, log)
+	if err != nil {
+		return err
+	}
+	d.filter = filter
+	// Closing releases the agent's handles only: the pinned filter keeps
+	// dropping while the agent is down (principle 3 of DESIGN.md).
+	defer filter.Close()
+	d.reg.MustRegister(xdp.NewCollector(filter))
+
+	if err := d.applyXDP(cfg, true); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+
+	adminLn, err := admin.Listen(cfg.Admin.Socket)
+	if err != nil {
+		return err
+	}
+	adminSrv := admin.NewServer(filter, d.samples, d.Reload, log)
+	wg.Go(func() {
+		if err := adminSrv.Serve(adminLn); err != nil {
+			errc <- fmt.Errorf("admin API: %w", err)
+		}
+	})
+	defer os.Remove(cfg.Admin.Socket)
+
+	var metricsSrv *http.Server
+	if cfg.Metrics.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			return fmt.Errorf("metrics endpoint: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg}))
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		wg.Go(func() {
+			if err := metricsSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics endpoint: %w", err)
+			}
+		})
+	}
+
+	wg.Go(func() { d.sweepLoop(ctx) })
+	wg.Go(func() {
+		err := filter.ReadSamples(ctx, d.samples, func(s xdp.Sample) {
+			log.Debug("xdp drop sample", "iface", s.Interface, "reason", s.Reason, "source", s.Source.String(), "len", s.Length)
+		})
+		if err != nil {
+			errc <- err
+		}
+	})
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	log.Info("palisade-agent running", "version", version.Version, "config", cfgPath,
+		"admin_socket", cfg.Admin.Socket, "metrics", cfg.Metrics.Listen, "pin_path", cfg.XDP.PinPath)
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-hup:
+			if err := d.Reload(); err != nil {
+				log.Error("reload failed; keeping the running configuration", "error", err)
+			}
+		case runErr = <-errc:
+			break loop
+		}
+	}
+
+	log.Info("palisade-agent stopping; the XDP filter stays attached")
+	cancel()
+	shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
+	defer done()
+	_ = adminSrv.Shutdown(shutdownCtx)
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(shutdownCtx)
+	}
+	wg.Wait()
+	return runErr
+}
+
+// applyXDP brings the filter in line with cfg: knobs, lists file (at start
+// only), and attachments to interfaces not yet attached.
+func (d *Daemon) applyXDP(cfg *config.Config, start bool) error {
+	if err := d.filter.Configure(cfg.XDP.RateLimit, cfg.XDP.SamplesPerSecond); err != nil {
+		return err
+	}
+	if start && cfg.XDP.ListsFile != "" {
+		if err := d.loadListsFile(cfg.XDP.ListsFile); err != nil {
+			return err
+		}
+	}
+	mode, _ := xdp.ParseMode(cfg.XDP.Mode) // validated by config
+	attached := d.filter.Attachments()
+	for _, iface := range cfg.XDP.Interfaces {
+		if slices.ContainsFunc(attached, func(a xdp.Attachment) bool { return a.Interface == iface }) {
+			continue
+		}
+		a, err := d.filter.Attach(iface, mode)
+		if err != nil {
+			return err
+		}
+		d.log.Info("xdp filter attached", "iface", a.Interface, "mode", string(a.Mode), "adopted", a.Adopted)
+	}
+	return nil
+}
+
+func (d *Daemon) loadListsFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("lists file: %w", err)
+	}
+	defer f.Close()
+	entries, err := xdp.ParseListsFile(f)
+	if err != nil {
+		return fmt.Errorf("lists file %s: %w", path, err)
+	}
+	for _, fe := range entries {
+		if err := d.filter.Add(fe.List, fe.Entry); err != nil {
+			return fmt.Errorf("lists file %s: %w", path, err)
+		}
+	}
+	d.log.Info("lists file loaded", "path", path, "entries", len(entries))
+	return nil
+}
+
+// Reload re-reads the configuration file and applies what can change at
+// run time. On error the running configuration stays.
+func (d *Daemon) Reload() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cfg, err := config.Load(d.cfgPath)
+	if err != nil {
+		return err
+	}
+	if cfg.XDP.PinPath != d.cfg.XDP.PinPath || cfg.Admin.Socket != d.cfg.Admin.Socket || cfg.Metrics.Listen != d.cfg.Metrics.Listen {
+		d.log.Warn("xdp.pin_path, admin.socket and metrics.listen change only on restart")
+	}
+	if err := d.applyXDP(cfg, false); err != nil {
+		return err
+	}
+	d.cfg = cfg
+	d.log.Info("configuration reloaded", "config", d.cfgPath)
+	return nil
+}
+
+func (d *Daemon) sweepLoop(ctx context.Context) {
+	d.mu.Lock()
+	every := d.cfg.XDP.SweepInterval
+	d.mu.Unlock()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := d.filter.SweepExpired()
+			if err != nil {
+				d.log.Error("sweep expired list entries", "error", err)
+			} else if n > 0 {
+				d.log.Info("expired list entries swept", "count", n)
+			}
+		}
+	}
+}
+
+func buildInfo() prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "palisade_agent_build_info",
+		Help: "Always 1; the version label says which build runs.",
+	}, []string{"version"})
+	g.WithLabelValues(version.Version).Set(1)
+	return g
+}
