@@ -53,11 +53,11 @@ type Event struct {
 	// Excerpt is a short, masked window around the matched fragment.
 	Excerpt string `json:"excerpt"`
 	// Masked says that at least one value in Path or Excerpt was masked.
-	Masked     bool     `json:"masked,omitempty"`
-	Truncated  bool     `json:"truncated,omitempty"`
-	Decision   Decision `json:"decision"`
-	Status     int      `json:"status"`
-	Experimental bool   `json:"experimental,omitempty"`
+	Masked       bool     `json:"masked,omitempty"`
+	Truncated    bool     `json:"truncated,omitempty"`
+	Decision     Decision `json:"decision"`
+	Status       int      `json:"status"`
+	Experimental bool     `json:"experimental,omitempty"`
 }
 
 // Limits on an event's free-text fields. A node truncates to them; the cloud
