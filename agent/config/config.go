@@ -28,6 +28,9 @@ type Config struct {
 	Admin   Admin   `yaml:"admin"`
 	Metrics Metrics `yaml:"metrics"`
 	Log     Log     `yaml:"log"`
+	// Applications and Proxy configure the L7 proxy (applications.go).
+	Applications []Application `yaml:"applications"`
+	Proxy        Proxy         `yaml:"proxy"`
 }
 
 // XDP configures the packet filter.
@@ -77,6 +80,7 @@ func Default() Config {
 		Admin:   Admin{Socket: "/run/palisade/agent.sock"},
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 		Log:     Log{Level: "info", Format: "text"},
+		Proxy:   DefaultProxy(),
 	}
 }
 
@@ -92,6 +96,9 @@ func Load(path string) (*Config, error) {
 	}
 	if cfg.XDP.ListsFile != "" && !filepath.IsAbs(cfg.XDP.ListsFile) {
 		cfg.XDP.ListsFile = filepath.Join(filepath.Dir(path), cfg.XDP.ListsFile)
+	}
+	if err := cfg.resolveApplicationFiles(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
 }
@@ -156,5 +163,7 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log.format: %q is not text or json", c.Log.Format))
 	}
+	errs = append(errs, c.Proxy.validate()...)
+	errs = append(errs, validateApplications(c.Applications)...)
 	return errors.Join(errs...)
 }
