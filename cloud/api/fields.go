@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"net/mail"
 	"strconv"
@@ -99,12 +98,3 @@ func clip(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
-
-func notFoundIf(err error, what string) error {
-	if err != nil && isNotFound(err) {
-		return notFound(what)
-	}
-	return err
-}
-
-func describe(kind string, id any) string { return fmt.Sprintf("%s %v", kind, id) }

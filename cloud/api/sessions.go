@@ -111,7 +111,7 @@ func (s *Server) changePassword(r *http.Request, p *principal) (any, error) {
 		return nil, forbidden("a password is changed from a login session, not with an API token")
 	}
 	if ok, err := auth.VerifyPassword(p.user.PasswordHash, req.Current); err != nil || !ok {
-		return nil, forbidden("current password is wrong")
+		return nil, badRequest("body: current: not the password of this user")
 	}
 	if err := auth.CheckPassword(req.New); err != nil {
 		return nil, badRequest("body: new: %v", err)
