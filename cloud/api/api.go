@@ -23,8 +23,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/palisadewaf/palisade/cloud/apiv1"
 	"github.com/palisadewaf/palisade/cloud/apitypes"
+	"github.com/palisadewaf/palisade/cloud/apiv1"
 	"github.com/palisadewaf/palisade/cloud/auth"
 	"github.com/palisadewaf/palisade/cloud/metrics"
 	"github.com/palisadewaf/palisade/cloud/ratelimit"

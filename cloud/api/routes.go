@@ -140,7 +140,7 @@ func (s *Server) routeTable() []route {
 			resp: apitypes.Event{}, status: ok, h: s.getEvent},
 		{method: get, path: "/api/v1/attacks", summary: "Attacks: events grouped by application, type, point and source, split by an hour of silence", access: userAccess, scope: auth.ScopeEventsRead,
 			query: join(eventFilterParams, []param{{"limit", "integer", "at most this many attacks (1-1000, default 100)"}}),
-			resp: apitypes.List[apitypes.Attack]{}, status: ok, h: s.listAttacks},
+			resp:  apitypes.List[apitypes.Attack]{}, status: ok, h: s.listAttacks},
 		{method: get, path: "/api/v1/traffic", summary: "Requests, blocked requests and attacks over time, from node counters", access: userAccess, scope: auth.ScopeEventsRead,
 			query: []param{
 				{"from", "string", "RFC 3339 time"}, {"to", "string", "RFC 3339 time"},
