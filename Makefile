@@ -56,3 +56,10 @@ lint: ## go vet + staticcheck
 
 clean:
 	rm -rf $(BIN)
+
+# Operations (docs/OPERATIONS.md): Debian packages built with nfpm.
+DEB_COMMITS := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
+.PHONY: package
+package: build ## build the .deb packages (palisade-agent, palisade-cloud, palisadectl) into dist/
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) \
+	  $(GO) run ./tools/packaging -bin $(BIN) -out dist -version '$(VERSION)' -commits $(DEB_COMMITS)
