@@ -131,6 +131,14 @@ func New(root Root, steps ...Step) Point {
 	return p
 }
 
+// Own returns the point with the given root and steps without copying
+// them: the point takes ownership of steps, which the caller must never
+// modify afterwards. It is for decoders that build many points from one
+// backing array; header names must already be lower case.
+func Own(root Root, steps []Step) Point {
+	return Point{root: root, steps: steps[:len(steps):len(steps)]}
+}
+
 // Path returns the point of the whole request path.
 func Path() Point { return Point{root: RootPath} }
 

@@ -1,0 +1,228 @@
+// Package attack holds Palisade's detectors: one per attack type, each a
+// pure function from a decoded value and where it was found to the matched
+// fragment. Detectors know nothing of requests, points or rules; the engine
+// in agent/detect feeds them every value it decodes and filters what they
+// find through the ruleset.
+//
+// A detector has a stable id ("sqli.libinjection", "xss.html", ...) that
+// events carry, so a console user can tell which check fired and a rule
+// can be written against it.
+package attack
+
+// Attack types. These strings are part of the wire contract (events,
+// rules, counters).
+const (
+	SQLi      = "sqli"
+	XSS       = "xss"
+	RCE       = "rce"
+	PTrav     = "ptrav"
+	RFI       = "rfi"
+	SSRF      = "ssrf"
+	SSTI      = "ssti"
+	CRLF      = "crlf"
+	NoSQLi    = "nosqli"
+	LDAPi     = "ldapi"
+	XXE       = "xxe"
+	Redir     = "redir"
+	Log4Shell = "log4shell"
+	Mail      = "mail_injection"
+	Scanner   = "scanner"
+	DataBomb  = "data_bomb"
+)
+
+// Types lists every built-in attack type.
+var Types = []string{SQLi, XSS, RCE, PTrav, RFI, SSRF, SSTI, CRLF, NoSQLi, LDAPi, XXE, Redir, Log4Shell, Mail, Scanner, DataBomb}
+
+// Where says what kind of value a detector is looking at. Detectors use it
+// to apply the checks that make sense there: a newline is an attack in a
+// query argument and an ordinary character in a JSON text field.
+type Where uint8
+
+const (
+	InPath        Where = iota + 1 // the whole decoded request path
+	InPathSegment                  // one path segment
+	InQuery                        // a query argument value
+	InName                         // a key: query or form name, JSON key
+	InHeader                       // a request header value (Context.Header names it)
+	InCookie                       // a cookie value
+	InBody                         // a raw body no structural decoder could parse
+	InField                        // a value inside a form, JSON, XML, multipart or GraphQL body
+	InFilename                     // a multipart file name
+	InMarkup                       // an XML declaration (DOCTYPE, ENTITY, processing instruction)
+)
+
+// Context is what a detector knows about a value besides its bytes.
+type Context struct {
+	Where  Where
+	Header string // lower-case header name, for InHeader
+	Name   string // name of the field or argument holding the value, if any
+	Host   string // request Host, for open-redirect checks
+}
+
+// Match is one finding: the attack type, the detector that found it and
+// the matched fragment v[Start:End].
+type Match struct {
+	Type       string
+	DetectorID string
+	Start, End int
+}
+
+// Detector is one check.
+type Detector struct {
+	ID   string
+	Type string
+	// Check returns the matched fragment of v, if any. lv is v with ASCII
+	// letters lower-cased (same length, same offsets) and f its features.
+	Check func(v, lv string, f Features, c *Context) (start, end int, ok bool)
+}
+
+// Detectors lists the built-in detectors in the order Scan runs them.
+var Detectors = []Detector{
+	{ID: "log4shell.lookup", Type: Log4Shell, Check: checkLog4Shell},
+	{ID: "sqli.libinjection", Type: SQLi, Check: checkSQLiLibinjection},
+	{ID: "sqli.tokenizer", Type: SQLi, Check: checkSQLiTokens},
+	{ID: "xss.libinjection", Type: XSS, Check: checkXSSLibinjection},
+	{ID: "xss.html", Type: XSS, Check: checkXSSHTML},
+	{ID: "xss.js", Type: XSS, Check: checkXSSJS},
+	{ID: "rce.shell", Type: RCE, Check: checkShell},
+	{ID: "rce.code", Type: RCE, Check: checkCodeInjection},
+	{ID: "rce.upload", Type: RCE, Check: checkUpload},
+	{ID: "ptrav.dotdot", Type: PTrav, Check: checkDotDot},
+	{ID: "ptrav.file", Type: PTrav, Check: checkSensitiveFile},
+	{ID: "rfi.url", Type: RFI, Check: checkRFI},
+	{ID: "ssrf.url", Type: SSRF, Check: checkSSRF},
+	{ID: "ssti.template", Type: SSTI, Check: checkSSTI},
+	{ID: "crlf.header", Type: CRLF, Check: checkCRLF},
+	{ID: "mail.header", Type: Mail, Check: checkMail},
+	{ID: "nosqli.operator", Type: NoSQLi, Check: checkNoSQLOperator},
+	{ID: "nosqli.js", Type: NoSQLi, Check: checkNoSQLJS},
+	{ID: "ldapi.filter", Type: LDAPi, Check: checkLDAP},
+	{ID: "xxe.entity", Type: XXE, Check: checkXXE},
+	{ID: "data_bomb.xml_entities", Type: DataBomb, Check: checkEntityBomb},
+	{ID: "redir.url", Type: Redir, Check: checkRedirect},
+	{ID: "scanner.agent", Type: Scanner, Check: checkScannerAgent},
+	{ID: "scanner.probe", Type: Scanner, Check: checkProbePath},
+}
+
+// Scan runs every detector whose type skip does not exclude on v and calls
+// fn for each finding (at most one per detector).
+func Scan(v string, c *Context, skip func(typ string) bool, fn func(Match)) {
+	if len(v) == 0 {
+		return
+	}
+	f := features(v)
+	if f&^(fLetter|fUpper|fDigit|fSpace) == 0 && c.Where != InHeader && c.Where != InPath {
+		// Words, numbers and spaces: only keyword-shaped SQL injection
+		// ("1 union select 2") can hide in those.
+		if f&fSpace == 0 || f&fLetter == 0 {
+			return
+		}
+	}
+	lv := lowerASCII(v, f)
+	for i := range Detectors {
+		d := &Detectors[i]
+		if skip != nil && skip(d.Type) {
+			continue
+		}
+		if s, e, ok := d.Check(v, lv, f, c); ok {
+			fn(Match{Type: d.Type, DetectorID: d.ID, Start: s, End: e})
+		}
+	}
+}
+
+// Features is a bit set of character classes present in a value, computed
+// once so that each detector can skip values that cannot hold its attack.
+type Features uint32
+
+const (
+	fLetter Features = 1 << iota
+	fUpper
+	fDigit
+	fSpace
+	fQuote     // ' " `
+	fLT        // <
+	fGT        // >
+	fParen     // ( )
+	fSemi      // ;
+	fPipe      // |
+	fAmp       // &
+	fDollar    // $
+	fBrace     // { }
+	fSlash     // /
+	fBackslash // \
+	fDot       // .
+	fColon     // :
+	fNewline   // \r \n
+	fEq        // =
+	fHash      // #
+	fDash      // -
+	fStar      // *
+	fPercent   // %
+	fAt        // @
+	fBracket   // [ ]
+	fCtl       // other control bytes, NUL
+	fHigh      // bytes >= 0x80
+	fBacktick  // `
+	fComma     // ,
+	fOther
+)
+
+var featureOf = func() (t [256]Features) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= 'a' && c <= 'z':
+			t[c] = fLetter
+		case c >= 'A' && c <= 'Z':
+			t[c] = fLetter | fUpper
+		case c >= '0' && c <= '9':
+			t[c] = fDigit
+		case c == ' ' || c == '\t' || c == '\v' || c == '\f':
+			t[c] = fSpace
+		case c == '\r' || c == '\n':
+			t[c] = fNewline | fSpace
+		case c == '\'' || c == '"':
+			t[c] = fQuote
+		case c == '`':
+			t[c] = fQuote | fBacktick
+		case c >= 0x80:
+			t[c] = fHigh
+		case c < 0x20 || c == 0x7f:
+			t[c] = fCtl
+		default:
+			t[c] = fOther
+		}
+	}
+	for c, f := range map[byte]Features{
+		'<': fLT, '>': fGT, '(': fParen, ')': fParen, ';': fSemi, '|': fPipe, '&': fAmp,
+		'$': fDollar, '{': fBrace, '}': fBrace, '/': fSlash, '\\': fBackslash, '.': fDot,
+		':': fColon, '=': fEq, '#': fHash, '-': fDash, '*': fStar, '%': fPercent, '@': fAt,
+		'[': fBracket, ']': fBracket, ',': fComma,
+	} {
+		t[c] = f
+	}
+	return t
+}()
+
+func features(v string) Features {
+	var f Features
+	for i := 0; i < len(v); i++ {
+		f |= featureOf[v[i]]
+	}
+	return f
+}
+
+// lowerASCII lower-cases ASCII letters only, so offsets are preserved.
+func lowerASCII(v string, f Features) string {
+	if f&fUpper == 0 {
+		return v
+	}
+	b := make([]byte, len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return string(b)
+}

@@ -1,0 +1,125 @@
+package attack
+
+import "strings"
+
+// Path traversal and local file inclusion: "../" climbing out of a
+// directory, or a value naming a file only an attacker wants (the files of
+// the OS, of the web server, secrets), or a stream wrapper that reads one.
+
+func checkDotDot(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fDot == 0 || f&(fSlash|fBackslash|fSemi) == 0 {
+		return 0, 0, false
+	}
+	s := lv
+	if f&fBackslash != 0 {
+		s = strings.ReplaceAll(s, `\`, "/")
+	}
+	if strings.Contains(s, "..;/") { // Tomcat path parameter trick
+		return strings.Index(s, "..;/"), len(v), true
+	}
+	first, n := -1, 0
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] != '.' || s[i+1] != '.' {
+			continue
+		}
+		j := i + 2
+		for j < len(s) && s[j] == '.' { // "..../" filter bypass
+			j++
+		}
+		if j < len(s) && s[j] == '/' && (i == 0 || s[i-1] == '/' || s[i-1] == '=' || s[i-1] == ' ' || s[i-1] == '"' || s[i-1] == '\'' || s[i-1] == ':' || s[i-1] == 0) {
+			if first < 0 {
+				first = i
+			}
+			n++
+			i = j
+		}
+	}
+	if n == 0 {
+		// "/.." at the very end of a path climbs too.
+		if c.Where == InPath && (strings.HasSuffix(s, "/..") || s == "..") {
+			return len(s) - 2, len(v), true
+		}
+		return 0, 0, false
+	}
+	switch {
+	case n >= 2, c.Where == InPath, first == 0:
+		return first, len(v), true
+	}
+	return 0, 0, false
+}
+
+// sensitiveFiles are paths (lower case, '/' separators) worth reading to an
+// attacker. Each matches anywhere in the value.
+var sensitiveFiles = []string{
+	"etc/passwd", "etc/shadow", "etc/group", "etc/hosts", "etc/issue", "etc/hostname", "etc/sudoers",
+	"etc/crontab", "etc/fstab", "etc/motd", "etc/resolv.conf", "etc/mysql/", "etc/httpd/", "etc/apache2/",
+	"etc/nginx/", "etc/ssh/", "etc/security/", "etc/master.passwd", "etc/pam.d", "etc/profile", "etc/environment",
+	"proc/self/", "proc/version", "proc/cpuinfo", "proc/net/", "proc/1/", "var/log/", "var/run/secrets",
+	"root/.", ".ssh/id_", ".ssh/authorized_keys", ".bash_history", ".aws/credentials", ".docker/config",
+	"boot.ini", "win.ini", "system.ini", "windows/system32", "winnt/system32", "windows/repair",
+	"inetpub/", "web-inf/web.xml", "meta-inf/", "wp-config.php", "config/database.yml", ".htpasswd",
+	".env", "usr/local/apache", "/.git/", "autoexec.bat", "sam", "ntuser.dat", "php.ini", "my.cnf",
+	"/etc/", "c:/windows/", "c:/boot", "applicationhost.config", "/dev/null", "/dev/random",
+}
+
+// wrappers are stream wrappers that read or execute local files.
+var wrappers = []string{"php://filter", "php://input", "php://fd", "php://memory", "php://stdin", "file://", "zip://", "phar://", "expect://", "glob://", "compress.zlib://", "jar:file:", "netdoc:"}
+
+func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&(fSlash|fBackslash|fDot|fColon) == 0 {
+		return 0, 0, false
+	}
+	if f&fColon != 0 {
+		for _, w := range wrappers {
+			if i := strings.Index(lv, w); i >= 0 {
+				return i, len(v), true
+			}
+		}
+	}
+	if c.Where == InHeader && !headerTakesFreeText(c.Header) || c.Where == InHeader && (c.Header == "referer" || c.Header == "origin") {
+		return 0, 0, false
+	}
+	s := lv
+	if f&fBackslash != 0 {
+		s = strings.ReplaceAll(s, `\`, "/")
+	}
+	for _, p := range sensitiveFiles {
+		i := strings.Index(s, p)
+		if i < 0 {
+			continue
+		}
+		e := i + len(p)
+		switch p {
+		case "sam", "php.ini", "my.cnf", ".env", ".htpasswd", "boot.ini", "win.ini", "system.ini", "wp-config.php", "autoexec.bat", "ntuser.dat":
+			// Bare file names count as a whole path component only.
+			if i > 0 && s[i-1] != '/' || e < len(s) && isWordByte(s[e]) {
+				continue
+			}
+			if p == "sam" && !strings.Contains(s, "config/sam") {
+				continue
+			}
+			if p == ".env" && c.Where != InPath && !strings.Contains(s, "/") {
+				continue
+			}
+		case "/etc/", "c:/windows/", "/dev/null", "/dev/random", "c:/boot":
+			// A directory alone is weak: only when the whole value is a
+			// path into it (the target of an include).
+			if i != 0 && !(i > 0 && (s[i-1] == '=' || s[i-1] == 0)) {
+				continue
+			}
+			if c.Where == InPath {
+				continue
+			}
+		default:
+			// A path, not a word inside another: "setc/passwd" is not it.
+			if i > 0 && isWordByte(s[i-1]) && s[i-1] != '_' {
+				continue
+			}
+			if c.Where == InPath && strings.HasPrefix(p, "etc/") == false && strings.HasPrefix(p, "proc/") == false && strings.HasPrefix(p, "windows/") == false && !strings.Contains(p, "passwd") && !strings.Contains(p, "win.ini") {
+				continue // probe paths in the request path are scanner.probe's
+			}
+		}
+		return i, e, true
+	}
+	return 0, 0, false
+}

@@ -1,0 +1,447 @@
+package attack
+
+import "strings"
+
+// Injections into interpreters other than SQL and the shell: template
+// engines (SSTI), Log4j lookups, HTTP and mail headers (CRLF, mail
+// injection), MongoDB queries (NoSQL injection), LDAP filters, XML
+// entities (XXE).
+
+// checkSSTI looks inside template delimiters ({{ }}, ${ }, #{ }, *{ },
+// <%= %>, {% %}) for what a template author never writes in data but an
+// attacker probes with: arithmetic on literals, Python dunders, class and
+// runtime access, engine internals. "{{ user.name }}" is just a template.
+func checkSSTI(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&(fBrace|fLT|fHash|fDollar) == 0 {
+		return 0, 0, false
+	}
+	for _, d := range [...]struct{ open, close string }{
+		{"{{", "}}"}, {"${", "}"}, {"#{", "}"}, {"*{", "}"}, {"@{", "}"}, {"<%=", "%>"}, {"<%", "%>"}, {"{%", "%}"}, {"{#", "#}"}, {"[[", "]]"},
+	} {
+		from := 0
+		for {
+			i := strings.Index(lv[from:], d.open)
+			if i < 0 {
+				break
+			}
+			i += from
+			body := lv[i+len(d.open):]
+			if j := strings.Index(body, d.close); j >= 0 {
+				body = body[:j]
+			} else if len(body) > 256 {
+				body = body[:256]
+			}
+			if d.open == "${" && (strings.HasPrefix(body, "jndi:") || strings.Contains(body, "${")) {
+				from = i + 2
+				continue // log4shell's
+			}
+			if templateExpr(body) {
+				return i, min(len(v), i+len(d.open)+len(body)+len(d.close)), true
+			}
+			from = i + len(d.open)
+		}
+	}
+	// Engine directives outside expression delimiters.
+	if i := containsAny(lv, "freemarker.template.utility", "<#assign", "#set($", "#set ($", "$class.inspect", "{php}", "{system(", "{$smarty", "{self::", "#foreach("); i >= 0 {
+		return i, len(v), true
+	}
+	return 0, 0, false
+}
+
+var templateMarkers = []string{
+	"__class__", "__mro__", "__subclasses__", "__globals__", "__builtins__", "__init__", "__import__",
+	"__base__", "__bases__", "__dict__", "__getattribute__", "config.items", "config.__", "self._",
+	"request.application", "request.environ", "lipsum", "cycler", "joiner", "namespace.__",
+	"getclass(", ".class.", "class.forname", "t(java.", "java.lang", "runtime", "processbuilder", ".exec(",
+	"getruntime", "new java", "_self.env", "registerundefinedfiltercallback", "|attr(", "['__", "[\"__",
+	"constructor", "popen", "os.system", "subprocess", "freemarker", "?new(", "product.getclass",
+	"system(", "`", "%x(", "file.read", "io.popen", "kernel.", "getenv", "filter('system", "filter(\"system",
+	"filter('exec", "|map('system", "sort('system", "|filter(", "range(", "import os", "from os",
+	"request.getparameter", "applicationscope", "facescontext", "getbean(", "springframework",
+	"7*7", "7*'7'", "7*\"7\"",
+}
+
+func templateExpr(body string) bool {
+	body = strings.TrimSpace(body)
+	if body == "" {
+		return false
+	}
+	for _, m := range templateMarkers {
+		if strings.Contains(body, m) {
+			return true
+		}
+	}
+	// Arithmetic on two number literals: {{7*7}}, ${1337+1}, #{9*9}.
+	for i := 0; i < len(body); i++ {
+		if body[i] != '*' && body[i] != '+' && body[i] != '/' && body[i] != '-' && body[i] != '%' {
+			continue
+		}
+		l := strings.TrimRight(body[:i], " ")
+		r := strings.TrimLeft(body[i+1:], " '\"")
+		if l != "" && r != "" && l[len(l)-1] >= '0' && l[len(l)-1] <= '9' && r[0] >= '0' && r[0] <= '9' {
+			// Both sides numbers, and the whole body a small expression.
+			if len(body) <= 40 && !strings.ContainsAny(body, " ,:") || len(body) <= 12 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkLog4Shell finds JNDI lookups and the other Log4j lookups attackers
+// use to exfiltrate, after undoing nested lookups that spell them out
+// (${${lower:j}ndi:...}, ${${::-j}${::-n}di:...}).
+func checkLog4Shell(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fDollar == 0 || f&fBrace == 0 {
+		return 0, 0, false
+	}
+	i := strings.Index(lv, "${")
+	if i < 0 {
+		return 0, 0, false
+	}
+	region := lv[i:min(len(lv), i+512)]
+	flat := flattenLookups(region)
+	for _, p := range []string{"${jndi:", "jndi:ldap", "jndi:rmi", "jndi:dns", "jndi:iiop", "jndi:corba", "jndi:nds", "jndi:nis", "jndi:http"} {
+		if strings.Contains(flat, p) {
+			return i, len(v), true
+		}
+	}
+	for _, p := range []string{"${env:", "${sys:", "${java:", "${ctx:", "${main:", "${spring:", "${k8s:", "${docker:", "${bundle:", "${log4j:", "${jvmrunargs:", "${sd:", "${web:", "${base64:", "${lower:", "${upper:", "${::-", "${date:", "${hostname", "${marker:", "${event:"} {
+		if strings.Contains(region, p) {
+			return i, len(v), true
+		}
+	}
+	return 0, 0, false
+}
+
+// flattenLookups rewrites ${lower:x}, ${upper:x} and ${anything:-x} to x,
+// innermost first, a bounded number of times.
+func flattenLookups(s string) string {
+	for range 32 {
+		open := -1
+		for k := 0; k+1 < len(s); k++ {
+			if s[k] == '$' && s[k+1] == '{' {
+				open = k
+			}
+			if s[k] == '}' && open >= 0 {
+				inner := s[open+2 : k]
+				repl := ""
+				switch {
+				case strings.HasPrefix(inner, "lower:"), strings.HasPrefix(inner, "upper:"):
+					repl = inner[6:]
+				case strings.Contains(inner, ":-"):
+					repl = inner[strings.Index(inner, ":-")+2:]
+				default:
+					// Keep a lookup that is not obfuscation, so "${jndi:...}"
+					// stays visible; mark it so it is not rewritten again.
+					repl = "\x01" + inner + "\x02"
+				}
+				s = s[:open] + repl + s[k+1:]
+				goto next
+			}
+		}
+		break
+	next:
+	}
+	return strings.NewReplacer("\x01", "${", "\x02", "}").Replace(s)
+}
+
+// responseHeaders are headers an attacker injects into a response.
+var responseHeaders = []string{
+	"set-cookie", "location", "content-type", "content-length", "refresh", "x-xss-protection",
+	"access-control-allow-origin", "access-control-allow-credentials", "content-security-policy",
+	"link", "cache-control", "transfer-encoding", "content-disposition", "x-frame-options",
+	"strict-transport-security", "www-authenticate", "last-modified", "expires", "pragma", "host",
+	"x-forwarded-for", "x-forwarded-host", "server", "connection", "date", "etag", "vary", "cookie",
+	"authorization", "referer", "user-agent", "accept", "x-",
+}
+
+// checkCRLF finds a line break followed by a header line (or a blank line
+// and a body) in a value that should be one line.
+func checkCRLF(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fNewline == 0 {
+		return 0, 0, false
+	}
+	multiline := c.Where == InField || c.Where == InBody
+	for i := 0; i < len(lv); i++ {
+		if lv[i] != '\r' && lv[i] != '\n' {
+			continue
+		}
+		j := i + 1
+		for j < len(lv) && (lv[j] == '\r' || lv[j] == '\n' || lv[j] == ' ' || lv[j] == '\t') {
+			j++
+		}
+		rest := lv[j:]
+		if strings.HasPrefix(rest, "http/1.") || strings.HasPrefix(rest, "<html") || strings.HasPrefix(rest, "<script") {
+			return i, len(v), true
+		}
+		name := rest
+		k := 0
+		for k < len(name) && (name[k] >= 'a' && name[k] <= 'z' || name[k] == '-' || name[k] >= '0' && name[k] <= '9') {
+			k++
+		}
+		if k == 0 || k >= len(name) || name[k] != ':' {
+			continue
+		}
+		name = name[:k]
+		if isMailHeader(name) {
+			continue // mail injection's
+		}
+		if multiline {
+			// Text fields have line breaks; only the headers that split
+			// a response count there.
+			if name == "set-cookie" || name == "location" || name == "refresh" {
+				return i, len(v), true
+			}
+			continue
+		}
+		for _, h := range responseHeaders {
+			if name == h || h == "x-" && strings.HasPrefix(name, h) {
+				return i, len(v), true
+			}
+		}
+		if c.Where != InHeader {
+			// Any header-shaped line in a query, path or cookie.
+			return i, len(v), true
+		}
+	}
+	return 0, 0, false
+}
+
+func isMailHeader(n string) bool {
+	switch n {
+	case "bcc", "cc", "to", "from", "reply-to", "subject", "sender", "mime-version", "x-mailer", "return-path", "content-transfer-encoding":
+		return true
+	}
+	return false
+}
+
+// checkMail finds mail header or SMTP/IMAP command injection: a line break
+// followed by Bcc:, To:, ... or by a protocol command.
+func checkMail(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fNewline == 0 {
+		return 0, 0, false
+	}
+	multiline := c.Where == InField || c.Where == InBody
+	for i := 0; i < len(lv); i++ {
+		if lv[i] != '\r' && lv[i] != '\n' {
+			continue
+		}
+		j := i + 1
+		for j < len(lv) && (lv[j] == '\r' || lv[j] == '\n' || lv[j] == ' ' || lv[j] == '\t') {
+			j++
+		}
+		rest := lv[j:]
+		for _, cmd := range []string{"mail from:", "rcpt to:", "data\r", "data\n", "helo ", "ehlo ", "quit\r", "vrfy ", "expn ", "a1 login", "a1 select", "a001 login", "a001 fetch", ". logout", "x login", "x select"} {
+			if strings.HasPrefix(rest, cmd) {
+				return i, len(v), true
+			}
+		}
+		k := 0
+		for k < len(rest) && (rest[k] >= 'a' && rest[k] <= 'z' || rest[k] == '-') {
+			k++
+		}
+		if k == 0 || k >= len(rest) || rest[k] != ':' || !isMailHeader(rest[:k]) {
+			continue
+		}
+		if !multiline || mailField(c.Name) || strings.Contains(lv[:i], "@") && !strings.Contains(lv[:i], " ") {
+			return i, len(v), true
+		}
+	}
+	return 0, 0, false
+}
+
+func mailField(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"mail", "from", "to", "subject", "sender", "reply", "cc", "name", "contact", "recipient", "addr"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+var mongoOperators = map[string]bool{
+	"$ne": true, "$eq": true, "$gt": true, "$gte": true, "$lt": true, "$lte": true, "$in": true, "$nin": true,
+	"$regex": true, "$where": true, "$exists": true, "$or": true, "$and": true, "$not": true, "$nor": true,
+	"$expr": true, "$elemmatch": true, "$function": true, "$accumulator": true, "$size": true, "$all": true,
+	"$mod": true, "$text": true, "$jsonschema": true, "$lookup": true, "$options": true, "$set": true,
+	"$unset": true, "$inc": true, "$push": true, "$rename": true, "$search": true,
+}
+
+// checkNoSQLOperator finds MongoDB query operators where a plain value was
+// expected: as a JSON key, or in a bracketed query/form name (id[$ne]=1).
+func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fDollar == 0 || c.Where != InName && c.Where != InQuery && c.Where != InField {
+		return 0, 0, false
+	}
+	if c.Where == InName {
+		if i := strings.Index(lv, "[$"); i >= 0 {
+			end := strings.IndexByte(lv[i:], ']')
+			if end > 0 && mongoOperators[lv[i+1:i+end]] {
+				return i, i + end + 1, true
+			}
+		}
+		if mongoOperators[lv] {
+			return 0, len(v), true
+		}
+		return 0, 0, false
+	}
+	// A value that is a JSON-ish operator object the decoder did not
+	// parse: {"$gt": ""} sent as text, or {$ne: 1}.
+	if f&fBrace != 0 {
+		for i := strings.IndexByte(lv, '{'); i >= 0 && i < len(lv); {
+			j := i + 1
+			for j < len(lv) && (lv[j] == ' ' || lv[j] == '"' || lv[j] == '\'') {
+				j++
+			}
+			k := j
+			for k < len(lv) && (lv[k] == '$' || lv[k] >= 'a' && lv[k] <= 'z') {
+				k++
+			}
+			if mongoOperators[lv[j:k]] {
+				return i, len(v), true
+			}
+			n := strings.IndexByte(lv[i+1:], '{')
+			if n < 0 {
+				break
+			}
+			i += n + 1
+		}
+	}
+	return 0, 0, false
+}
+
+// checkNoSQLJS finds JavaScript injected into a server-side MongoDB
+// expression ($where, mapReduce): a closed string followed by logic that
+// makes the query true or slow.
+func checkNoSQLJS(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&(fQuote|fSemi|fPipe|fAmp) == 0 {
+		return 0, 0, false
+	}
+	for _, p := range []string{"this.password", "this.username", "this.constructor", "db.getcollection", "db.users.", "db.collection", "tojson(this", "return true", "return 1==1", "sleep(5000", "sleep(1000", "sleep(10000", "mapreduce", "$where:", "'$where'", "\"$where\""} {
+		if i := strings.Index(lv, p); i >= 0 {
+			if p == "return true" || p == "return 1==1" {
+				// "return true" is prose too; code needs a statement break
+				// before it.
+				b := strings.TrimRight(lv[:i], " ")
+				if b == "" || b[len(b)-1] != ';' && b[len(b)-1] != '{' {
+					continue
+				}
+			}
+			return i, len(v), true
+		}
+	}
+	// ' || '1'=='1 and "; while(true){}: JS equality or loops after a quote.
+	for i := 0; i < len(lv); i++ {
+		if lv[i] != '\'' && lv[i] != '"' {
+			continue
+		}
+		rest := strings.TrimLeft(lv[i+1:], " ")
+		if strings.HasPrefix(rest, "||") || strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, ";") {
+			tail := strings.TrimLeft(rest, "|&;")
+			if strings.Contains(tail, "==") || strings.Contains(tail, "while(") || strings.Contains(tail, "while (") || strings.Contains(tail, "!=") {
+				return i, len(v), true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// checkLDAP finds LDAP filter injection: a value that closes the filter it
+// was put in and opens another (*)(uid=*), )(|(..., or wildcards with
+// filter operators.
+func checkLDAP(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fParen == 0 {
+		return 0, 0, false
+	}
+	for i := 0; i+1 < len(lv); i++ {
+		if lv[i] != ')' {
+			continue
+		}
+		j := i + 1
+		for j < len(lv) && lv[j] == ' ' {
+			j++
+		}
+		if j >= len(lv) || lv[j] != '(' {
+			continue
+		}
+		j++
+		for j < len(lv) && (lv[j] == '&' || lv[j] == '|' || lv[j] == '!' || lv[j] == '(') {
+			j++
+		}
+		if j < len(lv) && lv[j] == ')' { // (&) absolute true
+			return i, len(v), true
+		}
+		k := j
+		for k < len(lv) && (isWordByte(lv[k]) || lv[k] == '-' || lv[k] == ';' || lv[k] == '.') {
+			k++
+		}
+		if k > j && k < len(lv) && (lv[k] == '=' || lv[k] == '~' || lv[k] == '>' || lv[k] == '<') {
+			return i, len(v), true
+		}
+	}
+	// A value that starts a filter clause: "*(|(objectclass=*))", "admin*)((|".
+	if i := containsAny(lv, "*)(", "*))(", "(|(", "(&(", "(!("); i >= 0 {
+		rest := lv[i:]
+		if strings.Contains(rest, "=") || strings.HasPrefix(rest, "*)(") {
+			return i, len(v), true
+		}
+	}
+	return 0, 0, false
+}
+
+// checkXXE finds external entities and XInclude in XML (a declaration from
+// the XML decoder, or XML text inside any value).
+func checkXXE(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fLT == 0 {
+		return 0, 0, false
+	}
+	if i := strings.Index(lv, "<!entity"); i >= 0 {
+		decl := lv[i:]
+		if strings.Contains(decl, "system") || strings.Contains(decl, "public") || strings.HasPrefix(strings.TrimLeft(decl[8:], " \t\r\n"), "%") {
+			return i, len(v), true
+		}
+	}
+	if i := strings.Index(lv, "<!doctype"); i >= 0 {
+		decl := lv[i:]
+		end := strings.IndexAny(decl, "[>")
+		if end > 0 && (strings.Contains(decl[:end], " system ") || strings.Contains(decl[:end], " public ")) && strings.Contains(decl[:end], "://") {
+			return i, len(v), true
+		}
+	}
+	if i := containsAny(lv, "<xi:include", "xmlns:xi=", "<xsl:include", "document('", "document(\"", "<!entity % "); i >= 0 {
+		return i, len(v), true
+	}
+	return 0, 0, false
+}
+
+// checkEntityBomb finds entity declarations that expand into each other
+// (billion laughs): several entities whose values reference entities.
+func checkEntityBomb(v, lv string, f Features, c *Context) (int, int, bool) {
+	if c.Where != InMarkup && c.Where != InBody && c.Where != InField && c.Where != InQuery {
+		return 0, 0, false
+	}
+	if f&fLT == 0 || f&fAmp == 0 {
+		return 0, 0, false
+	}
+	n := 0
+	for i := 0; ; {
+		j := strings.Index(lv[i:], "<!entity")
+		if j < 0 {
+			break
+		}
+		i += j + 8
+		end := strings.IndexByte(lv[i:], '>')
+		if end < 0 {
+			end = len(lv) - i
+		}
+		if strings.Count(lv[i:i+end], "&") >= 2 {
+			n++
+		}
+	}
+	if n >= 2 {
+		return strings.Index(lv, "<!entity"), len(v), true
+	}
+	return 0, 0, false
+}

@@ -1,0 +1,324 @@
+package attack
+
+import "strings"
+
+// OS command injection needs a shell metacharacter that starts a new
+// command (; | || && & newline $( `) followed by a command. Commands that
+// are also English words (cat, echo, sort, find, more, type, ...) count
+// only with a shell-shaped argument after them (a path, an option, a
+// redirection), so "dogs; cat owners" is prose and "x; cat /etc/passwd" is
+// not.
+
+// strongCommands are programs whose name alone is the signal.
+var strongCommands = map[string]bool{
+	"whoami": true, "uname": true, "wget": true, "curl": true, "nc": true, "ncat": true, "netcat": true,
+	"bash": true, "sh": true, "zsh": true, "ksh": true, "csh": true, "tcsh": true,
+	"python2": true, "python3": true,
+	"nslookup": true, "ifconfig": true, "ipconfig": true, "systeminfo": true, "tasklist": true,
+	"taskkill": true, "certutil": true, "powershell": true, "pwsh": true, "cmd": true, "chmod": true,
+	"chown": true, "crontab": true, "useradd": true, "passwd": true, "sudo": true, "base64": true,
+	"socat": true, "busybox": true, "mkfifo": true, "xxd": true, "hexdump": true, "wmic": true,
+	"bitsadmin": true, "mshta": true, "rundll32": true, "regsvr32": true, "cscript": true,
+	"wscript": true, "netstat": true, "lsof": true, "iptables": true, "nmap": true, "telnet": true,
+	"tftp": true, "uptime": true, "getent": true, "ls": true, "pwd": true, "id": true,
+	"printenv": true, "hostname": true,
+	"whoami.exe": true, "cmd.exe": true,
+	"powershell.exe": true, "uname.exe": true,
+	"ipconfig.exe": true, "net.exe": true,
+	"lsb_release": true,
+}
+
+// weakCommands are programs whose names are common words.
+var weakCommands = map[string]bool{
+	"cat": true, "echo": true, "set": true, "sort": true, "type": true, "find": true, "head": true,
+	"tail": true, "more": true, "less": true, "host": true, "last": true, "who": true, "w": true,
+	"start": true, "copy": true, "date": true, "time": true, "kill": true, "touch": true, "del": true,
+	"which": true, "strings": true, "expr": true, "mail": true, "ip": true, "ss": true, "cp": true,
+	"mv": true, "dd": true, "bc": true, "wc": true, "od": true, "su": true, "tee": true, "nice": true,
+	"grep": true, "awk": true, "sed": true, "xargs": true, "tar": true, "zip": true, "unzip": true,
+	"ftp": true, "ssh": true, "printf": true, "export": true, "exec": true, "eval": true, "mkdir": true,
+	"rmdir": true, "route": true, "arp": true, "uniq": true, "reg": true, "format": true, "timeout": true,
+	"wait": true, "source": true, "history": true, "id.exe": true, "systemctl": true, "service": true,
+	"sendmail": true, "locate": true, "sleep": true, "node": true, "ping": true, "net": true, "ver": true,
+	"dir": true, "ruby": true, "python": true, "perl": true, "php": true, "lua": true, "dig": true, "ps": true, "rm": true,
+	"env": true, "halt": true, "reboot": true, "shutdown": true, "dash": true, "scp": true, "gcc": true, "nohup": true,
+	"killall": true, "pkill": true, "dmesg": true, "whereis": true, "file": true, "stat": true, "diff": true, "cut": true,
+}
+
+func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
+	if len(lv) < 2 {
+		return 0, 0, false
+	}
+	// Shellshock: a function definition in a header or variable.
+	if f&fParen != 0 && f&fBrace != 0 {
+		if i := strings.Index(lv, "()"); i >= 0 {
+			rest := strings.TrimLeft(lv[i+2:], " \t")
+			if strings.HasPrefix(rest, "{") && (strings.Contains(rest, ":;") || strings.Contains(rest, "};")) {
+				return i, len(v), true
+			}
+		}
+	}
+	if f&fDollar != 0 {
+		// $IFS as a space, or a $( ) substitution of a command.
+		if i := strings.Index(lv, "${ifs"); i >= 0 {
+			return i, i + 5, true
+		}
+		if i := strings.Index(lv, "$ifs"); i >= 0 && i > 0 && isWordByte(lv[i-1]) {
+			return i, i + 4, true
+		}
+	}
+	if f&(fSlash) != 0 {
+		for _, s := range []string{"/dev/tcp/", "/dev/udp/", "/bin/sh", "/bin/bash", "/bin/zsh", "/bin/busybox", "/usr/bin/id", "/bin/nc", "/usr/bin/wget", "/usr/bin/curl", "/usr/bin/python", "/usr/bin/perl"} {
+			if i := strings.Index(lv, s); i >= 0 {
+				return i, i + len(s), true
+			}
+		}
+	}
+	if f&(fBackslash) != 0 {
+		if i := containsAny(lv, `\cmd.exe`, `\powershell.exe`, `system32\cmd`); i >= 0 {
+			return i, len(v), true
+		}
+	}
+	newlineSeparates := c.Where != InField && c.Where != InBody
+	if f&(fSemi|fPipe|fAmp|fDollar|fBacktick|fNewline) == 0 {
+		return commandAtStart(v, lv, c)
+	}
+	for i := 0; i < len(lv); i++ {
+		ch := lv[i]
+		j := -1
+		sub := false
+		switch ch {
+		case ';', '|', '&':
+			j = i + 1
+			if j < len(lv) && (lv[j] == '|' || lv[j] == '&') {
+				j++
+			}
+		case '\n', '\r':
+			if newlineSeparates {
+				j = i + 1
+			}
+		case '$':
+			if i+1 < len(lv) && lv[i+1] == '(' {
+				j, sub = i+2, true
+			}
+		case '`':
+			if i == 0 || strings.IndexByte(";|&=('\" \t", lv[i-1]) >= 0 {
+				if strings.IndexByte(lv[i+1:], '`') > 0 {
+					j, sub = i+1, true
+				}
+			}
+		}
+		if j < 0 {
+			continue
+		}
+		if e, ok := commandAt(lv, j, sub); ok {
+			return i, e, true
+		}
+	}
+	return commandAtStart(v, lv, c)
+}
+
+// commandAtStart flags a value that is a whole command line with a strong
+// command and a shell-shaped argument: "ping -c 3 10.0.0.1", "nc -e /bin/sh".
+func commandAtStart(v, lv string, c *Context) (int, int, bool) {
+	if c.Where == InField || c.Where == InBody || c.Where == InHeader {
+		return 0, 0, false
+	}
+	w, e := shellWord(lv, 0)
+	if !strongCommands[w] || w == "id" || w == "ls" || w == "pwd" {
+		return 0, 0, false
+	}
+	if shellArg(lv, e) {
+		return 0, len(v), true
+	}
+	return 0, 0, false
+}
+
+// commandAt reads a command word at lv[j:] and judges it.
+func commandAt(lv string, j int, sub bool) (int, bool) {
+	for j < len(lv) && (lv[j] == ' ' || lv[j] == '\t' || lv[j] == '{' || lv[j] == '(' || lv[j] == '!') {
+		j++
+	}
+	w, e := shellWord(lv, j)
+	if w == "" {
+		return 0, false
+	}
+	if strongCommands[w] {
+		// A strong command still has to look like a command: end of
+		// value, an argument, a separator or a redirection next.
+		if e >= len(lv) || strings.IndexByte(" \t;|&)`<>\n\r${", lv[e]) >= 0 {
+			return e, true
+		}
+		return 0, false
+	}
+	if weakCommands[w] {
+		if sub && (e >= len(lv) || lv[e] == ')' || lv[e] == '`') {
+			return e, true
+		}
+		if shellArg(lv, e) {
+			return e, true
+		}
+	}
+	return 0, false
+}
+
+// shellWord reads a command name, undoing quoting tricks (c'a't, c\at,
+// c$@at) and a directory prefix (/bin/, /usr/bin/).
+func shellWord(lv string, j int) (string, int) {
+	var b [32]byte
+	n := 0
+	e := j
+	for e < len(lv) && n < len(b) {
+		ch := lv[e]
+		switch {
+		case ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '.' || ch == '/' || ch == '-' && n > 0:
+			b[n] = ch
+			n++
+			e++
+		case ch == '\'' || ch == '"' || ch == '\\':
+			if ch != '\\' && e+1 < len(lv) && lv[e+1] == ch { // '' ""
+				e += 2
+				continue
+			}
+			if n == 0 && ch != '\\' {
+				e++
+				continue
+			}
+			e++
+		case ch == '$' && e+1 < len(lv) && (lv[e+1] == '@' || lv[e+1] == '*'):
+			e += 2
+		default:
+			goto done
+		}
+	}
+done:
+	w := string(b[:n])
+	if k := strings.LastIndexByte(w, '/'); k >= 0 {
+		w = w[k+1:]
+	}
+	return w, e
+}
+
+// shellArg reports whether lv[e:] starts with an argument only a shell
+// command would take: an option, a path, a redirection, a variable, an
+// address.
+func shellArg(lv string, e int) bool {
+	if e >= len(lv) {
+		return false
+	}
+	if lv[e] == '>' || lv[e] == '<' || lv[e] == '|' {
+		return true
+	}
+	if lv[e] != ' ' && lv[e] != '\t' && lv[e] != '$' {
+		return false
+	}
+	for e < len(lv) && (lv[e] == ' ' || lv[e] == '\t') {
+		e++
+	}
+	if e >= len(lv) {
+		return false
+	}
+	rest := lv[e:]
+	switch {
+	case rest[0] == '-' && len(rest) > 1 && (rest[1] >= 'a' && rest[1] <= 'z' || rest[1] == '-'):
+		return true
+	case rest[0] == '/' && len(rest) > 1 && isWordByte(rest[1]):
+		return true
+	case strings.HasPrefix(rest, "./") || strings.HasPrefix(rest, "../") || strings.HasPrefix(rest, "~/"):
+		return true
+	case rest[0] == '$' || rest[0] == '>' || rest[0] == '`':
+		return true
+	case len(rest) > 2 && rest[1] == ':' && rest[2] == '\\':
+		return true
+	case strings.HasPrefix(rest, "http://") || strings.HasPrefix(rest, "https://"):
+		return true
+	}
+	// An IP address: "ping 10.0.0.1".
+	dots, digits := 0, 0
+	for i := 0; i < len(rest) && rest[i] != ' '; i++ {
+		switch {
+		case rest[i] == '.':
+			dots++
+		case rest[i] >= '0' && rest[i] <= '9':
+			digits++
+		default:
+			return false
+		}
+	}
+	return dots == 3 && digits >= 4
+}
+
+// Code injection into an interpreter the application embeds: PHP, Python,
+// Node, Java, Ruby. Only calls that execute commands or code count, not
+// the mere sight of code.
+var codeCalls = []string{
+	"system(", "exec(", "shell_exec(", "passthru(", "popen(", "proc_open(", "pcntl_exec(",
+	"assert(", "create_function(", "call_user_func(", "preg_replace(",
+	"__import__(", "os.system(", "os.popen(", "subprocess.", "child_process", "process.mainmodule",
+	"runtime.getruntime(", "processbuilder(", "getruntime().exec", "io.popen(", "kernel.exec",
+	"require('child_process')", "eval(base64_decode", "eval(gzinflate", "eval(str_rot13",
+	"base64_decode(", "file_put_contents(", "fwrite(fopen(", "phpinfo()", "eval($_", "assert($_",
+	"system($_", "include($_", "require($_", "${@eval(", "{${system(", "{${phpinfo(",
+}
+
+func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&(fParen|fLT|fDollar) == 0 {
+		return 0, 0, false
+	}
+	if i := strings.Index(lv, "<?php"); i >= 0 || strings.Contains(lv, "<?=") {
+		if i < 0 {
+			i = strings.Index(lv, "<?=")
+		}
+		// An open tag with code that does something: any call or variable.
+		if strings.ContainsAny(lv[i:], "($") {
+			return i, len(v), true
+		}
+	}
+	if f&fParen == 0 {
+		return 0, 0, false
+	}
+	for _, call := range codeCalls {
+		i := strings.Index(lv, call)
+		if i < 0 {
+			continue
+		}
+		if i > 0 && isWordByte(lv[i-1]) && lv[i-1] != '_' && !strings.HasPrefix(call, "_") {
+			continue // "filesystem(" is not "system("
+		}
+		rest := lv[i+len(call):]
+		// The argument must be something an attacker controls: a string,
+		// a variable, a call, a concatenation, not prose in parentheses.
+		if strings.HasSuffix(call, "(") {
+			rest = strings.TrimLeft(rest, " ")
+			if rest == "" || strings.IndexByte("'\"$`[", rest[0]) < 0 && !strings.HasPrefix(rest, "base64_decode") && !strings.HasPrefix(rest, "chr(") && !strings.HasPrefix(rest, "str_rot13") && !strings.HasPrefix(rest, ")") {
+				continue
+			}
+		}
+		return i, i + len(call), true
+	}
+	return 0, 0, false
+}
+
+// executableExts are file name extensions a web server may execute.
+var executableExts = []string{
+	".php", ".php3", ".php4", ".php5", ".php7", ".phtml", ".phar", ".pht", ".phps", ".jsp", ".jspx",
+	".jsw", ".jsv", ".jspf", ".asp", ".aspx", ".asa", ".asax", ".ascx", ".ashx", ".asmx", ".cer",
+	".cgi", ".shtml", ".htaccess", ".war", ".cfm", ".cfml", ".pl", ".exe", ".sh", ".bat", ".cmd", ".ps1",
+}
+
+// checkUpload flags a multipart file name that a web server would run.
+func checkUpload(v, lv string, f Features, c *Context) (int, int, bool) {
+	if c.Where != InFilename {
+		return 0, 0, false
+	}
+	name := strings.TrimRight(lv, ". \x00")
+	if i := strings.IndexByte(name, 0); i >= 0 { // shell.php\x00.jpg
+		name = name[:i]
+	}
+	for _, ext := range executableExts {
+		if strings.HasSuffix(name, ext) || strings.Contains(name, ext+".") || strings.Contains(name, ext+";") {
+			return 0, len(v), true
+		}
+	}
+	return 0, 0, false
+}

@@ -1,0 +1,74 @@
+package attack
+
+import "strings"
+
+// scannerAgents are substrings of the User-Agent of security scanners and
+// attack tools. The list follows the OWASP CRS file
+// scanners-user-agents.data (Apache License 2.0, see
+// test/corpus/LICENSE-CRS) with additions.
+var scannerAgents = []string{
+	"arachni", "betabot", "bewica-security-scan", "bfac", "commix", "detectify", "dirbuster", "fimap",
+	"gobuster", "havij", "hexometer", "jbrofuzz", "jorgee", "libwhisker", "masscan", "morfeus",
+	"mozlila", "mozilla/5.g", "nessus", "netlab360", "netsparker", "nettacker", "nikto", "nmap",
+	"nuclei", "openvas", "securityagent", "sitelockspider", "sqlmap", "sysscan", "tsunamisecurityscanner",
+	"w3af", "webbandit", "webshag", "wfuzz", "whatweb", "wprecon", "wpscan", "feroxbuster", "l9explore",
+	"l9tcpid", "wapiti", "vega/", "appspider", "ironwasp", "skipfish", "qualysguard", "n-stalker",
+	"acunetix", "cmsmap", "sqlninja", "xsstrike", "xsser", "joomscan", "droopescan", "zgrab", "zmeu",
+	"dirsearch", "ffuf", "httpx -", "interactsh", "jaeles", "burpcollaborator", "owasp zap", "zaproxy",
+	"paros", "grabber", "pangolin", "brutus", "hydra", "medusa", "metasploit", "msfconsole", "dotdotpwn",
+	"fuzz faster", "crimscanner", "blackwidow", "webinspect", "appscan", "struts-pwn", "log4j-scan",
+	"nmap scripting engine", "python-nmap", "censysinspect", "expanse", "internet-measurement",
+}
+
+func checkScannerAgent(v, lv string, f Features, c *Context) (int, int, bool) {
+	if c.Where != InHeader || c.Header != "user-agent" && !strings.HasPrefix(c.Header, "x-") {
+		return 0, 0, false
+	}
+	for _, a := range scannerAgents {
+		if i := strings.Index(lv, a); i >= 0 {
+			return i, i + len(a), true
+		}
+	}
+	return 0, 0, false
+}
+
+// probePaths are request paths (lower case) that only scanners and
+// attackers ask for: version control and secrets left in the web root,
+// backups, admin consoles of other products, known exploit endpoints.
+var probePaths = []string{
+	"/.git/", "/.git", "/.svn/", "/.hg/", "/.bzr/", "/.env", "/.aws/", "/.ssh/", "/.docker/", "/.kube/",
+	"/.htpasswd", "/.htaccess", "/.ds_store", "/.bash_history", "/.npmrc", "/.vscode/", "/.idea/",
+	"/wp-config.php.", "/wp-config.bak", "/config.php.bak", "/.config/", "/server-status", "/server-info",
+	"/phpinfo.php", "/info.php", "/phpmyadmin", "/pma/", "/myadmin/", "/adminer.php", "/actuator/env",
+	"/actuator/heapdump", "/actuator/gateway", "/jmx-console", "/web-console", "/invoker/",
+	"/manager/html", "/hnap1", "/boaform", "/cgi-bin/test-cgi", "/cgi-bin/php", "/cgi-bin/luci",
+	"/vendor/phpunit/", "/eval-stdin.php", "/_ignition/execute-solution", "/solr/admin/",
+	"/console/login/loginform.jsp", "/wls-wsat/", "/_async/", "/setup.cgi", "/shell.php", "/cmd.php",
+	"/c99.php", "/r57.php", "/webshell", "/backup.sql", "/dump.sql", "/db.sql", "/database.sql",
+	"/backup.zip", "/backup.tar.gz", "/site.tar.gz", "/www.zip", "/web.config", "/sftp-config.json",
+	"/id_rsa", "/.well-known/security.txt.bak", "/config.json.bak", "/debug/pprof", "/telescope/requests",
+	"/_profiler/phpinfo", "/elmah.axd", "/trace.axd", "/owa/auth/x.js", "/autodiscover/autodiscover.json",
+	"/remote/fgt_lang", "/dana-na/", "/global-protect/", "/+cscoe+/", "/api/jsonws/invoke", "/struts2-showcase",
+	"/.travis.yml", "/.gitlab-ci.yml", "/docker-compose.yml", "/composer.lock", "/package-lock.json.bak",
+	"/nmaplowercheck", "/sdk", "/evox/about", "/mgmt/tm/util/bash", "/xmlrpc.php?rsd", "/wp-json/wp/v2/users",
+}
+
+func checkProbePath(v, lv string, f Features, c *Context) (int, int, bool) {
+	if c.Where != InPath {
+		return 0, 0, false
+	}
+	for _, p := range probePaths {
+		i := strings.Index(lv, p)
+		if i < 0 {
+			continue
+		}
+		e := i + len(p)
+		// A probe names a file or directory exactly: "/.envoy" and
+		// "/.github/" are somebody's routes.
+		if p[len(p)-1] != '/' && e < len(lv) && lv[e] != '/' && lv[e] != '?' && lv[e] != '.' && lv[e] != '~' && lv[e] != ';' {
+			continue
+		}
+		return i, e, true
+	}
+	return 0, 0, false
+}

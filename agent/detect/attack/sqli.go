@@ -1,0 +1,522 @@
+package attack
+
+import (
+	"strings"
+
+	"github.com/corazawaf/libinjection-go"
+)
+
+// SQL injection is detected twice: by libinjection (its fingerprints of the
+// first tokens in three quoting contexts) and by a tokenizer that looks for
+// the shapes an injection must take to change a query: a quote or a number
+// followed by a logical operator and a condition, a comment that cuts the
+// rest of the query, a stacked statement, UNION SELECT, or a call to a
+// function only attackers call. A whole SQL statement sent as text (a
+// documentation page, a forum post about SQL) breaks out of nothing, and
+// neither check flags it.
+
+func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&(fQuote|fSpace|fParen|fSemi|fHash|fDash|fStar|fSlash|fPipe|fAmp|fEq) == 0 || len(v) < 2 {
+		return 0, 0, false
+	}
+	if c.Where == InHeader && !headerTakesFreeText(c.Header) {
+		return 0, 0, false
+	}
+	ok, fp := libinjection.IsSQLi(v)
+	if !ok {
+		return 0, 0, false
+	}
+	// Fingerprints that begin with a statement keyword come from the
+	// as-is context: the value *is* SQL. That is documentation, not an
+	// injection, unless the tokenizer also sees a breakout.
+	if len(fp) > 0 && (fp[0] == 'E' || fp[0] == 'T') {
+		return 0, 0, false
+	}
+	// A lone word before a comment ("n--", "foo#") is prose or a tag.
+	if fp == "nc" || fp == "1c" {
+		return 0, 0, false
+	}
+	return 0, len(v), true
+}
+
+type sqlTok struct {
+	kind  byte // 'w' word, '1' number, 's' string, 'o' operator, '(' ')' ',' ';' '.', 'c' comment, 'v' @variable
+	text  string
+	start int
+	open  bool // string without its closing quote
+}
+
+// sqlLex tokenizes lv from i, at most max tokens.
+func sqlLex(lv string, i, max int, out []sqlTok) []sqlTok {
+	for i < len(lv) && len(out) < max {
+		j := skipSpace(lv, i, false)
+		if j >= len(lv) {
+			break
+		}
+		i = j
+		c := lv[i]
+		switch {
+		case c == '/' && i+1 < len(lv) && lv[i+1] == '*':
+			if i+2 < len(lv) && lv[i+2] == '!' {
+				// MySQL executable comment: its content is code.
+				i += 3
+				for i < len(lv) && lv[i] >= '0' && lv[i] <= '9' {
+					i++
+				}
+				continue
+			}
+			end := strings.Index(lv[i+2:], "*/")
+			if end < 0 {
+				out = append(out, sqlTok{kind: 'c', text: lv[i:], start: i})
+				return out
+			}
+			// An inline comment is white space to SQL, but record it:
+			// "UN/**/ION" is not a word, "UNION/**/SELECT" is a sign.
+			out = append(out, sqlTok{kind: 'c', text: lv[i : i+end+4], start: i})
+			i += end + 4
+		case c == '*' && i+1 < len(lv) && lv[i+1] == '/':
+			i += 2
+		case c == '-' && i+1 < len(lv) && lv[i+1] == '-', c == '#':
+			out = append(out, sqlTok{kind: 'c', text: lv[i:], start: i})
+			return out
+		case c == '\'' || c == '"' || c == '`':
+			end := i + 1
+			for end < len(lv) {
+				if lv[end] == '\\' {
+					end += 2
+					continue
+				}
+				if lv[end] == c {
+					if end+1 < len(lv) && lv[end+1] == c { // '' escape
+						end += 2
+						continue
+					}
+					break
+				}
+				end++
+			}
+			if end >= len(lv) {
+				out = append(out, sqlTok{kind: 's', text: lv[i:], start: i, open: true})
+				return out
+			}
+			kind := byte('s')
+			if c == '`' {
+				kind = 'w'
+			}
+			out = append(out, sqlTok{kind: kind, text: lv[i : end+1], start: i})
+			i = end + 1
+		case c >= '0' && c <= '9' || c == '.' && i+1 < len(lv) && lv[i+1] >= '0' && lv[i+1] <= '9':
+			j := i
+			if strings.HasPrefix(lv[i:], "0x") || strings.HasPrefix(lv[i:], "0b") {
+				j += 2
+			}
+			for j < len(lv) && (isWordByte(lv[j]) || lv[j] == '.') {
+				j++
+			}
+			out = append(out, sqlTok{kind: '1', text: lv[i:j], start: i})
+			i = j
+		case isWordByte(c) || c >= 0x80:
+			j := i
+			for j < len(lv) && (isWordByte(lv[j]) || lv[j] == '$' || lv[j] >= 0x80) {
+				j++
+			}
+			out = append(out, sqlTok{kind: 'w', text: lv[i:j], start: i})
+			i = j
+		case c == '@':
+			j := i + 1
+			for j < len(lv) && (lv[j] == '@' || isWordByte(lv[j])) {
+				j++
+			}
+			out = append(out, sqlTok{kind: 'v', text: lv[i:j], start: i})
+			i = j
+		case c == '(' || c == ')' || c == ',' || c == ';' || c == '.':
+			out = append(out, sqlTok{kind: c, text: lv[i : i+1], start: i})
+			i++
+		default:
+			j := i + 1
+			for j < len(lv) && j < i+3 && strings.IndexByte("=<>!|&^~+-*/%:", lv[j]) >= 0 && !(lv[j] == '-' && j+1 < len(lv) && lv[j+1] == '-') {
+				j++
+			}
+			out = append(out, sqlTok{kind: 'o', text: lv[i:j], start: i})
+			i = j
+		}
+	}
+	return out
+}
+
+var sqlLogical = map[string]bool{"or": true, "and": true, "xor": true, "||": true, "&&": true, "div": false}
+
+var sqlCompare = map[string]bool{
+	"=": true, "==": true, "<>": true, "!=": true, "<": true, ">": true, "<=": true, ">=": true, "<=>": true,
+	"like": true, "rlike": true, "regexp": true, "is": true, "in": true, "between": true, "sounds": true,
+	"glob": true, "match": true, "not": true,
+}
+
+// sqlFuncs are functions and objects that only reconnaissance and
+// exploitation use.
+var sqlFuncs = map[string]bool{
+	"sleep": true, "benchmark": true, "pg_sleep": true, "randomblob": true, "load_file": true,
+	"extractvalue": true, "updatexml": true, "xp_cmdshell": true, "version": true, "database": true,
+	"user": true, "current_user": true, "system_user": true, "session_user": true, "schema": true,
+	"ascii": true, "substring": true, "substr": true, "mid": true, "char": true, "chr": true,
+	"concat": true, "concat_ws": true, "group_concat": true, "hex": true, "unhex": true, "ord": true,
+	"if": true, "iif": true, "case": true, "exists": true, "count": true, "length": true, "len": true,
+	"cast": true, "convert": true, "md5": true, "sha1": true, "rand": true, "now": true,
+	"make_set": true, "elt": true, "row": true, "floor": true, "exp": true, "json_keys": true,
+	"gtid_subset": true, "name_const": true, "utl_inaddr": true, "utl_http": true, "dbms_pipe": true,
+	"dbms_lock": true, "dbms_xmlgen": true, "sys_context": true, "ctxsys": true, "xmltype": true,
+	"db_name": true, "host_name": true, "suser_sname": true, "is_srvrolemember": true,
+	"waitfor": true, "select": true, "sqlite_version": true, "pg_read_file": true, "lo_import": true,
+	"instr": true, "locate": true, "position": true, "isnull": true, "ifnull": true, "coalesce": true,
+	"nullif": true, "unicode": true, "char_length": true, "bin": true, "oct": true, "conv": true,
+}
+
+// sqlObjects are names an attacker reads to map the database.
+var sqlObjects = []string{
+	"information_schema", "sysobjects", "syscolumns", "sqlite_master", "pg_catalog", "pg_shadow",
+	"mysql.user", "all_tables", "user_tables", "sys.tables", "msysobjects", "@@version", "@@datadir",
+	"@@hostname", "@@servername", "dual", "pg_user", "sys.databases", "master..",
+}
+
+var sqlStatement = map[string][]string{
+	"drop":     {"table", "database", "schema", "user", "view", "index", "procedure", "function", "trigger"},
+	"insert":   {"into"},
+	"delete":   {"from"},
+	"truncate": {"table"},
+	"create":   {"table", "user", "database", "procedure", "function", "trigger", "login"},
+	"alter":    {"table", "user", "database", "login"},
+	"exec":     nil,
+	"execute":  nil,
+	"declare":  nil,
+	"shutdown": nil,
+	"waitfor":  {"delay", "time"},
+	"grant":    nil,
+	"select":   nil,
+	"update":   nil,
+	"union":    nil,
+	"call":     nil,
+	"copy":     nil,
+	"load":     {"data", "xml"},
+	"set":      nil,
+	"if":       nil,
+}
+
+func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
+	if len(lv) < 3 || f&(fQuote|fSpace|fParen|fSemi|fHash|fDash|fStar|fSlash) == 0 {
+		return 0, 0, false
+	}
+	if c.Where == InHeader && !headerTakesFreeText(c.Header) {
+		return 0, 0, false
+	}
+	var buf [48]sqlTok
+	// Raw context: the value as a number or identifier in the query.
+	toks := sqlLex(lv, 0, len(buf), buf[:0])
+	if s, ok := sqlRaw(toks); ok {
+		return s, len(v), true
+	}
+	// String contexts: the value inside '...' or "...". The first quote
+	// of each kind is where a breakout would happen.
+	for _, q := range []byte{'\'', '"', '`'} {
+		i := strings.IndexByte(lv, q)
+		if i < 0 {
+			continue
+		}
+		toks := sqlLex(lv, i+1, len(buf), buf[:0])
+		if sqlBreakout(toks) {
+			return i, len(v), true
+		}
+	}
+	return 0, 0, false
+}
+
+// sqlRaw checks a value as it would sit in numeric context: "1 OR 1=1",
+// "-1 UNION SELECT ...", "1; DROP TABLE t", "1 AND SLEEP(5)".
+func sqlRaw(toks []sqlTok) (int, bool) {
+	if i, ok := unionSelect(toks); ok {
+		return i, true
+	}
+	if len(toks) == 0 {
+		return 0, false
+	}
+	t0 := toks[0]
+	switch {
+	case t0.kind == 'w' && sqlFuncs[t0.text] && t0.text != "select" && len(toks) > 2 && toks[1].kind == '(' && isTimeFunc(t0.text):
+		// "sleep(5)" as the whole value.
+		return 0, true
+	case t0.kind == '(' && len(toks) > 1 && toks[1].kind == 'w' && toks[1].text == "select" && selectList(toks[2:]):
+		return 0, true
+	case t0.kind == '1' || t0.kind == ')' || t0.kind == 'o' && t0.text == "-" && len(toks) > 1 && toks[1].kind == '1':
+		// A number: what follows must be an operator to be an injection.
+		i := 1
+		if t0.kind == 'o' {
+			i = 2
+		}
+		for i < len(toks) && toks[i].kind == ')' {
+			i++
+		}
+		return 0, afterOperand(toks[i:], false)
+	}
+	// Statements stacked after a ';' anywhere, even in prose-like input,
+	// as long as they are whole: "x; DROP TABLE users".
+	for i, t := range toks {
+		if t.kind == ';' && stackedStatement(toks[i+1:]) {
+			return t.start, true
+		}
+	}
+	return 0, false
+}
+
+func isTimeFunc(w string) bool {
+	return w == "sleep" || w == "benchmark" || w == "pg_sleep" || w == "randomblob"
+}
+
+// sqlBreakout checks the tokens after a quote: the value closed the string
+// literal, so what follows is code.
+func sqlBreakout(toks []sqlTok) bool {
+	i := 0
+	for i < len(toks) && (toks[i].kind == ')' || toks[i].kind == 'c' && strings.HasPrefix(toks[i].text, "/*")) {
+		i++
+	}
+	if i >= len(toks) {
+		return false
+	}
+	if i > 0 || toks[i].kind == 'c' {
+		// "admin'--", "x')#", "1'/*": the rest of the query is cut off.
+		if toks[i].kind == 'c' {
+			return true
+		}
+	}
+	if _, ok := unionSelect(toks[i:]); ok {
+		return true
+	}
+	return afterOperand(toks[i:], true)
+}
+
+// afterOperand checks what follows an operand the attacker closed (a number
+// or a string): a logical operator with a condition, a stacked statement, a
+// clause (ORDER BY, GROUP BY, HAVING, PROCEDURE, INTO), or a concatenation
+// with a subquery or suspicious function.
+func afterOperand(toks []sqlTok, quoted bool) bool {
+	if len(toks) == 0 {
+		return false
+	}
+	t := toks[0]
+	switch {
+	case t.kind == 'c':
+		return quoted
+	case t.kind == ';':
+		return stackedStatement(toks[1:]) || quoted && len(toks) > 1 && toks[1].kind == 'c'
+	case t.kind == 'w' && sqlLogical[t.text] || t.kind == 'o' && sqlLogical[t.text]:
+		return condition(toks[1:], quoted)
+	case t.kind == 'w' && (t.text == "order" || t.text == "group") && len(toks) > 2 && toks[1].text == "by":
+		return toks[2].kind == '1' || toks[2].kind == 'w' && (len(toks) == 3 || toks[3].kind == 'c' || toks[3].kind == ',' || toks[3].kind == 's')
+	case t.kind == 'w' && t.text == "having" && len(toks) > 1:
+		return condition(toks[1:], quoted)
+	case t.kind == 'w' && t.text == "procedure" && len(toks) > 1 && toks[1].text == "analyse":
+		return true
+	case t.kind == 'w' && t.text == "into" && len(toks) > 1 && (toks[1].text == "outfile" || toks[1].text == "dumpfile"):
+		return true
+	case t.kind == 'w' && (t.text == "rlike" || t.text == "regexp" || t.text == "like") && quoted:
+		return len(toks) > 1 && (toks[1].kind == '(' || toks[1].kind == 's' && len(toks) > 2)
+	case t.kind == 'o' && (t.text == "||" || t.text == "+" || t.text == "-" || t.text == "*" || t.text == "|" || t.text == "^" || t.text == "&" || t.text == "/" || t.text == "=") && len(toks) > 1:
+		return suspiciousOperand(toks[1:])
+	case quoted && t.kind == 'w' && (t.text == "union" || t.text == "select"):
+		return true
+	}
+	return false
+}
+
+// condition checks the condition after a logical operator: a comparison,
+// a suspicious function, a subquery, a lone truth value closed by a
+// comment or by the query's own quote.
+func condition(toks []sqlTok, quoted bool) bool {
+	i := 0
+	if i < len(toks) && toks[i].kind == 'w' && toks[i].text == "not" {
+		i++
+	}
+	for i < len(toks) && toks[i].kind == '(' {
+		i++
+	}
+	if i >= len(toks) {
+		return false
+	}
+	if suspiciousOperand(toks[i:]) {
+		return true
+	}
+	a := toks[i]
+	if a.kind != '1' && a.kind != 's' && !(a.kind == 'w' && (a.text == "true" || a.text == "false" || a.text == "null")) && a.kind != 'v' {
+		// "x' or username like '%": identifiers compared with literals.
+		if a.kind == 'w' && i+2 < len(toks) && sqlCompare[toks[i+1].text] && (toks[i+2].kind == 's' || toks[i+2].kind == '1') {
+			return quoted || end(toks[i+3:])
+		}
+		return false
+	}
+	rest := toks[i+1:]
+	for len(rest) > 0 && rest[0].kind == ')' {
+		rest = rest[1:]
+	}
+	if len(rest) == 0 {
+		// "' or 1" / "' or '1": true as it stands, the quote left open
+		// swallows the query's own closing quote.
+		return quoted && (a.kind != 's' || a.open || a.kind == '1')
+	}
+	op := rest[0]
+	if op.kind == 'c' || op.kind == ';' {
+		return true
+	}
+	if sqlCompare[op.text] || op.kind == 'o' && strings.ContainsAny(op.text, "=<>") {
+		j := 1
+		if j < len(rest) && (rest[j].text == "not" || rest[j].text == "null") {
+			return true
+		}
+		for j < len(rest) && rest[j].kind == '(' {
+			j++
+		}
+		return j < len(rest) && (rest[j].kind == '1' || rest[j].kind == 's' || rest[j].kind == 'v' || rest[j].kind == 'w')
+	}
+	if op.kind == 'o' && (op.text == "-" || op.text == "+" || op.text == "*") && len(rest) > 1 {
+		return rest[1].kind == '1' || rest[1].kind == 's'
+	}
+	return false
+}
+
+// end reports whether the tokens close an injection: nothing, a comment, a
+// ';', or a dangling string.
+func end(toks []sqlTok) bool {
+	for len(toks) > 0 && toks[0].kind == ')' {
+		toks = toks[1:]
+	}
+	return len(toks) == 0 || toks[0].kind == 'c' || toks[0].kind == ';' || toks[0].kind == 's' && toks[0].open
+}
+
+// suspiciousOperand: "(select ...)", "sleep(5)", "@@version", "0x...".
+func suspiciousOperand(toks []sqlTok) bool {
+	i := 0
+	for i < len(toks) && toks[i].kind == '(' {
+		i++
+	}
+	if i >= len(toks) {
+		return false
+	}
+	t := toks[i]
+	switch t.kind {
+	case 'w':
+		if t.text == "select" {
+			return i > 0 || selectList(toks[i+1:])
+		}
+		if sqlFuncs[t.text] && i+1 < len(toks) && toks[i+1].kind == '(' {
+			return true
+		}
+		if t.text == "case" && i+1 < len(toks) && toks[i+1].text == "when" {
+			return true
+		}
+		if t.text == "exists" || t.text == "waitfor" {
+			return true
+		}
+		for _, o := range sqlObjects {
+			if strings.HasPrefix(t.text, o) {
+				return true
+			}
+		}
+	case 'v':
+		return strings.HasPrefix(t.text, "@@")
+	case '1':
+		return strings.HasPrefix(t.text, "0x") && len(t.text) > 4
+	}
+	return false
+}
+
+// selectList reports whether tokens look like the select list of a real
+// query: a number, '*', null, a function call, a variable, or a column
+// list leading to FROM.
+func selectList(toks []sqlTok) bool {
+	if len(toks) == 0 {
+		return false
+	}
+	t := toks[0]
+	switch {
+	case t.kind == '1' || t.kind == 'v' || t.kind == 's' || t.kind == '(':
+		return true
+	case t.kind == 'o' && t.text == "*":
+		return true
+	case t.kind == 'w':
+		if t.text == "null" || t.text == "all" || t.text == "distinct" || t.text == "top" || t.text == "case" {
+			return true
+		}
+		if len(toks) > 1 && (toks[1].kind == '(' || toks[1].kind == ',' || toks[1].kind == '.' || toks[1].text == "from" || toks[1].kind == 'c') {
+			return true
+		}
+	}
+	return false
+}
+
+func unionSelect(toks []sqlTok) (int, bool) {
+	for i := 0; i < len(toks); i++ {
+		if toks[i].kind != 'w' || toks[i].text != "union" {
+			continue
+		}
+		j := i + 1
+		for j < len(toks) && (toks[j].kind == 'c' || toks[j].kind == '(' || toks[j].kind == 'w' && (toks[j].text == "all" || toks[j].text == "distinct")) {
+			j++
+		}
+		if j < len(toks) && toks[j].kind == 'w' && toks[j].text == "select" && selectList(toks[j+1:]) {
+			return toks[i].start, true
+		}
+	}
+	return 0, false
+}
+
+func stackedStatement(toks []sqlTok) bool {
+	for len(toks) > 0 && toks[0].kind == 'c' && strings.HasPrefix(toks[0].text, "/*") {
+		toks = toks[1:]
+	}
+	if len(toks) == 0 || toks[0].kind != 'w' {
+		return false
+	}
+	next, ok := sqlStatement[toks[0].text]
+	if !ok {
+		return false
+	}
+	if len(toks) == 1 {
+		return toks[0].text == "shutdown"
+	}
+	t1 := toks[1]
+	switch toks[0].text {
+	case "select":
+		return selectList(toks[1:])
+	case "update":
+		return len(toks) > 2 && t1.kind == 'w' && toks[2].text == "set"
+	case "exec", "execute":
+		return t1.kind == 'w' && (strings.HasPrefix(t1.text, "xp_") || strings.HasPrefix(t1.text, "sp_") || t1.text == "master" || t1.text == "immediate") || t1.kind == '(' || t1.kind == 'v'
+	case "declare", "set":
+		return t1.kind == 'v'
+	case "shutdown":
+		return t1.kind == 'c' || t1.kind == ';' || t1.text == "with"
+	case "grant":
+		return t1.text == "all" || t1.text == "select" || t1.text == "execute"
+	case "union", "call", "copy", "if":
+		return t1.kind == '(' || t1.kind == 'w' && len(toks) > 2 && (toks[2].kind == '(' || toks[2].text == "select")
+	}
+	for _, w := range next {
+		if t1.text == w {
+			return true
+		}
+	}
+	return false
+}
+
+// headerTakesFreeText reports whether a header's value is free text an
+// attacker controls and an application may store or query with (as opposed
+// to structured headers browsers send, whose grammar leaves no room for
+// SQL).
+func headerTakesFreeText(h string) bool {
+	switch h {
+	case "accept", "accept-encoding", "accept-language", "cache-control", "connection", "content-length",
+		"content-type", "upgrade-insecure-requests", "sec-fetch-dest", "sec-fetch-mode", "sec-fetch-site",
+		"sec-fetch-user", "sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform", "pragma", "te",
+		"if-modified-since", "if-none-match", "priority", "dnt", "content-encoding", "transfer-encoding",
+		"keep-alive", "authorization":
+		return false
+	}
+	return true
+}

@@ -1,0 +1,375 @@
+package attack
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// URL-shaped attacks: remote file inclusion (a URL to code the application
+// should include), server-side request forgery (a URL to the server's own
+// network or to cloud metadata), open redirect (a URL to elsewhere, in a
+// parameter the application redirects to).
+
+type parsedURL struct {
+	scheme string
+	host   string // lower case, brackets and port removed
+	port   string
+	rest   string // path, query, fragment
+	start  int    // offset of the URL in the value
+}
+
+// findURL returns the first scheme://host URL in lv (at the start of the
+// value or after a separator).
+func findURL(lv string) (parsedURL, bool) {
+	i := strings.Index(lv, "://")
+	for i > 0 {
+		s := i - 1
+		for s > 0 && (lv[s-1] >= 'a' && lv[s-1] <= 'z' || lv[s-1] >= '0' && lv[s-1] <= '9' || lv[s-1] == '+' || lv[s-1] == '.' || lv[s-1] == '-') {
+			s--
+		}
+		if s < i && lv[s] >= 'a' && lv[s] <= 'z' {
+			u := parsedURL{scheme: lv[s:i], start: s}
+			parseAuthority(lv[i+3:], &u)
+			return u, true
+		}
+		j := strings.Index(lv[i+3:], "://")
+		if j < 0 {
+			break
+		}
+		i += 3 + j
+	}
+	return parsedURL{}, false
+}
+
+func parseAuthority(s string, u *parsedURL) {
+	end := len(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '/' || c == '?' || c == '#' || c == '\\' || c == ' ' || c == '"' || c == '\'' || c == '<' || c == '>' {
+			end = i
+			break
+		}
+	}
+	auth := s[:end]
+	u.rest = s[end:]
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		auth = auth[at+1:]
+	}
+	if strings.HasPrefix(auth, "[") {
+		if j := strings.IndexByte(auth, ']'); j > 0 {
+			u.host = auth[1:j]
+			u.port = strings.TrimPrefix(auth[j+1:], ":")
+			return
+		}
+	}
+	if j := strings.LastIndexByte(auth, ':'); j >= 0 && strings.Count(auth, ":") == 1 {
+		u.host, u.port = auth[:j], auth[j+1:]
+	} else {
+		u.host = auth
+	}
+	u.host = strings.TrimSuffix(u.host, ".")
+}
+
+// internalHost reports whether host names this server, its private
+// network or a cloud metadata service, in any of the spellings attackers
+// use (decimal, hex and octal IPv4, IPv4-mapped IPv6, short forms).
+func internalHost(host string) bool {
+	switch host {
+	case "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "metadata",
+		"metadata.google.internal", "instance-data", "instance-data.ec2.internal", "kubernetes",
+		"kubernetes.default", "kubernetes.default.svc", "0", "localtest.me", "lvh.me", "vcap.me",
+		"metadata.azure.com", "metadata.packet.net", "metadata.tencentyun.com":
+		return true
+	case "":
+		return false
+	}
+	for _, suf := range []string{".localhost", ".internal", ".local", ".svc", ".cluster.local", ".localtest.me", ".lvh.me"} {
+		if strings.HasSuffix(host, suf) {
+			return true
+		}
+	}
+	// Wildcard DNS services that resolve an embedded address.
+	for _, svc := range []string{".nip.io", ".xip.io", ".sslip.io", ".traefik.me", ".localdomain"} {
+		if strings.HasSuffix(host, svc) {
+			return true
+		}
+	}
+	addr, ok := parseIPAny(host)
+	if !ok {
+		return false
+	}
+	addr = addr.Unmap()
+	if addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() || addr.IsUnspecified() ||
+		addr.IsLinkLocalMulticast() || addr.IsInterfaceLocalMulticast() {
+		return true
+	}
+	if addr.Is4() {
+		b := addr.As4()
+		return b[0] == 100 && b[1]&0xC0 == 64 || // 100.64.0.0/10 (carrier NAT, Alibaba metadata)
+			b[0] == 0 || b[0] == 198 && b[1]&0xFE == 18 // 198.18.0.0/15 benchmarking
+	}
+	return strings.HasPrefix(host, "fd00:ec2:")
+}
+
+// parseIPAny parses an IP address the way inet_aton and browsers do: one
+// to four parts, each decimal, octal (leading 0) or hex (0x).
+func parseIPAny(host string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a, true
+	}
+	if host == "" || strings.IndexFunc(host, func(r rune) bool {
+		return !(r >= '0' && r <= '9' || r == '.' || r == 'x' || r >= 'a' && r <= 'f')
+	}) >= 0 {
+		return netip.Addr{}, false
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	vals := make([]uint64, len(parts))
+	for i, p := range parts {
+		base := 10
+		switch {
+		case strings.HasPrefix(p, "0x"):
+			base, p = 16, p[2:]
+		case len(p) > 1 && p[0] == '0':
+			base, p = 8, p[1:]
+		}
+		if p == "" {
+			p = "0"
+		}
+		v, err := strconv.ParseUint(p, base, 32)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		vals[i] = v
+	}
+	var ip uint64
+	last := len(vals) - 1
+	for i := 0; i < last; i++ {
+		if vals[i] > 255 {
+			return netip.Addr{}, false
+		}
+		ip |= vals[i] << (24 - 8*i)
+	}
+	if vals[last] >= 1<<(32-8*last) {
+		return netip.Addr{}, false
+	}
+	ip |= vals[last]
+	return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), true
+}
+
+func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fColon == 0 && f&fDot == 0 && f&fDigit == 0 {
+		return 0, 0, false
+	}
+	if c.Where == InHeader {
+		switch c.Header {
+		case "referer", "origin", "host", "x-forwarded-for", "x-real-ip", "forwarded", "x-forwarded-host", "via", "true-client-ip", "x-client-ip":
+			return 0, 0, false
+		}
+	}
+	if u, ok := findURL(lv); ok {
+		switch u.scheme {
+		case "gopher", "dict", "ldap", "tftp", "sftp", "netdoc", "jar", "smb", "ldaps", "rmi":
+			return u.start, len(v), true
+		}
+		if internalHost(u.host) {
+			return u.start, len(v), true
+		}
+		return 0, 0, false
+	}
+	// A bare host or host:port in a parameter that takes one.
+	if c.Where == InQuery || c.Where == InField {
+		if hostParam(c.Name) {
+			h := lv
+			if j := strings.IndexAny(h, "/?#"); j >= 0 {
+				h = h[:j]
+			}
+			var u parsedURL
+			parseAuthority(h, &u)
+			if internalHost(u.host) {
+				return 0, len(v), true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+func hostParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"url", "uri", "host", "domain", "server", "target", "dest", "proxy", "fetch", "webhook", "callback", "endpoint", "address", "addr", "ip", "site", "feed", "link", "src", "source", "image", "img", "remote", "api", "download", "load"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// includeParams are parameter names applications pass to include/require.
+func includeParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"file", "page", "include", "inc", "path", "template", "tpl", "doc", "folder", "dir", "load", "read", "module", "mod", "lang", "locale", "layout", "conf", "cfg", "style", "pg", "show", "cat", "action", "content", "view", "body", "req", "location", "nav", "site", "theme", "skin", "main", "root", "base"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func checkRFI(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fColon == 0 || f&fSlash == 0 {
+		return 0, 0, false
+	}
+	if c.Where == InHeader || c.Where == InPath {
+		return 0, 0, false
+	}
+	u, ok := findURL(lv)
+	if !ok {
+		if i := strings.Index(lv, "data:"); i >= 0 && strings.Contains(lv[i:], ";base64,") && strings.Contains(lv[i:], "text/plain") {
+			return i, len(v), true
+		}
+		return 0, 0, false
+	}
+	switch u.scheme {
+	case "http", "https", "ftp", "ftps", "data", "expect", "ssh2.shell", "ssh2.exec", "ogg", "rar", "zlib":
+	default:
+		return 0, 0, false
+	}
+	if u.scheme == "data" || u.scheme == "expect" || strings.HasPrefix(u.scheme, "ssh2") {
+		return u.start, len(v), true
+	}
+	if internalHost(u.host) {
+		return 0, 0, false // ssrf.url's
+	}
+	rest := u.rest
+	// Trailing '?' or NUL: the application's own suffix (".php") is cut off.
+	if strings.HasSuffix(rest, "?") || strings.Contains(rest, "\x00") || strings.HasSuffix(rest, "%00") {
+		return u.start, len(v), true
+	}
+	path := rest
+	if j := strings.IndexAny(path, "?#"); j >= 0 {
+		path = path[:j]
+	}
+	scriptLike := false
+	for _, ext := range []string{".txt", ".php", ".sh", ".pl", ".py", ".jsp", ".asp", ".cgi", ".inc", ".phtml"} {
+		if strings.HasSuffix(path, ext) {
+			scriptLike = true
+		}
+	}
+	_, isIP := parseIPAny(u.host)
+	if u.start == 0 && (includeParam(c.Name) || c.Name == "") && (scriptLike || isIP || u.scheme == "ftp") {
+		return u.start, len(v), true
+	}
+	if u.start == 0 && scriptLike && strings.Contains(path, "shell") {
+		return u.start, len(v), true
+	}
+	return 0, 0, false
+}
+
+// redirectParam reports whether a parameter name says the application
+// will redirect to its value.
+func redirectParam(name string) bool {
+	n := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(name))
+	switch n {
+	case "redirect", "redirectto", "redirecturl", "redir", "redirurl", "return", "returnto", "returnurl",
+		"returnpath", "next", "nexturl", "continue", "continueurl", "goto", "gotourl", "dest", "destination",
+		"desturl", "forward", "forwardurl", "target", "targeturl", "go", "out", "exit", "jump", "jumpurl",
+		"checkouturl", "successurl", "failureurl", "cancelurl", "rurl", "back", "backurl", "location",
+		"logout", "loginurl", "logouturl", "redirectback", "returnuri", "redirecturi2":
+		return true
+	}
+	return false
+}
+
+func checkRedirect(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&(fSlash|fBackslash) == 0 || c.Where != InQuery && c.Where != InField {
+		return 0, 0, false
+	}
+	t, off := trimLeftSpaceCtl(lv)
+	t = squeeze(t)
+	// Scheme-relative and slash-confused forms: //evil.com, /\evil.com,
+	// \/evil.com, /%09/evil.com, https:/\evil.com, http:evil.com.
+	if len(t) > 3 && (t[0] == '/' || t[0] == '\\') && (t[1] == '/' || t[1] == '\\') {
+		h := strings.TrimLeft(t, `/\`)
+		if looksLikeHost(h) {
+			return off, len(v), true
+		}
+	}
+	for _, s := range []string{"http:", "https:"} {
+		if strings.HasPrefix(t, s) {
+			rest := t[len(s):]
+			if strings.HasPrefix(rest, "//") {
+				break
+			}
+			if rest != "" && (rest[0] == '\\' || rest[0] == '/' || looksLikeHost(rest)) {
+				return off, len(v), true
+			}
+		}
+	}
+	if !redirectParam(c.Name) || c.Host == "" {
+		return 0, 0, false
+	}
+	u, ok := findURL(t)
+	if !ok || u.start != 0 || u.scheme != "http" && u.scheme != "https" {
+		return 0, 0, false
+	}
+	if strings.Contains(t[:min(len(t), len(u.scheme)+3+len(u.host)+64)], "@") {
+		// https://good.example@evil.example: the real host is after '@'.
+		return off, len(v), true
+	}
+	if !sameSite(u.host, strings.ToLower(c.Host)) {
+		return off, len(v), true
+	}
+	return 0, 0, false
+}
+
+func looksLikeHost(s string) bool {
+	end := strings.IndexAny(s, "/?#:\\")
+	if end < 0 {
+		end = len(s)
+	}
+	h := s[:end]
+	if _, ok := parseIPAny(h); ok {
+		return true
+	}
+	dot := strings.LastIndexByte(h, '.')
+	if dot <= 0 || dot >= len(h)-2 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	tld := h[dot+1:]
+	for i := 0; i < len(tld); i++ {
+		if tld[i] < 'a' || tld[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// sameSite compares the last two labels of two host names (without a
+// public-suffix list, "a.co.uk" and "b.co.uk" compare equal: a miss, never
+// a false alarm).
+func sameSite(a, b string) bool {
+	if i := strings.LastIndexByte(b, ':'); i >= 0 && !strings.Contains(b, "]") {
+		b = b[:i]
+	}
+	return site(a) == site(b)
+}
+
+func site(h string) string {
+	h = strings.TrimSuffix(h, ".")
+	i := strings.LastIndexByte(h, '.')
+	if i < 0 {
+		return h
+	}
+	if j := strings.LastIndexByte(h[:i], '.'); j >= 0 {
+		return h[j+1:]
+	}
+	return h
+}

@@ -1,0 +1,356 @@
+package attack
+
+import (
+	"strings"
+
+	"github.com/corazawaf/libinjection-go"
+)
+
+// Cross-site scripting is what a value does once an application echoes it
+// into HTML: open a tag that runs script, add an event handler or a
+// javascript: URL to a tag, or close a JavaScript string and call
+// something. xss.html parses the tags in a value and judges each; benign
+// markup (forum and CMS posts: <p>, <a href="https://...">, <img
+// src="...png">, style="color:red", YouTube iframes) passes.
+// xss.libinjection adds libinjection's HTML5 tokenizer for attribute
+// contexts, overruled where xss.html has parsed the markup and found it
+// benign.
+
+func checkXSSLibinjection(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&(fLT|fQuote|fEq) == 0 || len(v) < 4 {
+		return 0, 0, false
+	}
+	if c.Where == InHeader && !headerTakesFreeText(c.Header) {
+		return 0, 0, false
+	}
+	if !libinjection.IsXSS(v) {
+		return 0, 0, false
+	}
+	if f&fLT != 0 {
+		// There is markup: xss.html judged it, tag by tag, with more
+		// context than libinjection keeps.
+		if _, _, bad := scanTags(lv); !bad {
+			return 0, 0, false
+		}
+	} else if !attrBreakout(lv) {
+		return 0, 0, false
+	}
+	return 0, len(v), true
+}
+
+func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&(fLT|fColon|fQuote|fEq) == 0 {
+		return 0, 0, false
+	}
+	if f&fLT != 0 {
+		if s, e, bad := scanTags(lv); bad {
+			return s, e, true
+		}
+	}
+	// A URL attribute injection: the whole value is a script URL.
+	if f&fColon != 0 {
+		t, off := trimLeftSpaceCtl(lv)
+		if scriptURL(t) {
+			return off, len(v), true
+		}
+	}
+	// An attribute breakout: `" onmouseover="alert(1)`.
+	if f&fQuote != 0 && f&fEq != 0 {
+		if i := attrBreakoutAt(lv); i >= 0 {
+			return i, len(v), true
+		}
+	}
+	return 0, 0, false
+}
+
+// scriptURL reports whether u (lower case, trimmed) is a URL that runs
+// script when followed.
+func scriptURL(u string) bool {
+	u = squeeze(u)
+	for _, p := range []string{"javascript:", "vbscript:", "livescript:", "data:text/html", "data:application/x-javascript", "data:text/javascript", "data:image/svg+xml", "data:application/xhtml"} {
+		if strings.HasPrefix(u, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func attrBreakout(lv string) bool { return attrBreakoutAt(lv) >= 0 }
+
+// attrBreakoutAt finds a quote followed by an event handler attribute:
+// the value closed the attribute it was in and added one.
+func attrBreakoutAt(lv string) int {
+	for i := 0; i < len(lv); i++ {
+		if lv[i] != '"' && lv[i] != '\'' && lv[i] != '`' {
+			continue
+		}
+		j := i + 1
+		for j < len(lv) && (lv[j] <= ' ' || lv[j] == '/') {
+			j++
+		}
+		// Other attributes may come first: `" autofocus onfocus=...`.
+		for k := 0; k < 4 && j < len(lv); k++ {
+			n := j
+			for n < len(lv) && (lv[n] >= 'a' && lv[n] <= 'z' || lv[n] == '-') {
+				n++
+			}
+			if n == j {
+				break
+			}
+			name := lv[j:n]
+			m := n
+			for m < len(lv) && lv[m] <= ' ' {
+				m++
+			}
+			if m < len(lv) && lv[m] == '=' && (eventHandler(name) || name == "style" && dangerousStyle(lv[m:]) || urlAttr(name) && scriptURL(attrValue(lv[m+1:]))) {
+				return i
+			}
+			j = m
+			for j < len(lv) && (lv[j] <= ' ' || lv[j] == '/') {
+				j++
+			}
+		}
+	}
+	return -1
+}
+
+// eventHandler reports whether an attribute name is an HTML event handler.
+func eventHandler(name string) bool {
+	if len(name) < 5 || !strings.HasPrefix(name, "on") {
+		return false
+	}
+	for i := 2; i < len(name); i++ {
+		if name[i] < 'a' || name[i] > 'z' {
+			return false
+		}
+	}
+	// "one=", "only=", "once=" and "online=" are words people use as
+	// names; real handlers are on + an event name of 4+ letters, with
+	// none of these exact spellings.
+	switch name {
+	case "online", "onion", "ontop", "onset", "onward", "onwards":
+		return false
+	}
+	return true
+}
+
+func urlAttr(name string) bool {
+	switch name {
+	case "href", "src", "action", "formaction", "data", "xlink:href", "background", "poster",
+		"lowsrc", "dynsrc", "codebase", "srcdoc", "to", "from", "values", "content", "value", "ping", "manifest", "icon":
+		return true
+	}
+	return false
+}
+
+func attrValue(s string) string {
+	s, _ = trimLeftSpaceCtl(s)
+	if s != "" && (s[0] == '"' || s[0] == '\'' || s[0] == '`') {
+		s = s[1:]
+	}
+	return s
+}
+
+func dangerousStyle(s string) bool {
+	return containsAny(squeeze(s), "expression(", "javascript:", "behavior:", "behaviour:", "-moz-binding", "@import", "vbscript:") >= 0
+}
+
+var dangerousTags = map[string]bool{
+	"script": true, "object": true, "embed": true, "applet": true, "base": true, "frameset": true,
+	"frame": true, "xss": true, "import": true, "isindex": true, "xml": true, "vmlframe": true,
+	"portal": true, "noembed": false, "set": true, "animate": false, "handler": true, "listener": true,
+}
+
+// scanTags parses every tag in lv and reports the first dangerous one.
+func scanTags(lv string) (int, int, bool) {
+	for i := 0; i < len(lv); i++ {
+		if lv[i] != '<' {
+			continue
+		}
+		j := i + 1
+		if j < len(lv) && lv[j] == '/' {
+			j++
+		}
+		n := j
+		for n < len(lv) && (lv[n] >= 'a' && lv[n] <= 'z' || lv[n] >= '0' && lv[n] <= '9' || lv[n] == ':' || lv[n] == '-' || lv[n] == '_') {
+			n++
+		}
+		if n == j || !(lv[j] >= 'a' && lv[j] <= 'z') {
+			if strings.HasPrefix(lv[i:], "<!--") || strings.HasPrefix(lv[i:], "<?") || strings.HasPrefix(lv[i:], "<%") {
+				continue
+			}
+			continue
+		}
+		name := lv[j:n]
+		if k := strings.IndexByte(name, ':'); k >= 0 {
+			name = name[k+1:]
+		}
+		end, bad := judgeTag(lv, name, n)
+		if bad {
+			return i, end, true
+		}
+	}
+	return 0, 0, false
+}
+
+// judgeTag looks at the attributes of tag name starting at lv[i:] and
+// returns where the tag ends and whether it is dangerous.
+func judgeTag(lv, name string, i int) (int, bool) {
+	if dangerousTags[name] {
+		return min(len(lv), i+1), true
+	}
+	src := ""
+	for i < len(lv) {
+		for i < len(lv) && (lv[i] <= ' ' || lv[i] == '/' || lv[i] == '"' || lv[i] == '\'') {
+			i++
+		}
+		if i >= len(lv) || lv[i] == '>' || lv[i] == '<' {
+			break
+		}
+		n := i
+		for n < len(lv) && lv[n] > ' ' && lv[n] != '=' && lv[n] != '>' && lv[n] != '/' {
+			n++
+		}
+		attr := lv[i:n]
+		if n == i {
+			i++
+			continue
+		}
+		i = n
+		for i < len(lv) && lv[i] <= ' ' {
+			i++
+		}
+		val := ""
+		if i < len(lv) && lv[i] == '=' {
+			i++
+			for i < len(lv) && lv[i] <= ' ' {
+				i++
+			}
+			if i < len(lv) && (lv[i] == '"' || lv[i] == '\'' || lv[i] == '`') {
+				q := lv[i]
+				e := strings.IndexByte(lv[i+1:], q)
+				if e < 0 {
+					e = len(lv) - i - 1
+				}
+				val = lv[i+1 : i+1+e]
+				i += e + 2
+			} else {
+				s := i
+				for i < len(lv) && lv[i] > ' ' && lv[i] != '>' {
+					i++
+				}
+				val = lv[s:i]
+			}
+		}
+		if k := strings.IndexByte(attr, ':'); k >= 0 && attr != "xlink:href" {
+			attr = attr[k+1:]
+		}
+		switch {
+		case eventHandler(attr):
+			return i, true
+		case attr == "style" && dangerousStyle(val):
+			return i, true
+		case urlAttr(attr) && scriptURL(strings.TrimLeft(val, " \t\r\n\x00")):
+			return i, true
+		case attr == "srcdoc":
+			return i, true
+		case attr == "src" || attr == "data":
+			src = val
+		case attr == "http-equiv" && strings.Contains(val, "refresh"):
+			return i, true
+		case attr == "rel" && strings.Contains(val, "import"):
+			return i, true
+		}
+	}
+	switch name {
+	case "iframe", "frame", "object":
+		// Embeds of web pages are ordinary content; anything else
+		// (javascript:, data:, no source at all) is not.
+		if !strings.HasPrefix(src, "https://") && !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "//") {
+			return i, true
+		}
+	case "style":
+		end := strings.Index(lv[i:], "</style")
+		if end < 0 {
+			end = len(lv) - i
+		}
+		if dangerousStyle(lv[i : i+end]) {
+			return i, true
+		}
+	case "svg", "math":
+		// SVG and MathML are where parsers disagree (mutation XSS).
+		if strings.Contains(lv[i:], "<script") || strings.Contains(lv[i:], "<style") || strings.Contains(lv[i:], "<!--") {
+			return i, true
+		}
+	}
+	return i, false
+}
+
+// checkXSSJS finds a value that closes a JavaScript string or statement and
+// calls something: `';alert(1)//`, `"-alert(1)-"`, `</script><script>`.
+func checkXSSJS(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fParen == 0 && f&fBacktick == 0 || f&(fQuote|fSemi|fGT) == 0 {
+		return 0, 0, false
+	}
+	for i := 0; i < len(lv); i++ {
+		ch := lv[i]
+		if ch != '\'' && ch != '"' && ch != '`' && ch != ';' {
+			continue
+		}
+		j := i + 1
+		for j < len(lv) && (lv[j] <= ' ' || lv[j] == ')' || lv[j] == '}' || lv[j] == ']') {
+			j++
+		}
+		if j >= len(lv) {
+			break
+		}
+		// An operator that continues the expression or ends the statement.
+		op := lv[j]
+		if !strings.ContainsRune(";+-*/|&,^%?:=<>", rune(op)) && ch != ';' {
+			continue
+		}
+		if ch != ';' {
+			j++
+			for j < len(lv) && (lv[j] <= ' ' || strings.IndexByte("|&=+-!~(", lv[j]) >= 0) {
+				j++
+			}
+		} else {
+			for j < len(lv) && lv[j] <= ' ' {
+				j++
+			}
+		}
+		if s, ok := jsSink(lv, j); ok {
+			return i, s, true
+		}
+	}
+	return 0, 0, false
+}
+
+var jsSinks = []string{
+	"alert", "prompt", "confirm", "eval", "print", "settimeout", "setinterval", "function", "fetch",
+	"import", "atob", "document.", "window.", "top[", "top.", "self[", "self.", "parent.", "parent[",
+	"this[", "globalthis", "frames[", "location", "constructor", "string.fromcharcode", "new function",
+	"xmlhttprequest", "navigator.sendbeacon", "open(",
+}
+
+// jsSink reports whether lv[j:] starts with a call or property access of a
+// function that gives script its power.
+func jsSink(lv string, j int) (int, bool) {
+	for _, s := range jsSinks {
+		if !strings.HasPrefix(lv[j:], s) {
+			continue
+		}
+		k := j + len(s)
+		last := s[len(s)-1]
+		if last == '.' || last == '[' || last == '(' {
+			return k, true
+		}
+		for k < len(lv) && lv[k] <= ' ' {
+			k++
+		}
+		if k < len(lv) && (lv[k] == '(' || lv[k] == '`' || lv[k] == '=') {
+			return k + 1, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,229 @@
+package decode
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Form splits application/x-www-form-urlencoded data (a query string or a
+// form body) into names and values, decoding '+' and percent escapes once.
+// Repeated names are all reported, in order (HTTP parameter pollution keeps
+// every value). It stops after maxPairs pairs and reports whether it did.
+func Form(s string, maxPairs int, fn func(name, value string)) (truncated bool) {
+	n := 0
+	for len(s) > 0 {
+		var pair string
+		if i := strings.IndexByte(s, '&'); i >= 0 {
+			pair, s = s[:i], s[i+1:]
+		} else {
+			pair, s = s, ""
+		}
+		if pair == "" {
+			continue
+		}
+		if n == maxPairs {
+			return true
+		}
+		n++
+		name, value, _ := strings.Cut(pair, "=")
+		fn(FormUnescape(name), FormUnescape(value))
+	}
+	return false
+}
+
+// FormUnescape decodes '+' to space and %XX once. Malformed escapes stay.
+func FormUnescape(s string) string {
+	if strings.IndexByte(s, '+') < 0 {
+		return Percent(s)
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if c == '+' {
+			b[i] = ' '
+		}
+	}
+	return Percent(string(b))
+}
+
+// Cookies splits a Cookie header into names and values. It is lenient the
+// way servers are: pairs separated by ';' (or ','), whitespace trimmed,
+// surrounding double quotes dropped from values.
+func Cookies(s string, maxPairs int, fn func(name, value string)) (truncated bool) {
+	n := 0
+	for len(s) > 0 {
+		var pair string
+		if i := strings.IndexAny(s, ";,"); i >= 0 {
+			pair, s = s[:i], s[i+1:]
+		} else {
+			pair, s = s, ""
+		}
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		if n == maxPairs {
+			return true
+		}
+		n++
+		name, value, _ := strings.Cut(pair, "=")
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+		}
+		fn(strings.TrimSpace(name), value)
+	}
+	return false
+}
+
+// MinBase64 is the shortest value Base64 tries to decode: shorter strings
+// are ordinary words far more often than they are encoded payloads.
+const MinBase64 = 8
+
+// Base64 decodes s when it looks like base64 (standard or URL alphabet,
+// padded or not, optionally after a data: URL prefix) of text. Binary
+// results (images, random tokens, hashes) are refused, so that only
+// decodings a detector can use are walked.
+func Base64(s string) (string, bool) {
+	if i := strings.Index(s, ";base64,"); i >= 0 && strings.HasPrefix(s, "data:") {
+		s = s[i+len(";base64,"):]
+	}
+	s = strings.TrimRight(s, "=")
+	if len(s) < MinBase64 || len(s)%4 == 1 {
+		return "", false
+	}
+	url, std := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-' || c == '_':
+			url = true
+		case c == '+' || c == '/':
+			std = true
+		default:
+			return "", false
+		}
+	}
+	if url && std {
+		return "", false
+	}
+	enc := base64.RawStdEncoding
+	if url {
+		enc = base64.RawURLEncoding
+	}
+	// Look at the head first: most base64 in requests is binary, and
+	// deciding that from 48 bytes avoids decoding a whole image.
+	head := s[:min(len(s), 64)]
+	if len(head) < len(s) {
+		var buf [48]byte
+		n, err := enc.Decode(buf[:], []byte(head))
+		if err != nil || !mostlyText(buf[:n]) {
+			return "", false
+		}
+	}
+	b, err := enc.DecodeString(s)
+	if err != nil || !mostlyText(b) {
+		return "", false
+	}
+	return string(b), true
+}
+
+// mostlyText reports whether b is UTF-8 with at most 1 control or invalid
+// byte in 20, and has some letters (a decoding of a plain word into bytes
+// 0x20-0x7e by chance is rare, but not rare enough without that).
+func mostlyText(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	bad, letters := 0, 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letters++
+		case c == '\t' || c == '\n' || c == '\r' || c >= 0x20 && c < 0x7f:
+		case c >= 0x80:
+			// Accept UTF-8; count invalid sequences as bad.
+			j := i + 1
+			for j < len(b) && j < i+4 && b[j]&0xC0 == 0x80 {
+				j++
+			}
+			if j == i+1 || !validUTF8(b[i:j]) {
+				bad++
+			}
+			i = j - 1
+		default:
+			bad++
+		}
+	}
+	return bad*20 <= len(b) && letters > 0 && letters*8 >= len(b)
+}
+
+func validUTF8(b []byte) bool {
+	return len(b) > 1 && strings.ToValidUTF8(string(b), "\uFFFD") == string(b)
+}
+
+// JWT splits a JSON Web Token (optionally after "Bearer ") into its decoded
+// header and payload, both JSON. The signature is ignored.
+func JWT(s string) (header, payload string, ok bool) {
+	s = strings.TrimSpace(s)
+	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
+		s = strings.TrimSpace(s[7:])
+	}
+	if !strings.HasPrefix(s, "eyJ") || strings.Count(s, ".") != 2 {
+		return "", "", false
+	}
+	parts := strings.SplitN(s, ".", 3)
+	h, err1 := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[0], "="))
+	p, err2 := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err1 != nil || err2 != nil || len(h) == 0 || h[0] != '{' {
+		return "", "", false
+	}
+	return string(h), string(p), true
+}
+
+// ErrBomb means a compressed body inflated past the allowed ratio or size.
+var ErrBomb = errors.New("compressed body exceeds the inflation limit")
+
+// Inflate decompresses a request body sent with Content-Encoding gzip,
+// x-gzip or deflate (zlib or raw). It stops with ErrBomb as soon as the
+// output would exceed maxOut bytes or maxRatio times the input, so a
+// compression bomb costs at most maxOut bytes of memory and the work to
+// produce them.
+func Inflate(data []byte, encoding string, maxOut, maxRatio int) ([]byte, error) {
+	limit := min(maxOut, len(data)*maxRatio+1024)
+	var r io.Reader
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		r = zr
+	case "deflate":
+		// RFC 9110 says zlib; many clients send raw deflate. Try zlib first.
+		if len(data) >= 2 && (uint16(data[0])<<8|uint16(data[1]))%31 == 0 && data[0]&0x0f == 8 {
+			r = flate.NewReader(bytes.NewReader(data[2:]))
+		} else {
+			r = flate.NewReader(bytes.NewReader(data))
+		}
+	default:
+		return nil, fmt.Errorf("content encoding %q is not supported", encoding)
+	}
+	out := make([]byte, 0, min(limit, 4*len(data)+512))
+	buf := bytes.NewBuffer(out)
+	n, err := io.Copy(buf, io.LimitReader(r, int64(limit)+1))
+	if n > int64(limit) {
+		return buf.Bytes()[:limit], ErrBomb
+	}
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return buf.Bytes(), fmt.Errorf("inflate %s body: %w", encoding, err)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,262 @@
+// Package decode holds the decoders the detection engine applies to request
+// values: transparent transforms (percent, HTML entities, JS and unicode
+// escapes), which rewrite a value in place of itself, and structural
+// decoders (form, JSON, XML, multipart, cookies, JWT, base64, GraphQL,
+// gzip/deflate), which split a value into addressed parts.
+//
+// Every decoder is bounded: it never allocates more than a small multiple
+// of its input, never recurses deeper than its limit, and returns an error
+// instead of doing unbounded work. None of them expands XML entities.
+package decode
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxTransformRounds bounds how many times Normalize repeats its decoders
+// to undo double (and triple) encoding.
+const MaxTransformRounds = 3
+
+// Normalize undoes the transparent encodings an attacker may wrap a value
+// in: percent-encoding (%XX and %uXXXX, repeatedly, for double encoding),
+// HTML character references (&lt; &#60; &#x3c;), and JS escapes (\xXX,
+// \uXXXX, \u{XXXX}). '+' is not touched: it means a space only inside
+// form-urlencoded data, whose decoder handles it. The result is s itself
+// when there is nothing to decode, so the common case does not allocate.
+func Normalize(s string) string {
+	for range MaxTransformRounds {
+		t := s
+		if strings.IndexByte(t, '%') >= 0 {
+			t = Percent(t)
+		}
+		if strings.IndexByte(t, '&') >= 0 {
+			t = HTMLEntities(t)
+		}
+		if strings.IndexByte(t, '\\') >= 0 {
+			t = JSEscapes(t)
+		}
+		if t == s {
+			return s
+		}
+		s = t
+	}
+	return s
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+func hexRune(s string) (rune, bool) {
+	var r rune
+	for i := 0; i < len(s); i++ {
+		v, ok := unhex(s[i])
+		if !ok {
+			return 0, false
+		}
+		r = r<<4 | rune(v)
+	}
+	return r, true
+}
+
+// Percent decodes %XX and the non-standard %uXXXX (IIS) escapes once.
+// Malformed escapes are kept as they are.
+func Percent(s string) string {
+	i := strings.IndexByte(s, '%')
+	if i < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	b = append(b, s[:i]...)
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c != '%' {
+			b = append(b, c)
+			continue
+		}
+		if i+2 < len(s) {
+			if hi, ok := unhex(s[i+1]); ok {
+				if lo, ok := unhex(s[i+2]); ok {
+					b = append(b, hi<<4|lo)
+					i += 2
+					continue
+				}
+			}
+		}
+		if i+5 < len(s) && (s[i+1] == 'u' || s[i+1] == 'U') {
+			if r, ok := hexRune(s[i+2 : i+6]); ok {
+				b = appendRune(b, r)
+				i += 5
+				continue
+			}
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// appendRune appends r, mapping the fullwidth ASCII forms (U+FF01..FF5E)
+// that IIS and some frameworks fold to ASCII onto ASCII, so that
+// %uFF1Cscript%uFF1E is seen as <script>.
+func appendRune(b []byte, r rune) []byte {
+	if r >= 0xFF01 && r <= 0xFF5E {
+		return append(b, byte(r-0xFF01+0x21))
+	}
+	if r < utf8.RuneSelf {
+		return append(b, byte(r))
+	}
+	return utf8.AppendRune(b, r)
+}
+
+// JSEscapes decodes \xXX, \uXXXX and \u{X...} escapes once. Other
+// backslashes are kept.
+func JSEscapes(s string) string {
+	i := strings.IndexByte(s, '\\')
+	if i < 0 {
+		return s
+	}
+	var b []byte
+	start := 0
+	for i < len(s) {
+		if s[i] != '\\' || i+1 >= len(s) {
+			i++
+			continue
+		}
+		var r rune
+		n := 0
+		switch s[i+1] {
+		case 'x', 'X':
+			if i+4 <= len(s) {
+				if v, ok := hexRune(s[i+2 : i+4]); ok {
+					r, n = v, 4
+				}
+			}
+		case 'u', 'U':
+			if i+6 <= len(s) {
+				if v, ok := hexRune(s[i+2 : i+6]); ok {
+					r, n = v, 6
+				}
+			}
+			if n == 0 && i+3 < len(s) && s[i+2] == '{' {
+				if end := strings.IndexByte(s[i+3:min(len(s), i+12)], '}'); end > 0 {
+					if v, ok := hexRune(s[i+3 : i+3+end]); ok && v <= utf8.MaxRune {
+						r, n = v, end+4
+					}
+				}
+			}
+		}
+		if n == 0 {
+			i += 2
+			continue
+		}
+		if b == nil {
+			b = make([]byte, 0, len(s))
+		}
+		b = append(b, s[start:i]...)
+		b = appendRune(b, r)
+		i += n
+		start = i
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[start:]...))
+}
+
+// HTMLEntities decodes HTML character references once: numeric ones
+// (&#60; &#x3c;, with or without the ';') and the named ones that matter
+// for markup and scripts. Unknown names are kept.
+func HTMLEntities(s string) string {
+	i := strings.IndexByte(s, '&')
+	if i < 0 {
+		return s
+	}
+	var b []byte
+	start := 0
+	for i < len(s) {
+		if s[i] != '&' {
+			i++
+			continue
+		}
+		r, n := entity(s[i:])
+		if n == 0 {
+			i++
+			continue
+		}
+		if b == nil {
+			b = make([]byte, 0, len(s))
+		}
+		b = append(b, s[start:i]...)
+		b = appendRune(b, r)
+		i += n
+		start = i
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[start:]...))
+}
+
+var namedEntities = map[string]rune{
+	"lt": '<', "gt": '>', "amp": '&', "quot": '"', "apos": '\'', "sol": '/',
+	"bsol": '\\', "lpar": '(', "rpar": ')', "semi": ';', "colon": ':',
+	"equals": '=', "num": '#', "percnt": '%', "excl": '!', "grave": '`',
+	"lcub": '{', "rcub": '}', "lsqb": '[', "rsqb": ']', "comma": ',',
+	"period": '.', "Tab": '\t', "NewLine": '\n', "nbsp": ' ', "verbar": '|',
+	"dollar": '$', "ast": '*', "plus": '+', "quest": '?', "commat": '@',
+	"lowbar": '_', "Hat": '^', "vert": '|', "midast": '*',
+}
+
+// entity decodes one character reference at the start of s ("&...").
+func entity(s string) (rune, int) {
+	if len(s) < 3 {
+		return 0, 0
+	}
+	if s[1] == '#' {
+		i, base := 2, rune(10)
+		if s[2] == 'x' || s[2] == 'X' {
+			i, base = 3, 16
+		}
+		j := i
+		var r rune
+		for j < len(s) && j-i < 16 && r <= utf8.MaxRune {
+			c := s[j]
+			var d rune
+			switch {
+			case c >= '0' && c <= '9':
+				d = rune(c - '0')
+			case base == 16 && (c|0x20) >= 'a' && (c|0x20) <= 'f':
+				d = rune(c|0x20-'a') + 10
+			default:
+				goto done
+			}
+			r = r*base + d
+			j++
+		}
+	done:
+		if j == i || r > utf8.MaxRune {
+			return 0, 0
+		}
+		if j < len(s) && s[j] == ';' {
+			j++
+		}
+		return r, j
+	}
+	end := strings.IndexByte(s[1:min(len(s), 10)], ';')
+	if end <= 0 {
+		return 0, 0
+	}
+	if r, ok := namedEntities[s[1:1+end]]; ok {
+		return r, end + 2
+	}
+	return 0, 0
+}

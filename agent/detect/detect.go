@@ -1,0 +1,178 @@
+// Package detect is the node's L7 detection engine. Inspect splits an HTTP
+// request into every value it carries, each addressed by a point (see
+// cloud/apiv1/point and docs/POINTS.md), decodes them recursively (percent,
+// HTML entities, JS escapes, base64, form, JSON, XML, multipart, cookies,
+// JWT, GraphQL, gzip/deflate bodies), runs the attack detectors of
+// agent/detect/attack on each decoded value, and applies the ruleset:
+// custom detectors, virtual patches, attack types disabled at points.
+//
+// The engine is pure computation: no I/O, no goroutines, safe for
+// concurrent use. Its work is bounded by Options whatever the input; a
+// request that exceeds a bound is inspected up to it and marked Truncated,
+// and a compression or nesting bomb is itself reported as a data_bomb
+// detection.
+package detect
+
+import (
+	"net/http"
+	"sync/atomic"
+
+	"github.com/palisadewaf/palisade/cloud/apiv1/point"
+)
+
+// Options bound the engine's work per request. Zero fields take the
+// defaults.
+type Options struct {
+	// MaxBody is how many body bytes are inspected (default 1 MiB). The
+	// proxy should buffer at most as much.
+	MaxBody int
+	// MaxInflated bounds a decompressed body (default 4 MiB), and
+	// MaxInflateRatio its ratio to the compressed size (default 100).
+	MaxInflated     int
+	MaxInflateRatio int
+	// MaxDepth bounds nesting inside one JSON, XML or GraphQL document
+	// (default 64); deeper documents are a data_bomb.
+	MaxDepth int
+	// MaxLayers bounds nested decodings of one value, e.g. JSON inside
+	// base64 inside a cookie (default 4).
+	MaxLayers int
+	// MaxValues bounds how many values one request yields (default 4096).
+	MaxValues int
+	// MaxValueLen is the longest value the detectors read (default 64 KiB);
+	// longer values are inspected in their first MaxValueLen bytes.
+	MaxValueLen int
+}
+
+func (o Options) withDefaults() Options {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.MaxBody, 1<<20)
+	def(&o.MaxInflated, 4<<20)
+	def(&o.MaxInflateRatio, 100)
+	def(&o.MaxDepth, 64)
+	def(&o.MaxLayers, 4)
+	def(&o.MaxValues, 4096)
+	def(&o.MaxValueLen, 64<<10)
+	return o
+}
+
+// Engine inspects requests. Create it with New; it is safe for concurrent
+// use, and SetRules may be called while requests are being inspected.
+type Engine struct {
+	opts  Options
+	rules atomic.Pointer[Rules]
+}
+
+// New returns an engine with no rules (built-in detectors only).
+func New(opts Options) *Engine {
+	e := &Engine{opts: opts.withDefaults()}
+	e.rules.Store(&Rules{apps: map[int64]*appRules{}})
+	return e
+}
+
+// SetRules atomically replaces the ruleset: requests already being
+// inspected finish with the rules they started with, later ones use r.
+// A nil r removes every rule.
+func (e *Engine) SetRules(r *Rules) {
+	if r == nil {
+		r = &Rules{apps: map[int64]*appRules{}}
+	}
+	e.rules.Store(r)
+}
+
+// Rules returns the ruleset in use (for masking: Rules.Sensitive).
+func (e *Engine) Rules() *Rules { return e.rules.Load() }
+
+// Request is what the engine inspects. Body holds what the proxy buffered
+// (at most Options.MaxBody bytes are read); BodyTruncated says the body was
+// longer. The engine does not keep references to Body or Header.
+type Request struct {
+	AppID           int64
+	Method          string
+	Host            string
+	Path            string // raw (percent-encoded) path, without the query
+	RawQuery        string
+	Header          http.Header
+	Body            []byte
+	ContentType     string
+	ContentEncoding string
+	BodyTruncated   bool
+}
+
+// Detection is one attack found in a request.
+type Detection struct {
+	Type       string      // attack type: sqli, xss, ... or a custom detector's type, or "vpatch"
+	Point      point.Point // where the value is
+	DetectorID string      // stable id of the detector: "sqli.tokenizer", "custom.<rule>", "vpatch"
+	Value      string      // the decoded value the detector read
+	Start, End int         // the matched fragment: Value[Start:End]
+	RuleID     int64       // the rule behind a custom detector or virtual patch
+	// Experimental detections come from experimental custom detectors:
+	// reported, never blocking.
+	Experimental bool
+	Block        bool
+}
+
+// Fragment returns the matched part of the value.
+func (d *Detection) Fragment() string { return d.Value[d.Start:d.End] }
+
+// Value is one decoded value of a request and its point.
+type Value struct {
+	Point point.Point
+	Value string
+}
+
+// Result is what Inspect found.
+type Result struct {
+	Detections []Detection
+	// Values lists every value the engine decoded, with its point, in
+	// request order. Masking uses it to find sensitive values wherever
+	// they appear in what the node reports.
+	Values []Value
+	// Truncated says part of the request was not inspected because it
+	// exceeded a bound (body size, value count, nesting, layers).
+	Truncated bool
+	// RulesVersion is the version of the ruleset applied.
+	RulesVersion int64
+}
+
+// Attack reports whether anything was detected.
+func (r *Result) Attack() bool { return len(r.Detections) > 0 }
+
+// Blocked reports whether a detection asks for the request to be blocked
+// (the filtration mode decides whether it actually is).
+func (r *Result) Blocked() bool {
+	for i := range r.Detections {
+		if r.Detections[i].Block {
+			return true
+		}
+	}
+	return false
+}
+
+// VirtualPatch returns the first virtual patch that matched, or nil.
+// Virtual patches block in every filtration mode but off.
+func (r *Result) VirtualPatch() *Detection {
+	for i := range r.Detections {
+		if r.Detections[i].Type == VirtualPatchType {
+			return &r.Detections[i]
+		}
+	}
+	return nil
+}
+
+// Inspect decodes and inspects one request.
+func (e *Engine) Inspect(req *Request) *Result {
+	rules := e.rules.Load()
+	w := walker{
+		opts:  &e.opts,
+		rules: rules.forApp(req.AppID),
+		req:   req,
+		res:   &Result{RulesVersion: rules.Version()},
+	}
+	w.run()
+	return w.res
+}

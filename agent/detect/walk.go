@@ -1,0 +1,688 @@
+package detect
+
+import (
+	"errors"
+	"mime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/palisadewaf/palisade/agent/detect/attack"
+	"github.com/palisadewaf/palisade/agent/detect/decode"
+	"github.com/palisadewaf/palisade/cloud/apiv1/point"
+)
+
+// walker inspects one request. It is the decode.Sink of every structural
+// decoder: they push and pop steps on its stack, and report values at the
+// current position.
+type walker struct {
+	opts  *Options
+	rules *appRules
+	req   *Request
+	res   *Result
+
+	root   point.Root
+	stack  []point.Step
+	arena  []point.Step // backing store of the points handed out
+	where  attack.Where
+	header string // current header name, for InHeader
+	layers int    // structural layers applied to the current value
+	values int
+	gql    int // stack depth of a GraphQL-over-JSON body's top level, or -1
+}
+
+func (w *walker) run() {
+	w.gql = -1
+	w.stack = make([]point.Step, 0, 16)
+	w.res.Values = make([]Value, 0, 32)
+	w.path()
+	w.query()
+	w.headers()
+	w.body()
+	w.virtualPatches()
+}
+
+// point returns the current position as a Point backed by the arena.
+func (w *walker) point() point.Point {
+	n := len(w.stack)
+	if n == 0 {
+		return point.Own(w.root, nil)
+	}
+	if cap(w.arena)-len(w.arena) < n {
+		w.arena = make([]point.Step, 0, max(64, 4*n))
+	}
+	start := len(w.arena)
+	w.arena = append(w.arena, w.stack...)
+	return point.Own(w.root, w.arena[start:start+n])
+}
+
+func (w *walker) push(s point.Step) { w.stack = append(w.stack, s) }
+func (w *walker) pop()              { w.stack = w.stack[:len(w.stack)-1] }
+
+// Enter, Leave, Value, Name and Declaration make walker a decode.XMLSink.
+func (w *walker) Enter(s point.Step) { w.push(s) }
+func (w *walker) Leave() {
+	if len(w.stack) > 0 {
+		w.pop()
+	}
+}
+func (w *walker) Value(v string) {
+	if w.gql >= 0 && len(w.stack) == w.gql+1 && w.stack[w.gql].Kind == point.Field && w.stack[w.gql].Name == "query" {
+		w.graphqlDocument(v)
+		return
+	}
+	w.value(v, attack.InField, true)
+}
+func (w *walker) Name(name string) { w.name(name) }
+func (w *walker) Declaration(raw string) {
+	save := w.where
+	w.scan(w.point(), raw, attack.InMarkup)
+	w.where = save
+}
+
+// budget counts one value and reports whether the request is still within
+// MaxValues.
+func (w *walker) budget() bool {
+	if w.values >= w.opts.MaxValues {
+		w.res.Truncated = true
+		return false
+	}
+	w.values++
+	return true
+}
+
+// value handles one raw value at the current position: undo transparent
+// encodings, record it, run the detectors, and look inside it for nested
+// structure (JSON, JWT, base64, XML).
+func (w *walker) value(raw string, where attack.Where, record bool) {
+	if !w.budget() {
+		return
+	}
+	v := decode.Normalize(raw)
+	p := w.point()
+	if record {
+		w.res.Values = append(w.res.Values, Value{Point: p, Value: v})
+	}
+	if w.nested(v, where) {
+		return
+	}
+	w.scan(p, v, where)
+}
+
+// nested decodes v when it is itself a structure, and reports whether it
+// was: the parts then stand for the whole.
+func (w *walker) nested(v string, where attack.Where) bool {
+	if w.layers >= w.opts.MaxLayers || len(v) < 2 {
+		if w.layers >= w.opts.MaxLayers {
+			w.res.Truncated = true
+		}
+		return false
+	}
+	c := v[0]
+	switch {
+	case (c == '{' || c == '[' || c == ' ' || c == '\n') && decode.LooksLikeJSON(v):
+		return w.layer(point.LayerJSON, where, func() error { return decode.JSON(v, w.limits(), w) })
+	case c == 'e' || c == 'B' || c == 'b':
+		if h, pl, ok := decode.JWT(v); ok {
+			return w.layer(point.LayerJWT, where, func() error {
+				w.push(point.Step{Kind: point.Field, Name: "header"})
+				err1 := w.jsonOrValue(h)
+				w.pop()
+				w.push(point.Step{Kind: point.Field, Name: "payload"})
+				err2 := w.jsonOrValue(pl)
+				w.pop()
+				return errors.Join(err1, err2)
+			})
+		}
+	case c == '<' && (strings.HasPrefix(v, "<?xml") || strings.HasPrefix(v, "<!DOCTYPE") || strings.HasPrefix(v, "<!doctype")):
+		// XML in a value: walk its structure, and still scan it whole
+		// (DOCTYPE, markup) as the caller does next.
+		w.layer(point.LayerXML, where, func() error { return decode.XML(v, w.limits(), w) })
+		return false
+	}
+	if len(v) >= decode.MinBase64 && where != attack.InPath {
+		if b, ok := decode.Base64(v); ok {
+			w.push(point.Step{Kind: point.Layer, Name: point.LayerBase64})
+			w.layers++
+			w.value(b, attack.InField, true)
+			w.layers--
+			w.pop()
+			return true
+		}
+	}
+	return false
+}
+
+func (w *walker) jsonOrValue(s string) error {
+	if decode.LooksLikeJSON(s) {
+		return decode.JSON(s, w.limits(), w)
+	}
+	w.value(s, attack.InField, true)
+	return nil
+}
+
+// layer runs a structural decoder under a new layer step. On a syntax
+// error it reports false so that the caller scans the value as text.
+func (w *walker) layer(name string, where attack.Where, decodeFn func() error) bool {
+	depth := len(w.stack)
+	w.push(point.Step{Kind: point.Layer, Name: name})
+	w.layers++
+	err := decodeFn()
+	w.layers--
+	w.stack = w.stack[:depth]
+	return w.decodeErr(err)
+}
+
+// decodeErr turns a structural decoder's error into a verdict: nesting
+// beyond the limit is a data_bomb, too many items truncates, a syntax error
+// means "not this structure".
+func (w *walker) decodeErr(err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, decode.ErrTooDeep):
+		p := w.point()
+		w.report(p, "", attack.Match{Type: attack.DataBomb, DetectorID: "data_bomb.nesting"})
+		w.res.Truncated = true
+		return true
+	case errors.Is(err, decode.ErrTooMany):
+		w.res.Truncated = true
+		return true
+	}
+	return false
+}
+
+func (w *walker) limits() decode.Limits {
+	return decode.Limits{MaxDepth: w.opts.MaxDepth, MaxItems: w.opts.MaxValues}
+}
+
+// name inspects a key (query or form name, JSON key) at the current
+// position, reported as the :name property of its point.
+func (w *walker) name(n string) {
+	if n == "" || !w.budget() {
+		return
+	}
+	v := decode.Normalize(n)
+	if isPlainName(v) {
+		return
+	}
+	w.push(point.Step{Kind: point.Meta, Name: point.MetaName})
+	w.scan(w.point(), v, attack.InName)
+	w.pop()
+}
+
+// isPlainName reports whether a key is made of the characters names are
+// usually made of, which no detector could flag.
+func isPlainName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// scan runs the detectors and the custom detectors on one decoded value.
+func (w *walker) scan(p point.Point, v string, where attack.Where) {
+	if len(v) > w.opts.MaxValueLen {
+		v = v[:w.opts.MaxValueLen]
+		w.res.Truncated = true
+	}
+	ctx := attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack)}
+	skip := func(typ string) bool { return w.rules.isDisabled(typ, p) }
+	if len(w.rules.disabled) == 0 {
+		skip = nil
+	}
+	attack.Scan(v, &ctx, skip, func(m attack.Match) { w.report(p, v, m) })
+	for i := range w.rules.detectors {
+		d := &w.rules.detectors[i]
+		if !coveredByAny(d.Points, p) {
+			continue
+		}
+		if loc := d.re.FindStringIndex(v); loc != nil {
+			w.add(Detection{
+				Type: d.Type, Point: p, DetectorID: "custom." + strconv.FormatInt(d.RuleID, 10),
+				Value: v, Start: loc[0], End: loc[1], RuleID: d.RuleID,
+				Experimental: d.Experimental, Block: !d.Experimental,
+			})
+		}
+	}
+}
+
+func coveredByAny(pats []point.Pattern, p point.Point) bool {
+	if len(pats) == 0 {
+		return true
+	}
+	for _, pat := range pats {
+		if pat.Covers(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func lastName(stack []point.Step) string {
+	for i := len(stack) - 1; i >= 0; i-- {
+		if stack[i].Kind == point.Field {
+			return stack[i].Name
+		}
+	}
+	return ""
+}
+
+// report records a built-in detector's match unless the rules disable its
+// type at p.
+func (w *walker) report(p point.Point, v string, m attack.Match) {
+	if w.rules.isDisabled(m.Type, p) {
+		return
+	}
+	w.add(Detection{Type: m.Type, Point: p, DetectorID: m.DetectorID, Value: v, Start: m.Start, End: m.End, Block: true})
+}
+
+// add records d once per (type, point, detector).
+func (w *walker) add(d Detection) {
+	for i := range w.res.Detections {
+		o := &w.res.Detections[i]
+		if o.Type == d.Type && o.DetectorID == d.DetectorID && o.Point.Equal(d.Point) {
+			return
+		}
+	}
+	w.res.Detections = append(w.res.Detections, d)
+}
+
+// path inspects the decoded path as a whole (traversal, probes) and each
+// segment as a value.
+func (w *walker) path() {
+	raw := w.req.Path
+	if raw == "" {
+		return
+	}
+	w.root = point.RootPath
+	w.value(raw, attack.InPath, true)
+	if raw == "/" {
+		return
+	}
+	i := 0
+	for seg := range strings.SplitSeq(strings.TrimPrefix(raw, "/"), "/") {
+		if seg != "" && !isPlainName(seg) {
+			w.push(point.Step{Kind: point.Index, Index: i})
+			w.value(seg, attack.InPathSegment, true)
+			w.pop()
+		}
+		i++
+	}
+}
+
+// query inspects every query argument, names included; a name sent more
+// than once is also inspected with its values joined, the way some
+// frameworks join them (HTTP parameter pollution).
+func (w *walker) query() {
+	if w.req.RawQuery == "" {
+		return
+	}
+	w.root = point.RootQuery
+	w.form(w.req.RawQuery, attack.InQuery)
+}
+
+func (w *walker) form(raw string, where attack.Where) {
+	type pair struct{ name, value string }
+	var seen []pair
+	truncated := decode.Form(raw, w.opts.MaxValues, func(name, value string) {
+		w.push(point.Step{Kind: point.Field, Name: name})
+		w.name(name)
+		w.value(value, where, true)
+		w.pop()
+		if len(seen) < 64 {
+			seen = append(seen, pair{name, value})
+		}
+	})
+	if truncated {
+		w.res.Truncated = true
+	}
+	// HPP: join repeated names.
+	for i := 1; i < len(seen); i++ {
+		if i > 0 && !slices.ContainsFunc(seen[:i], func(p pair) bool { return p.name == seen[i].name }) {
+			continue
+		}
+		if slices.ContainsFunc(seen[i+1:], func(p pair) bool { return p.name == seen[i].name }) {
+			continue // join once, at the last occurrence
+		}
+		var b strings.Builder
+		for _, p := range seen {
+			if p.name == seen[i].name {
+				if b.Len() > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(p.value)
+			}
+		}
+		w.push(point.Step{Kind: point.Field, Name: seen[i].name})
+		joined := decode.Normalize(strings.ReplaceAll(b.String(), ",", " "))
+		w.scan(w.point(), joined, where)
+		w.pop()
+	}
+}
+
+// headers inspects every header but Cookie, which is split into cookies.
+func (w *walker) headers() {
+	if len(w.req.Header) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(w.req.Header))
+	for k := range w.req.Header {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		name := strings.ToLower(k)
+		for _, v := range w.req.Header[k] {
+			if name == "cookie" {
+				w.cookies(v)
+				continue
+			}
+			w.root = point.RootHeader
+			w.header = name
+			w.push(point.Step{Kind: point.Field, Name: name})
+			w.value(v, attack.InHeader, true)
+			if name == "authorization" {
+				w.authorization(v)
+			}
+			w.pop()
+			w.header = ""
+		}
+	}
+}
+
+// authorization decodes Basic credentials (as header.authorization|base64).
+// Bearer JWTs were decoded by value() already.
+func (w *walker) authorization(v string) {
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok || !strings.EqualFold(scheme, "basic") {
+		return
+	}
+	if b, ok := decode.Base64(strings.TrimSpace(cred)); ok {
+		w.push(point.Step{Kind: point.Layer, Name: point.LayerBase64})
+		w.layers++
+		w.value(b, attack.InField, true)
+		w.layers--
+		w.pop()
+	}
+}
+
+func (w *walker) cookies(h string) {
+	w.root = point.RootCookie
+	truncated := decode.Cookies(h, w.opts.MaxValues, func(name, value string) {
+		w.push(point.Step{Kind: point.Field, Name: name})
+		w.name(name)
+		w.value(value, attack.InCookie, true)
+		w.pop()
+	})
+	if truncated {
+		w.res.Truncated = true
+	}
+}
+
+// body inspects the body according to its content encoding and type,
+// sniffing the type when it is missing or generic.
+func (w *walker) body() {
+	b := w.req.Body
+	if len(b) == 0 {
+		return
+	}
+	if w.req.BodyTruncated {
+		w.res.Truncated = true
+	}
+	if len(b) > w.opts.MaxBody {
+		b = b[:w.opts.MaxBody]
+		w.res.Truncated = true
+	}
+	w.root = point.RootBody
+	w.stack = w.stack[:0]
+	switch enc := strings.ToLower(strings.TrimSpace(w.req.ContentEncoding)); enc {
+	case "", "identity":
+	case "gzip", "x-gzip", "deflate":
+		layer := point.LayerGzip
+		if enc == "deflate" {
+			layer = point.LayerDeflate
+		}
+		w.push(point.Step{Kind: point.Layer, Name: layer})
+		out, err := decode.Inflate(b, enc, w.opts.MaxInflated, w.opts.MaxInflateRatio)
+		switch {
+		case errors.Is(err, decode.ErrBomb):
+			w.report(w.point(), "", attack.Match{Type: attack.DataBomb, DetectorID: "data_bomb.compression"})
+			w.res.Truncated = true
+			return // a bomb is not worth reading further
+		case err != nil && len(out) == 0:
+			// Not actually compressed: inspect as sent.
+			w.stack = w.stack[:0]
+		default:
+			b = out
+		}
+	default:
+		// Unknown encodings (br, zstd) are not decoded; the bytes are
+		// still scanned as they are.
+	}
+	w.typedBody(string(b), w.req.ContentType)
+}
+
+func (w *walker) typedBody(s, contentType string) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt == "" {
+		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+	}
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		w.push(point.Step{Kind: point.Layer, Name: point.LayerForm})
+		w.form(s, attack.InField)
+		w.pop()
+		return
+	case mt == "multipart/form-data" || strings.HasPrefix(mt, "multipart/"):
+		if w.multipart(s, contentType) {
+			return
+		}
+	case mt == "application/graphql":
+		w.push(point.Step{Kind: point.Layer, Name: point.LayerGraphQL})
+		w.push(point.Step{Kind: point.Field, Name: "query"})
+		w.graphqlDocument(s)
+		w.stack = w.stack[:len(w.stack)-2]
+		return
+	case strings.HasSuffix(mt, "json") || strings.HasSuffix(mt, "+json"):
+		if w.jsonBody(s) {
+			return
+		}
+	case strings.HasSuffix(mt, "xml"):
+		if w.xmlBody(s) {
+			return
+		}
+	default:
+		// No or generic type: sniff.
+		switch {
+		case decode.LooksLikeJSON(s):
+			if w.jsonBody(s) {
+				return
+			}
+		case decode.LooksLikeXML(s):
+			if w.xmlBody(s) {
+				return
+			}
+		case looksLikeForm(s):
+			w.push(point.Step{Kind: point.Layer, Name: point.LayerForm})
+			w.form(s, attack.InField)
+			w.pop()
+			return
+		}
+	}
+	// Unparsed: the raw body is one value.
+	w.value(s, attack.InBody, true)
+}
+
+func looksLikeForm(s string) bool {
+	if len(s) > 64<<10 || !strings.Contains(s, "=") {
+		return false
+	}
+	return strings.IndexAny(s, " \n\r\t<>") < 0
+}
+
+func (w *walker) jsonBody(s string) bool {
+	depth := len(w.stack)
+	layer := point.LayerJSON
+	if graphQLRequest(s) {
+		layer = point.LayerGraphQL
+		w.gql = depth + 1
+	}
+	w.push(point.Step{Kind: point.Layer, Name: layer})
+	w.layers++
+	err := decode.JSON(s, w.limits(), w)
+	w.layers--
+	w.gql = -1
+	w.stack = w.stack[:depth]
+	return w.decodeErr(err)
+}
+
+// graphQLRequest reports whether a JSON body is a GraphQL request: an
+// object whose "query" member is a GraphQL document.
+func graphQLRequest(s string) bool {
+	i := strings.Index(s, `"query"`)
+	if i < 0 {
+		return false
+	}
+	rest := strings.TrimLeft(s[i+7:], " \t\r\n")
+	if !strings.HasPrefix(rest, ":") {
+		return false
+	}
+	rest = strings.TrimLeft(rest[1:], " \t\r\n")
+	if !strings.HasPrefix(rest, `"`) {
+		return false
+	}
+	return decode.LooksLikeGraphQL(strings.ReplaceAll(rest[1:min(len(rest), 64)], `\n`, "\n"))
+}
+
+func (w *walker) graphqlDocument(doc string) {
+	if !w.budget() {
+		return
+	}
+	p := w.point()
+	w.res.Values = append(w.res.Values, Value{Point: p, Value: doc})
+	depth := len(w.stack)
+	err := decode.GraphQL(doc, w.limits(), w)
+	w.stack = w.stack[:depth]
+	if !w.decodeErr(err) {
+		w.scan(p, decode.Normalize(doc), attack.InField)
+	}
+}
+
+func (w *walker) xmlBody(s string) bool {
+	depth := len(w.stack)
+	w.push(point.Step{Kind: point.Layer, Name: point.LayerXML})
+	w.layers++
+	err := decode.XML(s, w.limits(), w)
+	w.layers--
+	w.stack = w.stack[:depth]
+	return w.decodeErr(err)
+}
+
+func (w *walker) multipart(s, contentType string) bool {
+	boundary, err := decode.Boundary(contentType)
+	if err != nil {
+		return false
+	}
+	depth := len(w.stack)
+	w.push(point.Step{Kind: point.Layer, Name: point.LayerMultipart})
+	err = decode.Multipart(s, boundary, w.opts.MaxValues, func(p decode.Part) {
+		w.push(point.Step{Kind: point.Field, Name: p.Name})
+		w.name(p.Name)
+		if p.HasFilename {
+			w.push(point.Step{Kind: point.Meta, Name: point.MetaFilename})
+			w.value(p.Filename, attack.InFilename, true)
+			w.pop()
+		}
+		mt, _, _ := mime.ParseMediaType(p.ContentType)
+		switch {
+		case strings.HasSuffix(mt, "json") && decode.LooksLikeJSON(p.Data):
+			w.layer(point.LayerJSON, attack.InField, func() error { return decode.JSON(p.Data, w.limits(), w) })
+		case strings.HasSuffix(mt, "xml"):
+			if !w.xmlBody(p.Data) {
+				w.value(p.Data, attack.InField, true)
+			}
+		case p.HasFilename && binary(p.Data):
+			// File contents: recorded, not scanned as text.
+			if w.budget() {
+				w.res.Values = append(w.res.Values, Value{Point: w.point(), Value: p.Data})
+			}
+		default:
+			w.value(p.Data, attack.InField, true)
+		}
+		w.pop()
+	})
+	w.stack = w.stack[:depth]
+	if errors.Is(err, decode.ErrTooMany) {
+		w.res.Truncated = true
+		return true
+	}
+	return err == nil
+}
+
+// binary reports whether data looks like a binary file (a NUL or many
+// control bytes in its head).
+func binary(data string) bool {
+	head := data[:min(len(data), 512)]
+	ctl := 0
+	for i := 0; i < len(head); i++ {
+		c := head[i]
+		if c == 0 {
+			return true
+		}
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
+			ctl++
+		}
+	}
+	return ctl*10 > len(head)
+}
+
+// virtualPatches evaluates the virtual patches once every value is known.
+func (w *walker) virtualPatches() {
+	if len(w.rules.patches) == 0 {
+		return
+	}
+	decodedPath := ""
+	if len(w.res.Values) > 0 && w.res.Values[0].Point.Root() == point.RootPath && w.res.Values[0].Point.Len() == 0 {
+		decodedPath = w.res.Values[0].Value
+	}
+	for i := range w.rules.patches {
+		vp := &w.rules.patches[i]
+		if vp.Method != "" && !strings.EqualFold(vp.Method, w.req.Method) {
+			continue
+		}
+		if vp.path != nil && !vp.path.MatchString(decodedPath) {
+			continue
+		}
+		at := point.Path()
+		val := decodedPath
+		start, end := 0, len(val)
+		ok := true
+		for _, c := range vp.conds {
+			found := false
+			for _, v := range w.res.Values {
+				if !c.point.Covers(v.Point) {
+					continue
+				}
+				if c.re == nil {
+					found, at, val, start, end = true, v.Point, v.Value, 0, len(v.Value)
+					break
+				}
+				if loc := c.re.FindStringIndex(v.Value); loc != nil {
+					found, at, val, start, end = true, v.Point, v.Value, loc[0], loc[1]
+					break
+				}
+			}
+			if !found {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			w.add(Detection{Type: VirtualPatchType, Point: at, DetectorID: "vpatch", Value: val, Start: start, End: end, RuleID: vp.RuleID, Block: true})
+		}
+	}
+}
