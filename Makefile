@@ -58,6 +58,7 @@ clean:
 	rm -rf $(BIN)
 
 # Operations (docs/OPERATIONS.md): Debian packages built with nfpm.
+NEEDED_TOOLS += debootstrap promtool prometheus vagrant systemd-analyze
 DEB_COMMITS := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
 .PHONY: package
 package: build ## build the .deb packages (palisade-agent, palisade-cloud, palisadectl) into dist/
