@@ -119,6 +119,15 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 				continue // probe paths in the request path are scanner.probe's
 			}
 		}
+		// A file named in running text ("edit /etc/hosts on Windows") is
+		// prose; the target of an include is the whole value, or follows
+		// a traversal.
+		if f&fSpace != 0 && !strings.Contains(s[:i], "../") && strings.ContainsAny(strings.TrimSpace(s[e:]), " \t\n") {
+			continue
+		}
+		if f&fSpace != 0 && i > 0 && s[i-1] != '/' && s[i-1] != ' ' && s[i-1] != '=' {
+			continue
+		}
 		return i, e, true
 	}
 	return 0, 0, false

@@ -55,7 +55,7 @@ var templateMarkers = []string{
 	"getclass(", ".class.", "class.forname", "t(java.", "java.lang", "runtime", "processbuilder", ".exec(",
 	"getruntime", "new java", "_self.env", "registerundefinedfiltercallback", "|attr(", "['__", "[\"__",
 	"constructor", "popen", "os.system", "subprocess", "freemarker", "?new(", "product.getclass",
-	"system(", "`", "%x(", "file.read", "io.popen", "kernel.", "getenv", "filter('system", "filter(\"system",
+	"system(", "%x(", "file.read", "io.popen", "kernel.", "getenv", "filter('system", "filter(\"system",
 	"filter('exec", "|map('system", "sort('system", "|filter(", "range(", "import os", "from os",
 	"request.getparameter", "applicationscope", "facescontext", "getbean(", "springframework",
 	"7*7", "7*'7'", "7*\"7\"",

@@ -102,7 +102,7 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 				j, sub = i+2, true
 			}
 		case '`':
-			if i == 0 || strings.IndexByte(";|&=('\" \t", lv[i-1]) >= 0 {
+			if i == 0 || strings.IndexByte(";|&=('\"", lv[i-1]) >= 0 {
 				if strings.IndexByte(lv[i+1:], '`') > 0 {
 					j, sub = i+1, true
 				}

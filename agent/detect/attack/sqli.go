@@ -26,6 +26,13 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 	if !ok {
 		return 0, 0, false
 	}
+	// libinjection fingerprints the first few tokens only, and in running
+	// text those are words that happen to form a valid fingerprint ("The
+	// sleep(8) hours..." is "nf(1)"). Prose is left to the tokenizer,
+	// which looks for a breakout anywhere.
+	if isProse(lv) {
+		return 0, 0, false
+	}
 	// Fingerprints that begin with a statement keyword come from the
 	// as-is context: the value *is* SQL. That is documentation, not an
 	// injection, unless the tokenizer also sees a breakout.
@@ -37,6 +44,27 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 		return 0, 0, false
 	}
 	return 0, len(v), true
+}
+
+// isProse reports whether s reads as running text: at least eight words,
+// most of its space-separated tokens plain words.
+func isProse(s string) bool {
+	words, tokens := 0, 0
+	for f := range strings.FieldsSeq(s) {
+		tokens++
+		letters := 0
+		for i := 0; i < len(f); i++ {
+			c := f[i]
+			if c >= 'a' && c <= 'z' || c >= 0x80 {
+				letters++
+			}
+		}
+		// Trailing punctuation is part of prose: "myth," "article."
+		if letters >= 2 && letters+2 >= len(f) {
+			words++
+		}
+	}
+	return words >= 8 && words*10 >= tokens*6
 }
 
 type sqlTok struct {
@@ -259,6 +287,9 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 	// Statements stacked after a ';' anywhere, even in prose-like input,
 	// as long as they are whole: "x; DROP TABLE users".
 	for i, t := range toks {
+		if i > 2 {
+			break
+		}
 		if t.kind == ';' && stackedStatement(toks[i+1:]) {
 			return t.start, true
 		}
@@ -280,11 +311,12 @@ func sqlBreakout(toks []sqlTok) bool {
 	if i >= len(toks) {
 		return false
 	}
-	if i > 0 || toks[i].kind == 'c' {
+	if toks[i].kind == 'c' {
 		// "admin'--", "x')#", "1'/*": the rest of the query is cut off.
-		if toks[i].kind == 'c' {
-			return true
-		}
+		// A '#' glued to a word is an anchor or a directive ("#include",
+		// href="#top"), not a MySQL comment.
+		t := toks[i].text
+		return t[0] != '#' || len(t) == 1 || t[1] == ' ' || t[1] == '\t' || t[1] == '\n' || t[1] == '\r' || t[1] == '#' || t[1] == '-'
 	}
 	if _, ok := unionSelect(toks[i:]); ok {
 		return true
@@ -450,8 +482,11 @@ func selectList(toks []sqlTok) bool {
 	return false
 }
 
+// unionSelect finds UNION [ALL] SELECT near the start of the tokens, where
+// an injection puts it (after the operand it closed); further in, it is a
+// query someone wrote out.
 func unionSelect(toks []sqlTok) (int, bool) {
-	for i := 0; i < len(toks); i++ {
+	for i := 0; i < len(toks) && i < 6; i++ {
 		if toks[i].kind != 'w' || toks[i].text != "union" {
 			continue
 		}

@@ -181,13 +181,16 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	// A bare host or host:port in a parameter that takes one.
 	if c.Where == InQuery || c.Where == InField {
-		if hostParam(c.Name) {
+		if hostParam(c.Name) && f&fSpace == 0 {
 			h := lv
 			if j := strings.IndexAny(h, "/?#"); j >= 0 {
 				h = h[:j]
 			}
 			var u parsedURL
 			parseAuthority(h, &u)
+			if n, err := strconv.ParseUint(u.host, 10, 64); err == nil && n < 1<<24 {
+				return 0, 0, false // a number, not a decimal IPv4 address
+			}
 			if internalHost(u.host) {
 				return 0, len(v), true
 			}

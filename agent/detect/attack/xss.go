@@ -242,9 +242,6 @@ func judgeTag(lv, name string, i int) (int, bool) {
 				val = lv[s:i]
 			}
 		}
-		if k := strings.IndexByte(attr, ':'); k >= 0 && attr != "xlink:href" {
-			attr = attr[k+1:]
-		}
 		switch {
 		case eventHandler(attr):
 			return i, true

@@ -311,8 +311,8 @@ func (g *gen) apiJSON() string {
 	}
 	return mustJSON(map[string]any{
 		"customer": map[string]any{"id": g.r.IntN(1000000), "email": fmt.Sprintf("user%d@example.com", g.r.IntN(9999)), "name": pick(g.r, []string{"Seán O'Neill", "Zoë Müller", "李雷", "Ana-María López", "D'Angelo Russell"}), "phone": "+1-202-555-0" + fmt.Sprint(100+g.r.IntN(899))},
-		"items": items, "currency": "EUR", "coupon": pick(g.r, []string{"", "SPRING-20", "OR-2024", "FREE_SHIP"}),
-		"shipping": map[string]any{"address": "12 Union Street, Apt 3", "city": "Aberdeen", "zip": "AB11 6BA", "instructions": pick(g.r, benignProse)},
+		"items":    items, "currency": "EUR", "coupon": pick(g.r, []string{"", "SPRING-20", "OR-2024", "FREE_SHIP"}),
+		"shipping":   map[string]any{"address": "12 Union Street, Apt 3", "city": "Aberdeen", "zip": "AB11 6BA", "instructions": pick(g.r, benignProse)},
 		"created_at": "2024-05-14T09:21:33.512Z", "metadata": map[string]any{"source": "ios", "ab": []string{"checkout_v2", "select_shipping"}, "url": "https://shop.example.com/checkout?step=3"},
 	})
 }

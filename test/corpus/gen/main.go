@@ -104,6 +104,9 @@ func (g *gen) add(c corpus.Case) {
 }
 
 func (g *gen) benignCase(place, encoding, method, path, query string, headers [][2]string, ct, ce, body string) {
+	if method != "GET" && body == "" && query != "" {
+		body, query = query, ""
+	}
 	key := place + path + query + body
 	g.add(corpus.Case{
 		ID: g.id("benign-" + place), Label: corpus.Benign, Place: place, Encoding: encoding, Split: split(key),
