@@ -305,7 +305,7 @@ func (w *walker) path() {
 	}
 	i := 0
 	for seg := range strings.SplitSeq(strings.TrimPrefix(raw, "/"), "/") {
-		if seg != "" && !isPlainName(seg) {
+		if seg != "" && (len(seg) >= decode.MinBase64 || !isPlainName(seg)) {
 			w.push(point.Step{Kind: point.Index, Index: i})
 			w.value(seg, attack.InPathSegment, true)
 			w.pop()
@@ -503,9 +503,9 @@ func (w *walker) typedBody(s, contentType string) {
 				return
 			}
 		case decode.LooksLikeXML(s):
-			if w.xmlBody(s) {
-				return
-			}
+			// Sniffed markup may be HTML as well as XML: walk it, and
+			// scan it whole below.
+			w.xmlBody(s)
 		case looksLikeForm(s):
 			w.push(point.Step{Kind: point.Layer, Name: point.LayerForm})
 			w.form(s, attack.InField)
@@ -518,8 +518,8 @@ func (w *walker) typedBody(s, contentType string) {
 }
 
 func looksLikeForm(s string) bool {
-	if len(s) > 64<<10 || !strings.Contains(s, "=") {
-		return false
+	if len(s) > 64<<10 || !strings.Contains(strings.TrimRight(s, "="), "=") {
+		return false // no '=' but base64 padding
 	}
 	return strings.IndexAny(s, " \n\r\t<>") < 0
 }

@@ -63,8 +63,12 @@ var templateMarkers = []string{
 
 func templateExpr(body string) bool {
 	body = strings.TrimSpace(body)
-	if body == "" {
+	switch body {
+	case "":
 		return false
+	case "config", "self", "request", "settings", "_self", "app", "this", "session", "g", "url_for", "get_flashed_messages":
+		// Objects a template exposes and a probe dumps.
+		return true
 	}
 	for _, m := range templateMarkers {
 		if strings.Contains(body, m) {
@@ -159,6 +163,12 @@ var responseHeaders = []string{
 // checkCRLF finds a line break followed by a header line (or a blank line
 // and a body) in a value that should be one line.
 func checkCRLF(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fNewline == 0 && f&fHigh != 0 && (strings.Contains(lv, "\u560a") || strings.Contains(lv, "\u560d")) {
+		// U+560A and U+560D: servers that keep the low byte of a UTF-16
+		// code unit turn them into LF and CR.
+		lv = strings.NewReplacer("\u560a", "\n", "\u560d", "\r").Replace(lv)
+		f |= fNewline
+	}
 	if f&fNewline == 0 {
 		return 0, 0, false
 	}
@@ -382,6 +392,9 @@ func checkLDAP(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	// A value that starts a filter clause: "*(|(objectclass=*))", "admin*)((|".
+	if strings.HasPrefix(lv, "*)") || strings.HasPrefix(lv, "*))") || strings.Contains(lv, "*))") {
+		return 0, len(v), true
+	}
 	if i := containsAny(lv, "*)(", "*))(", "(|(", "(&(", "(!("); i >= 0 {
 		rest := lv[i:]
 		if strings.Contains(rest, "=") || strings.HasPrefix(rest, "*)(") {

@@ -102,10 +102,18 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 				j, sub = i+2, true
 			}
 		case '`':
-			if i == 0 || strings.IndexByte(";|&=('\"", lv[i-1]) >= 0 {
-				if strings.IndexByte(lv[i+1:], '`') > 0 {
-					j, sub = i+1, true
-				}
+			end := strings.IndexByte(lv[i+1:], '`')
+			if end <= 0 {
+				break
+			}
+			// `cmd` glued to text or after a metacharacter; after a space
+			// it is also Markdown code, so only a strong command counts.
+			if i > 0 && lv[i-1] == '`' || i+1 < len(lv) && lv[i+1] == '`' {
+				// A Markdown code fence: ```bash.
+			} else if i == 0 || strings.IndexByte(";|&=('\"", lv[i-1]) >= 0 || lv[i-1] != ' ' && lv[i-1] != '\n' {
+				j, sub = i+1, true
+			} else if w, _ := shellWord(lv, i+1); strongCommands[w] && w != "ls" && w != "pwd" {
+				j, sub = i+1, true
 			}
 		}
 		if j < 0 {
@@ -153,6 +161,9 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 	}
 	if weakCommands[w] {
 		if sub && (e >= len(lv) || lv[e] == ')' || lv[e] == '`') {
+			return e, true
+		}
+		if (w == "sleep" || w == "ping" || w == "timeout") && e+1 < len(lv) && lv[e] == ' ' && lv[e+1] >= '0' && lv[e+1] <= '9' {
 			return e, true
 		}
 		if shellArg(lv, e) {
@@ -222,7 +233,7 @@ func shellArg(lv string, e int) bool {
 	switch {
 	case rest[0] == '-' && len(rest) > 1 && (rest[1] >= 'a' && rest[1] <= 'z' || rest[1] == '-'):
 		return true
-	case rest[0] == '/' && len(rest) > 1 && isWordByte(rest[1]):
+	case rest[0] == '/' && (len(rest) == 1 || isWordByte(rest[1]) || rest[1] == ' ' || rest[1] == '*'):
 		return true
 	case strings.HasPrefix(rest, "./") || strings.HasPrefix(rest, "../") || strings.HasPrefix(rest, "~/"):
 		return true

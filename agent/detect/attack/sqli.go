@@ -40,7 +40,8 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 		return 0, 0, false
 	}
 	// A lone word before a comment ("n--", "foo#") is prose or a tag.
-	if fp == "nc" || fp == "1c" {
+	// A word and a call ("The sleep(8) hours") is how sentences start.
+	if fp == "nc" || fp == "1c" || strings.HasPrefix(fp, "nf") {
 		return 0, 0, false
 	}
 	return 0, len(v), true
@@ -64,7 +65,7 @@ func isProse(s string) bool {
 			words++
 		}
 	}
-	return words >= 8 && words*10 >= tokens*6
+	return words >= 8 && words*2 >= tokens
 }
 
 type sqlTok struct {

@@ -286,7 +286,7 @@ func redirectParam(name string) bool {
 }
 
 func checkRedirect(v, lv string, f Features, c *Context) (int, int, bool) {
-	if f&(fSlash|fBackslash) == 0 || c.Where != InQuery && c.Where != InField {
+	if f&(fSlash|fBackslash|fColon) == 0 || c.Where != InQuery && c.Where != InField {
 		return 0, 0, false
 	}
 	t, off := trimLeftSpaceCtl(lv)

@@ -169,7 +169,7 @@ func scanTags(lv string) (int, int, bool) {
 		}
 		j := i + 1
 		if j < len(lv) && lv[j] == '/' {
-			j++
+			continue // closing tags carry no attributes
 		}
 		n := j
 		for n < len(lv) && (lv[n] >= 'a' && lv[n] <= 'z' || lv[n] >= '0' && lv[n] <= '9' || lv[n] == ':' || lv[n] == '-' || lv[n] == '_') {

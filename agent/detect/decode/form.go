@@ -83,7 +83,7 @@ func Cookies(s string, maxPairs int, fn func(name, value string)) (truncated boo
 
 // MinBase64 is the shortest value Base64 tries to decode: shorter strings
 // are ordinary words far more often than they are encoded payloads.
-const MinBase64 = 8
+const MinBase64 = 6
 
 // Base64 decodes s when it looks like base64 (standard or URL alphabet,
 // padded or not, optionally after a data: URL prefix) of text. Binary

@@ -29,6 +29,11 @@ func Normalize(s string) string {
 		t := s
 		if strings.IndexByte(t, '%') >= 0 {
 			t = Percent(t)
+			// A value that was percent-encoded twice went through form
+			// encoding first, where '+' is a space: "1%2BOR%2B1%3D1".
+			if t != s && strings.IndexByte(t, '+') >= 0 && strings.IndexByte(t, ' ') < 0 {
+				t = strings.ReplaceAll(t, "+", " ")
+			}
 		}
 		if strings.IndexByte(t, '&') >= 0 {
 			t = HTMLEntities(t)
