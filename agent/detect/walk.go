@@ -169,8 +169,10 @@ func (w *walker) layer(name string, where attack.Where, decodeFn func() error) b
 	w.layers++
 	err := decodeFn()
 	w.layers--
+	w.stack = w.stack[:depth+1] // report at the layer
+	ok := w.decodeErr(err)
 	w.stack = w.stack[:depth]
-	return w.decodeErr(err)
+	return ok
 }
 
 // decodeErr turns a structural decoder's error into a verdict: nesting
@@ -536,8 +538,10 @@ func (w *walker) jsonBody(s string) bool {
 	err := decode.JSON(s, w.limits(), w)
 	w.layers--
 	w.gql = -1
+	w.stack = w.stack[:depth+1]
+	ok := w.decodeErr(err)
 	w.stack = w.stack[:depth]
-	return w.decodeErr(err)
+	return ok
 }
 
 // graphQLRequest reports whether a JSON body is a GraphQL request: an
@@ -578,8 +582,10 @@ func (w *walker) xmlBody(s string) bool {
 	w.layers++
 	err := decode.XML(s, w.limits(), w)
 	w.layers--
+	w.stack = w.stack[:depth+1]
+	ok := w.decodeErr(err)
 	w.stack = w.stack[:depth]
-	return w.decodeErr(err)
+	return ok
 }
 
 func (w *walker) multipart(s, contentType string) bool {

