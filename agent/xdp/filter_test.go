@@ -25,16 +25,16 @@ func openTestFilter(t testing.TB) *Filter {
 	t.Helper()
 	lab.RequireRoot(t)
 	dir := filepath.Join(sysBPFFS, fmt.Sprintf("palisade-test-%d-%d", os.Getpid(), time.Now().UnixNano()))
-	f, err := Open(dir, nil)
-	if err != nil {
-		t.Fatalf("open filter: %v", err)
-	}
 	t.Cleanup(func() {
-		f.Close()
 		if err := Remove(dir); err != nil {
 			t.Errorf("remove pins: %v", err)
 		}
 	})
+	f, err := Open(dir, nil)
+	if err != nil {
+		t.Fatalf("open filter: %v", err)
+	}
+	t.Cleanup(func() { f.Close() })
 	return f
 }
 

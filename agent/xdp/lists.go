@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/palisadewaf/palisade/bpf"
 )
@@ -450,30 +452,58 @@ func fill(m *ebpf.Map, k kind, entries []encoded) (int, error) {
 
 const batchSize = 16384
 
+// fillBatch writes exact entries with BPF_MAP_UPDATE_BATCH from one
+// goroutine per CPU: the kernel allocates each element, which dominates the
+// cost of a big replace, and its hash map takes per-bucket locks, so the
+// work spreads across CPUs.
 func fillBatch(m *ebpf.Map, k kind, entries []encoded) (int, error) {
-	seen := make(map[netip.Prefix]struct{}, len(entries))
-	for start := 0; start < len(entries); start += batchSize {
-		chunk := entries[start:min(start+batchSize, len(entries))]
-		values := make([]bpf.XdpListEntry, len(chunk))
-		var err error
-		if k == kindV4 {
-			keys := make([][4]byte, len(chunk))
-			for i, e := range chunk {
-				keys[i], values[i] = e.prefix.Addr().As4(), e.value
-				seen[e.prefix] = struct{}{}
-			}
-			_, err = m.BatchUpdate(keys, values, nil)
-		} else {
-			keys := make([]bpf.XdpSrcKey, len(chunk))
-			for i, e := range chunk {
-				keys[i], values[i] = bpf.XdpSrcKey{Addr: e.prefix.Addr().As16()}, e.value
-				seen[e.prefix] = struct{}{}
-			}
-			_, err = m.BatchUpdate(keys, values, nil)
+	var keys any
+	values := make([]bpf.XdpListEntry, len(entries))
+	var unique int
+	if k == kindV4 {
+		ks := make([][4]byte, len(entries))
+		seen := make(map[[4]byte]struct{}, len(entries))
+		for i, e := range entries {
+			ks[i], values[i] = e.prefix.Addr().As4(), e.value
+			seen[ks[i]] = struct{}{}
 		}
-		if err != nil {
-			return 0, fmt.Errorf("batch update at %d: %w", start, err)
+		keys, unique = ks, len(seen)
+	} else {
+		ks := make([]bpf.XdpSrcKey, len(entries))
+		seen := make(map[[16]byte]struct{}, len(entries))
+		for i, e := range entries {
+			ks[i], values[i] = bpf.XdpSrcKey{Addr: e.prefix.Addr().As16()}, e.value
+			seen[ks[i].Addr] = struct{}{}
 		}
+		keys, unique = ks, len(seen)
 	}
-	return len(seen), nil
+	workers := min(runtime.NumCPU(), 4)
+	chunks := make(chan int, len(entries)/batchSize+1)
+	for start := 0; start < len(entries); start += batchSize {
+		chunks <- start
+	}
+	close(chunks)
+	var g errgroup.Group
+	for range workers {
+		g.Go(func() error {
+			for start := range chunks {
+				end := min(start+batchSize, len(entries))
+				var err error
+				switch ks := keys.(type) {
+				case [][4]byte:
+					_, err = m.BatchUpdate(ks[start:end], values[start:end], nil)
+				case []bpf.XdpSrcKey:
+					_, err = m.BatchUpdate(ks[start:end], values[start:end], nil)
+				}
+				if err != nil {
+					return fmt.Errorf("batch update at %d: %w", start, err)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return 0, err
+	}
+	return unique, nil
 }
