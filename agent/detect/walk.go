@@ -386,7 +386,14 @@ func (w *walker) headers() {
 			w.root = point.RootHeader
 			w.header = name
 			w.push(point.Step{Kind: point.Field, Name: name})
-			w.value(v, attack.InHeader, true)
+			if !attack.HeaderTakesFreeText(name) && name != "authorization" && attack.StructuredHeaderValue(v) {
+				// A well-formed structured header: recorded, not scanned.
+				if w.budget() {
+					w.res.Values = append(w.res.Values, Value{Point: w.point(), Value: v})
+				}
+			} else {
+				w.value(v, attack.InHeader, true)
+			}
 			if name == "authorization" {
 				w.authorization(v)
 			}

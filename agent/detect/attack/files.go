@@ -62,6 +62,31 @@ var sensitiveFiles = []string{
 	"/etc/", "c:/windows/", "c:/boot", "applicationhost.config", "/dev/null", "/dev/random",
 }
 
+// sensitiveSegments are the path segments every sensitiveFiles entry
+// contains one of; looking them up first keeps the common case (no such
+// segment) to one pass over the value.
+var sensitiveSegments = map[string]bool{
+	"etc": true, "proc": true, "var": true, "root": true, ".ssh": true, ".aws": true, ".docker": true,
+	"boot.ini": true, "win.ini": true, "system.ini": true, "windows": true, "winnt": true, "inetpub": true,
+	"web-inf": true, "meta-inf": true, "wp-config.php": true, ".htpasswd": true, ".env": true, "usr": true,
+	"dev": true, ".bash_history": true, "autoexec.bat": true, "ntuser.dat": true, "php.ini": true,
+	"my.cnf": true, "applicationhost.config": true, "config": true, ".git": true, "c:": true, "sam": true,
+	"system32": true,
+}
+
+func hasSensitiveSegment(s string) bool {
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '/' || s[i] == ' ' || s[i] == '=' || s[i] == '"' || s[i] == '\'' {
+			if i-start >= 2 && i-start <= 22 && sensitiveSegments[s[start:i]] {
+				return true
+			}
+			start = i + 1
+		}
+	}
+	return false
+}
+
 // wrappers are stream wrappers that read or execute local files.
 var wrappers = []string{"php://filter", "php://input", "php://fd", "php://memory", "php://stdin", "file://", "zip://", "phar://", "expect://", "glob://", "compress.zlib://", "jar:file:", "netdoc:"}
 
@@ -82,6 +107,9 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 	s := lv
 	if f&fBackslash != 0 {
 		s = strings.ReplaceAll(s, `\`, "/")
+	}
+	if !hasSensitiveSegment(s) {
+		return 0, 0, false
 	}
 	for _, p := range sensitiveFiles {
 		i := strings.Index(s, p)

@@ -541,6 +541,25 @@ func stackedStatement(toks []sqlTok) bool {
 	return false
 }
 
+// HeaderTakesFreeText reports whether the detectors treat header h as free
+// text; the other headers browsers send have grammars an engine can check
+// instead (see StructuredHeaderValue).
+func HeaderTakesFreeText(h string) bool { return headerTakesFreeText(h) }
+
+// StructuredHeaderValue reports whether v keeps to the characters of the
+// token lists, media ranges, quality values and dates of structured
+// headers (Accept, Accept-Encoding, Cache-Control, ...): nothing a
+// detector could flag.
+func StructuredHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(" ,;=./*+_-:?", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // headerTakesFreeText reports whether a header's value is free text an
 // attacker controls and an application may store or query with (as opposed
 // to structured headers browsers send, whose grammar leaves no room for

@@ -273,8 +273,19 @@ func checkRFI(v, lv string, f Features, c *Context) (int, int, bool) {
 // redirectParam reports whether a parameter name says the application
 // will redirect to its value.
 func redirectParam(name string) bool {
-	n := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(name))
-	switch n {
+	var buf [32]byte
+	b := buf[:0]
+	for i := 0; i < len(name) && len(b) < len(buf); i++ {
+		c := name[i]
+		switch {
+		case c == '_' || c == '-':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	switch string(b) {
 	case "redirect", "redirectto", "redirecturl", "redir", "redirurl", "return", "returnto", "returnurl",
 		"returnpath", "next", "nexturl", "continue", "continueurl", "goto", "gotourl", "dest", "destination",
 		"desturl", "forward", "forwardurl", "target", "targeturl", "go", "out", "exit", "jump", "jumpurl",

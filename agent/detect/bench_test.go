@@ -1,0 +1,29 @@
+package detect_test
+
+import (
+	"testing"
+
+	"github.com/palisadewaf/palisade/agent/detect"
+	"github.com/palisadewaf/palisade/agent/detect/benchdata"
+)
+
+// BenchmarkInspect measures the engine on the requests of
+// agent/detect/benchdata; tools/corazabench runs the same requests through
+// Coraza and the OWASP CRS for the baseline (docs/BENCHMARKS.md).
+func BenchmarkInspect(b *testing.B) {
+	e := detect.New(detect.Options{})
+	for _, r := range benchdata.Requests() {
+		req := r.Detect()
+		attack := r.Name == "AttackGET"
+		b.Run(r.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(req.Body) + len(req.RawQuery) + len(req.Path)))
+			for b.Loop() {
+				res := e.Inspect(req)
+				if res.Attack() != attack {
+					b.Fatalf("attack = %v, want %v: %+v", res.Attack(), attack, res.Detections)
+				}
+			}
+		})
+	}
+}
