@@ -18,11 +18,12 @@ import (
 )
 
 // The throwaway root is a minimal Debian 12 with systemd (for its unit
-// directories, deb-systemd-helper and `systemd-analyze verify --root`) and
-// procps (/bin/kill in ExecReload), as on a server.
+// directories, deb-systemd-helper and `systemd-analyze verify --root`),
+// procps (/bin/kill in ExecReload), iproute2 and python3 (used by the VM's
+// provisioning and its sample application), as on a server.
 const (
 	debSuite    = "bookworm"
-	debIncludes = "systemd,procps"
+	debIncludes = "systemd,procps,iproute2,python3-minimal"
 )
 
 // TestDebLifecycle installs the three packages into a Debian root with dpkg
@@ -272,7 +273,6 @@ func buildPackages(t *testing.T, v string) []string {
 	if packagerErr != nil {
 		t.Fatal(packagerErr)
 	}
-	t.Cleanup(func() { os.Remove(packagerBin) })
 	out := t.TempDir()
 	run(t, packagerBin, "-bin", lab.Binaries(t), "-out", out, "-pkgdir", path(t, "tools/packaging"), "-version", v)
 	debs, err := filepath.Glob(filepath.Join(out, "*.deb"))

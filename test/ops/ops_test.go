@@ -23,6 +23,14 @@ import (
 	"github.com/palisadewaf/palisade/tools/lab"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if packagerBin != "" {
+		os.Remove(packagerBin)
+	}
+	os.Exit(code)
+}
+
 // requireTool returns the path of a tool the test needs.
 func requireTool(t testing.TB, name string) string {
 	t.Helper()

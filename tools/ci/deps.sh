@@ -9,7 +9,7 @@ pkgs=(
   curl ca-certificates            # e2e probes
   postgresql                      # the cloud's store suite on PostgreSQL
   wrk                             # proxy benchmarks
-  debootstrap debian-archive-keyring prometheus vagrant systemd  # test/ops: package root, promtool + e2e, vagrant validate, systemd-analyze
+  debootstrap debian-archive-keyring prometheus vagrant vagrant-libvirt systemd  # test/ops: package root, promtool + e2e, vagrant validate (+libvirt provider), systemd-analyze
 )
 
 missing=()
