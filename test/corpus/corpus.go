@@ -138,7 +138,8 @@ func (s Stats) Rate() float64 {
 
 // Report is the outcome of running the engine over a corpus.
 type Report struct {
-	AttackByType  map[string]*Stats // attacks, per attack type
+	AttackByType  map[string]*Stats // generated attacks, per attack type
+	CRSByType     map[string]*Stats // CRS regression positives, per attack type
 	AttackBySplit map[string]*Stats
 	AttackByPlace map[string]*Stats
 	Benign        Stats
@@ -157,7 +158,7 @@ type Flagged struct {
 // Run inspects every case with e.
 func Run(e *detect.Engine, cases []Case) (*Report, error) {
 	r := &Report{
-		AttackByType: map[string]*Stats{}, AttackBySplit: map[string]*Stats{}, AttackByPlace: map[string]*Stats{},
+		AttackByType: map[string]*Stats{}, CRSByType: map[string]*Stats{}, AttackBySplit: map[string]*Stats{}, AttackByPlace: map[string]*Stats{},
 		BenignBySplit: map[string]*Stats{}, BenignByPlace: map[string]*Stats{},
 	}
 	get := func(m map[string]*Stats, k string) *Stats {
@@ -183,7 +184,11 @@ func Run(e *detect.Engine, cases []Case) (*Report, error) {
 					own = true
 				}
 			}
-			for _, s := range []*Stats{get(r.AttackByType, c.Type), get(r.AttackBySplit, c.Split), get(r.AttackByPlace, c.Place)} {
+			byType := r.AttackByType
+			if c.Place == "crs" {
+				byType = r.CRSByType
+			}
+			for _, s := range []*Stats{get(byType, c.Type), get(r.AttackBySplit, c.Split), get(r.AttackByPlace, c.Place)} {
 				s.Cases++
 				if flagged {
 					s.Flagged++

@@ -64,17 +64,25 @@ func short(s string) string {
 
 func print(w io.Writer, r *corpus.Report) {
 	pct := func(s *corpus.Stats) string { return fmt.Sprintf("%6.2f%%", 100*s.Rate()) }
-	fmt.Fprintf(w, "%-16s %7s %9s %9s\n", "attack type", "cases", "detected", "own type")
-	var all, allType corpus.Stats
-	for _, k := range keys(r.AttackByType) {
-		s := r.AttackByType[k]
-		fmt.Fprintf(w, "%-16s %7d %9s %8.2f%%\n", k, s.Cases, pct(s), 100*float64(s.TypeHits)/float64(s.Cases))
-		all.Cases += s.Cases
-		all.Flagged += s.Flagged
-		allType.TypeHits += s.TypeHits
+	for _, t := range []struct {
+		title string
+		m     map[string]*corpus.Stats
+	}{{"generated", r.AttackByType}, {"CRS PL1", r.CRSByType}} {
+		if len(t.m) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%-16s %7s %9s %9s   (%s attacks)\n", "attack type", "cases", "detected", "own type", t.title)
+		var all corpus.Stats
+		for _, k := range keys(t.m) {
+			s := t.m[k]
+			fmt.Fprintf(w, "%-16s %7d %9s %8.2f%%\n", k, s.Cases, pct(s), 100*float64(s.TypeHits)/float64(s.Cases))
+			all.Cases += s.Cases
+			all.Flagged += s.Flagged
+			all.TypeHits += s.TypeHits
+		}
+		fmt.Fprintf(w, "%-16s %7d %9s %8.2f%%\n\n", "ALL", all.Cases, pct(&all), 100*float64(all.TypeHits)/float64(max(1, all.Cases)))
 	}
-	fmt.Fprintf(w, "%-16s %7d %9s %8.2f%%\n", "ALL ATTACKS", all.Cases, pct(&all), 100*float64(allType.TypeHits)/float64(max(1, all.Cases)))
-	fmt.Fprintf(w, "\n%-16s %7s %9s\n", "attack place", "cases", "detected")
+	fmt.Fprintf(w, "%-16s %7s %9s\n", "attack place", "cases", "detected")
 	for _, k := range keys(r.AttackByPlace) {
 		fmt.Fprintf(w, "%-16s %7d %9s\n", k, r.AttackByPlace[k].Cases, pct(r.AttackByPlace[k]))
 	}

@@ -218,7 +218,7 @@ var namedEntities = map[string]rune{
 	"lcub": '{', "rcub": '}', "lsqb": '[', "rsqb": ']', "comma": ',',
 	"period": '.', "Tab": '\t', "NewLine": '\n', "nbsp": ' ', "verbar": '|',
 	"dollar": '$', "ast": '*', "plus": '+', "quest": '?', "commat": '@',
-	"lowbar": '_', "Hat": '^', "vert": '|', "midast": '*',
+	"lowbar": '_', "Hat": '^', "vert": '|', "midast": '*', "tab": '\t', "newline": '\n',
 }
 
 // entity decodes one character reference at the start of s ("&...").
