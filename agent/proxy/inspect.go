@@ -1,0 +1,131 @@
+package proxy
+
+import (
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/palisadewaf/palisade/agent/detect"
+	"github.com/palisadewaf/palisade/cloud/apiv1"
+)
+
+// verdict is what the proxy decided about one request.
+type verdict struct {
+	block    bool
+	decision string // request decision (metrics label)
+	result   *detect.Result
+	// allowlisted and graylisted describe the source at decision time.
+	allowlisted, graylisted bool
+	detectTime              time.Duration
+}
+
+// inspect runs the engine on a request of application a from client and
+// applies the filtration mode.
+func (p *Proxy) inspect(a *app, req *detect.Request, client netip.Addr) verdict {
+	if a.mode == ModeOff {
+		return verdict{decision: DecisionUninspected}
+	}
+	req.AppID = a.id
+	start := time.Now()
+	res := p.opts.Engine.Inspect(req)
+	v := verdict{result: res, detectTime: time.Since(start)}
+	a.metrics.detection.Observe(v.detectTime.Seconds())
+	if res.Truncated {
+		a.metrics.truncated.Inc()
+	}
+	if !res.Attack() {
+		v.decision = DecisionClean
+		return v
+	}
+	v.allowlisted = p.opts.Allowlisted != nil && p.opts.Allowlisted(client)
+	v.graylisted = p.gray.Contains(client)
+	v.block = decide(a.mode, res, v.allowlisted, v.graylisted)
+	switch {
+	case v.block:
+		v.decision = DecisionBlocked
+	case a.mode == ModeMonitoring:
+		v.decision = DecisionMonitored
+	default:
+		v.decision = DecisionPassed
+	}
+	return v
+}
+
+// decide applies the filtration mode (DESIGN.md): allowlisted sources are
+// never blocked; a virtual patch blocks in every mode but off; other
+// blocking detections block in block mode, and in safe_blocking mode only
+// when the source is graylisted. Experimental detections never block.
+func decide(mode Mode, res *detect.Result, allowlisted, graylisted bool) bool {
+	if mode == ModeOff || allowlisted {
+		return false
+	}
+	if res.VirtualPatch() != nil {
+		return true
+	}
+	if !res.Blocked() {
+		return false
+	}
+	switch mode {
+	case ModeBlock:
+		return true
+	case ModeSafeBlocking:
+		return graylisted
+	}
+	return false
+}
+
+// attackDecision is the event decision for one detection of a request.
+func attackDecision(mode Mode, v *verdict, d *detect.Detection) apiv1.Decision {
+	switch {
+	case v.block && !d.Experimental:
+		return apiv1.DecisionBlocked
+	case mode == ModeMonitoring:
+		return apiv1.DecisionMonitored
+	}
+	return apiv1.DecisionPassed
+}
+
+// record counts a finished request and hands its detections to the
+// reporting pipeline.
+func (p *Proxy) record(a *app, v *verdict, elapsed time.Duration) {
+	am := a.metrics
+	am.decisions[v.decision].Inc()
+	am.duration.Observe(elapsed.Seconds())
+	if v.result == nil {
+		return
+	}
+	for i := range v.result.Detections {
+		d := &v.result.Detections[i]
+		am.attack(d.Type, string(attackDecision(a.mode, v, d)))
+	}
+}
+
+// headerMap builds the engine's view of the header fields: names as sent
+// (the engine lower-cases them), Host left out (it is Request.Host). One
+// backing array holds every value.
+func headerMap(n int, each func(fn func(name, value string))) http.Header {
+	h := make(http.Header, n)
+	vals := make([]string, 0, n)
+	each(func(name, value string) {
+		if len(name) == 4 && equalFold(name, "host") {
+			return
+		}
+		if old, ok := h[name]; ok {
+			h[name] = append(old, value)
+			return
+		}
+		vals = append(vals, value)
+		h[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	})
+	return h
+}
+
+// splitTarget splits an origin-form target into path and raw query.
+func splitTarget(target string) (path, query string) {
+	for i := 0; i < len(target); i++ {
+		if target[i] == '?' {
+			return target[:i], target[i+1:]
+		}
+	}
+	return target, ""
+}
