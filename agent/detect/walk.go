@@ -530,7 +530,7 @@ func looksLikeForm(s string) bool {
 	if len(s) > 64<<10 || !strings.Contains(strings.TrimRight(s, "="), "=") {
 		return false // no '=' but base64 padding
 	}
-	return strings.IndexAny(s, " \n\r\t<>") < 0
+	return !strings.ContainsAny(s, " \n\r\t<>")
 }
 
 func (w *walker) jsonBody(s string) bool {

@@ -143,7 +143,7 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 			if i > 0 && isWordByte(s[i-1]) && s[i-1] != '_' {
 				continue
 			}
-			if c.Where == InPath && strings.HasPrefix(p, "etc/") == false && strings.HasPrefix(p, "proc/") == false && strings.HasPrefix(p, "windows/") == false && !strings.Contains(p, "passwd") && !strings.Contains(p, "win.ini") {
+			if c.Where == InPath && !strings.HasPrefix(p, "etc/") && !strings.HasPrefix(p, "proc/") && !strings.HasPrefix(p, "windows/") && !strings.Contains(p, "passwd") && !strings.Contains(p, "win.ini") {
 				continue // probe paths in the request path are scanner.probe's
 			}
 		}

@@ -9,36 +9,6 @@ func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
 }
 
-// wordAt reports whether s[i:] starts with word w standing alone (not
-// preceded or followed by a word byte).
-func wordAt(s string, i int, w string) bool {
-	if !strings.HasPrefix(s[i:], w) {
-		return false
-	}
-	if i > 0 && isWordByte(s[i-1]) {
-		return false
-	}
-	j := i + len(w)
-	return j >= len(s) || !isWordByte(s[j])
-}
-
-// indexWord returns the index of the first standalone occurrence of w in s
-// at or after from, or -1.
-func indexWord(s, w string, from int) int {
-	for from <= len(s)-len(w) {
-		j := strings.Index(s[from:], w)
-		if j < 0 {
-			return -1
-		}
-		j += from
-		if wordAt(s, j, w) {
-			return j
-		}
-		from = j + 1
-	}
-	return -1
-}
-
 // skipSpace skips white space and, when comments is set, SQL/C comments,
 // which attackers use as white space ("UNION/**/SELECT").
 func skipSpace(s string, i int, comments bool) int {
@@ -70,17 +40,7 @@ func skipSpace(s string, i int, comments bool) int {
 	return i
 }
 
-// nextWord returns the identifier starting at i (after spaces/comments).
-func nextWord(s string, i int) (string, int) {
-	i = skipSpace(s, i, true)
-	j := i
-	for j < len(s) && isWordByte(s[j]) {
-		j++
-	}
-	return s[i:j], j
-}
-
-// hasAny reports whether s contains any of the words (as substrings).
+// containsAny returns the index of the first of subs found in s, or -1.
 func containsAny(s string, subs ...string) int {
 	for _, w := range subs {
 		if i := strings.Index(s, w); i >= 0 {
@@ -90,7 +50,7 @@ func containsAny(s string, subs ...string) int {
 	return -1
 }
 
-// trimSpaceCtl trims spaces and control bytes, which browsers ignore at
+// trimLeftSpaceCtl trims spaces and control bytes, which browsers ignore at
 // the start of URLs ("\x01javascript:").
 func trimLeftSpaceCtl(s string) (string, int) {
 	i := 0
@@ -103,7 +63,7 @@ func trimLeftSpaceCtl(s string) (string, int) {
 // squeeze removes the bytes browsers ignore inside a URL scheme (tab, CR,
 // LF) and, for obfuscation-tolerant checks, NUL.
 func squeeze(s string) string {
-	if strings.IndexAny(s, "\t\r\n\x00") < 0 {
+	if !strings.ContainsAny(s, "\t\r\n\x00") {
 		return s
 	}
 	b := make([]byte, 0, len(s))

@@ -176,10 +176,7 @@ func scanTags(lv string) (int, int, bool) {
 			n++
 		}
 		if n == j || !(lv[j] >= 'a' && lv[j] <= 'z') {
-			if strings.HasPrefix(lv[i:], "<!--") || strings.HasPrefix(lv[i:], "<?") || strings.HasPrefix(lv[i:], "<%") {
-				continue
-			}
-			continue
+			continue // "<!--", "<?", "a < b": not a tag
 		}
 		name := lv[j:n]
 		if k := strings.IndexByte(name, ':'); k >= 0 {
