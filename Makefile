@@ -50,6 +50,17 @@ fuzz: ## a short run of every fuzz target
 bench: ## benchmarks (see docs/BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+demo: build ## the main job: cloud + agent protecting a sample app in a lab, a scripted attack, a summary (root)
+	$(GO) run ./tools/demo -bin $(BIN) -state .demo
+
+demo-down: ## stop a demo started from another shell and remove what it left
+	@if [ -f .demo/demo.pid ] && kill -TERM $$(cat .demo/demo.pid) 2>/dev/null; then \
+	  echo "demo stopping"; while [ -f .demo/demo.pid ]; do sleep 0.2; done; \
+	else \
+	  for ns in $$(ip netns list | awk '/^pdemo-/{print $$1}'); do ip netns delete $$ns; done; \
+	  [ -x $(BIN)/palisade-agent ] && $(BIN)/palisade-agent --detach --config .demo/agent.yaml || true; \
+	fi
+
 lint: ## go vet + staticcheck
 	$(GO) vet ./...
 	staticcheck ./...
