@@ -1,6 +1,8 @@
 // Package daemon wires palisade-agent's parts together and runs them: the
-// XDP filter, the admin API, the metrics endpoint and the background loops
-// (expired-entry sweeps, drop samples, configuration reloads).
+// XDP filter, the L7 proxy with its detection engine and transparent
+// interception, the admin API, the metrics endpoint and the background
+// loops (expired-entry sweeps, drop samples, allowlist copies,
+// configuration reloads).
 //
 // It owns no logic of its own beyond order and lifetime: what each part
 // does lives in its package.
@@ -40,6 +42,7 @@ type Daemon struct {
 	cfg     *config.Config
 	filter  *xdp.Filter
 	samples *xdp.SampleLog
+	l7      *l7
 }
 
 // Run starts the agent with the configuration at cfgPath and blocks until
@@ -69,6 +72,18 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 	if err := d.applyXDP(cfg, true); err != nil {
 		return err
 	}
+	if err := d.startL7(cfg); err != nil {
+		d.stopL7(0)
+		return err
+	}
+	// Steering stops first, so that new connections go straight to the
+	// applications while requests in flight finish.
+	defer func() {
+		d.mu.Lock()
+		grace := d.cfg.Proxy.ShutdownGrace
+		d.mu.Unlock()
+		d.stopL7(grace)
+	}()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -80,6 +95,7 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 		return err
 	}
 	adminSrv := admin.NewServer(filter, d.samples, d.Reload, log)
+	d.l7.proxy.RegisterAdmin(adminSrv.Handle)
 	wg.Go(func() {
 		if err := adminSrv.Serve(adminLn); err != nil {
 			errc <- fmt.Errorf("admin API: %w", err)
@@ -104,6 +120,7 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 	}
 
 	wg.Go(func() { d.sweepLoop(ctx) })
+	wg.Go(func() { d.allowlistLoop(ctx) })
 	wg.Go(func() {
 		err := filter.ReadSamples(ctx, d.samples, func(s xdp.Sample) {
 			log.Debug("xdp drop sample", "iface", s.Interface, "reason", s.Reason, "source", s.Source.String(), "len", s.Length)
@@ -118,7 +135,8 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 	defer signal.Stop(hup)
 
 	log.Info("palisade-agent running", "version", version.Version, "config", cfgPath,
-		"admin_socket", cfg.Admin.Socket, "metrics", cfg.Metrics.Listen, "pin_path", cfg.XDP.PinPath)
+		"admin_socket", cfg.Admin.Socket, "metrics", cfg.Metrics.Listen, "pin_path", cfg.XDP.PinPath,
+		"applications", len(cfg.Applications))
 	var runErr error
 loop:
 	for {
@@ -134,7 +152,7 @@ loop:
 		}
 	}
 
-	log.Info("palisade-agent stopping; the XDP filter stays attached")
+	log.Info("palisade-agent stopping; the XDP filter stays attached, applications are reached directly")
 	cancel()
 	shutdownCtx, done := context.WithTimeout(context.Background(), 5*time.Second)
 	defer done()
@@ -206,6 +224,9 @@ func (d *Daemon) Reload() error {
 	if err := d.applyXDP(cfg, false); err != nil {
 		return err
 	}
+	if err := d.reloadL7(cfg); err != nil {
+		return err
+	}
 	d.cfg = cfg
 	d.log.Info("configuration reloaded", "config", d.cfgPath)
 	return nil
@@ -222,6 +243,9 @@ func (d *Daemon) sweepLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if n := d.l7.proxy.GrayList().Sweep(time.Now()); n > 0 {
+				d.log.Info("expired gray list entries swept", "count", n)
+			}
 			n, err := d.filter.SweepExpired()
 			if err != nil {
 				d.log.Error("sweep expired list entries", "error", err)

@@ -94,9 +94,24 @@ func (p *Proxy) record(a *app, v *verdict, elapsed time.Duration) {
 	if v.result == nil {
 		return
 	}
+	// One attack per type and decision per request, however many
+	// detectors agreed on it.
+	var seen [8]struct{ typ, decision string }
+	n := 0
+next:
 	for i := range v.result.Detections {
 		d := &v.result.Detections[i]
-		am.attack(d.Type, string(attackDecision(a.mode, v, d)))
+		dec := string(attackDecision(a.mode, v, d))
+		for _, s := range seen[:n] {
+			if s.typ == d.Type && s.decision == dec {
+				continue next
+			}
+		}
+		if n < len(seen) {
+			seen[n].typ, seen[n].decision = d.Type, dec
+			n++
+		}
+		am.attack(d.Type, dec)
 	}
 }
 

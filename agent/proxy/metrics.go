@@ -73,7 +73,7 @@ func newMetrics(reg prometheus.Registerer, gray *GrayList) *metrics {
 		}, []string{"app", "decision"}),
 		attacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "palisade_attacks_total",
-			Help: "Attacks detected, by application, attack type and decision (blocked, passed, monitored).",
+			Help: "Requests with an attack detected, by application, attack type and decision (blocked, passed, monitored); a request counts once per type.",
 		}, []string{"app", "type", "decision"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "palisade_request_duration_seconds",
