@@ -29,11 +29,32 @@ type walker struct {
 	layers int    // structural layers applied to the current value
 	values int
 	gql    int // stack depth of a GraphQL-over-JSON body's top level, or -1
+
+	ctx    attack.Context // reused by scan, so that it is not allocated per value
+	recent []scanned      // ring of the last values scanned, see scan
+	next   int            // next slot of recent to overwrite
 }
+
+// scanned remembers what the built-in detectors found in one value in one
+// context. Requests repeat values (the same field in every item of a JSON
+// array, the same cookie twice); detectors are pure functions of the value
+// and its context, so a repeat is answered from here.
+type scanned struct {
+	v       string
+	where   attack.Where
+	header  string
+	name    string
+	matches []attack.Match
+}
+
+// recentScans is how many values scan remembers: enough for the fields of
+// an array item, small enough for a linear search.
+const recentScans = 16
 
 func (w *walker) run() {
 	w.gql = -1
 	w.stack = make([]point.Step, 0, 16)
+	w.recent = make([]scanned, 0, recentScans)
 	w.res.Values = make([]Value, 0, 32)
 	w.path()
 	w.query()
@@ -231,12 +252,13 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 		v = v[:w.opts.MaxValueLen]
 		w.res.Truncated = true
 	}
-	ctx := attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack)}
-	skip := func(typ string) bool { return w.rules.isDisabled(typ, p) }
+	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack)}
 	if len(w.rules.disabled) == 0 {
-		skip = nil
+		w.builtin(p, v)
+	} else {
+		skip := func(typ string) bool { return w.rules.isDisabled(typ, p) }
+		attack.Scan(v, &w.ctx, skip, func(m attack.Match) { w.report(p, v, m) })
 	}
-	attack.Scan(v, &ctx, skip, func(m attack.Match) { w.report(p, v, m) })
 	for i := range w.rules.detectors {
 		d := &w.rules.detectors[i]
 		if !coveredByAny(d.Points, p) {
@@ -250,6 +272,33 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 			})
 		}
 	}
+}
+
+// builtin runs the built-in detectors on v in w.ctx, or replays what they
+// found when v was scanned in the same context moments ago.
+func (w *walker) builtin(p point.Point, v string) {
+	for i := range w.recent {
+		r := &w.recent[i]
+		if r.v == v && r.where == w.ctx.Where && r.header == w.ctx.Header && r.name == w.ctx.Name {
+			for _, m := range r.matches {
+				w.report(p, v, m)
+			}
+			return
+		}
+	}
+	var slot *scanned
+	if len(w.recent) < recentScans {
+		w.recent = append(w.recent, scanned{})
+		slot = &w.recent[len(w.recent)-1]
+	} else {
+		slot = &w.recent[w.next]
+		w.next = (w.next + 1) % recentScans
+	}
+	*slot = scanned{v: v, where: w.ctx.Where, header: w.ctx.Header, name: w.ctx.Name, matches: slot.matches[:0]}
+	attack.Scan(v, &w.ctx, nil, func(m attack.Match) {
+		slot.matches = append(slot.matches, m)
+		w.report(p, v, m)
+	})
 }
 
 func coveredByAny(pats []point.Pattern, p point.Point) bool {

@@ -9,6 +9,11 @@
 // can be written against it.
 package attack
 
+import (
+	"sync"
+	"unsafe"
+)
+
 // Attack types. These strings are part of the wire contract (events,
 // rules, counters).
 const (
@@ -118,7 +123,15 @@ func Scan(v string, c *Context, skip func(typ string) bool, fn func(Match)) {
 			return
 		}
 	}
-	lv := lowerASCII(v, f)
+	lv := v
+	if f&fUpper != 0 {
+		// The lower-cased copy lives only during this call (detectors
+		// return offsets, never slices of lv), so its bytes are pooled.
+		buf := lowerPool.Get().(*[]byte)
+		defer lowerPool.Put(buf)
+		*buf = lowerASCII((*buf)[:0], v)
+		lv = unsafe.String(unsafe.SliceData(*buf), len(*buf))
+	}
 	for i := range Detectors {
 		d := &Detectors[i]
 		if skip != nil && skip(d.Type) {
@@ -211,18 +224,18 @@ func features(v string) Features {
 	return f
 }
 
-// lowerASCII lower-cases ASCII letters only, so offsets are preserved.
-func lowerASCII(v string, f Features) string {
-	if f&fUpper == 0 {
-		return v
-	}
-	b := make([]byte, len(v))
+// lowerPool holds the buffers Scan lower-cases values into.
+var lowerPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// lowerASCII appends v to dst with ASCII letters lower-cased only, so
+// offsets are preserved.
+func lowerASCII(dst []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		b[i] = c
+		dst = append(dst, c)
 	}
-	return string(b)
+	return dst
 }

@@ -22,15 +22,16 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 	if c.Where == InHeader && !headerTakesFreeText(c.Header) {
 		return 0, 0, false
 	}
-	ok, fp := libinjection.IsSQLi(v)
-	if !ok {
-		return 0, 0, false
-	}
 	// libinjection fingerprints the first few tokens only, and in running
 	// text those are words that happen to form a valid fingerprint ("The
 	// sleep(8) hours..." is "nf(1)"). Prose is left to the tokenizer,
-	// which looks for a breakout anywhere.
+	// which looks for a breakout anywhere. Checked first: it is a cheap
+	// pass, libinjection is not.
 	if isProse(lv) {
+		return 0, 0, false
+	}
+	ok, fp := libinjection.IsSQLi(v)
+	if !ok {
 		return 0, 0, false
 	}
 	// Fingerprints that begin with a statement keyword come from the
