@@ -121,7 +121,13 @@ func TestBase64AndJWT(t *testing.T) {
 	if v, ok := Base64("JyBPUiAxPTEtLQ=="); !ok || v != "' OR 1=1--" {
 		t.Errorf("Base64 = %q %v", v, ok)
 	}
-	for _, s := range []string{"password", "d41d8cd98f00b204e9800998ecf8427e", "hello world", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"} {
+	// Bracketed expressions without letters are text too.
+	for s, want := range map[string]string{"JHs3Kjd9": "${7*7}", "PCU9IDcqNyAlPg==": "<%= 7*7 %>"} {
+		if v, ok := Base64(s); !ok || v != want {
+			t.Errorf("Base64(%q) = %q %v, want %q", s, v, ok, want)
+		}
+	}
+	for _, s := range []string{"password", "d41d8cd98f00b204e9800998ecf8427e", "MTIzNDU2Nzg5MA", "hello world", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"} {
 		if v, ok := Base64(s); ok {
 			t.Errorf("Base64(%q) decoded to %q", s, v)
 		}

@@ -162,7 +162,35 @@ func mostlyText(b []byte) bool {
 			bad++
 		}
 	}
-	return bad*20 <= len(b) && letters > 0 && letters*8 >= len(b)
+	if letters == 0 {
+		// Expressions without a word in them ("${7*7}", "<%= 7*7 %>")
+		// are still text when every byte is printable and they are
+		// bracketed; decodings of random tokens rarely are both.
+		return bad == 0 && bracketed(b)
+	}
+	return bad*20 <= len(b) && letters*8 >= len(b)
+}
+
+// bracketed reports whether b is printable ASCII holding an opening
+// bracket ({, <, () and, after it, the matching closing one.
+func bracketed(b []byte) bool {
+	var open, want byte
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return false
+		}
+		switch {
+		case open == 0 && c == '{':
+			open, want = c, '}'
+		case open == 0 && c == '<':
+			open, want = c, '>'
+		case open == 0 && c == '(':
+			open, want = c, ')'
+		case open != 0 && c == want:
+			want = 0
+		}
+	}
+	return open != 0 && want == 0
 }
 
 func validUTF8(b []byte) bool {
