@@ -11,9 +11,9 @@ import (
 // docs/DETECTION.md), rounded down a little: the test fails when a change
 // makes detection or false positives worse, not when it misses a wish.
 const (
-	minGeneratedDetection = 0.980  // attacks of test/corpus/attacks.jsonl detected
-	minCRSDetection       = 0.170  // CRS PL1 regression positives detected
-	maxBenignFlagged      = 0.0025 // benign requests flagged
+	minGeneratedDetection = 0.990  // attacks of test/corpus/attacks.jsonl detected
+	minCRSDetection       = 0.179  // CRS PL1 regression positives detected
+	maxBenignFlagged      = 0.0014 // benign requests flagged
 )
 
 func TestCorpusQuality(t *testing.T) {

@@ -194,23 +194,27 @@ func checkCRLF(v, lv string, f Features, c *Context) (int, int, bool) {
 			continue
 		}
 		name = name[:k]
-		if isMailHeader(name) {
+		if isMailHeader(name) || name == "content-type" && emailShaped(lv[:i]) {
 			continue // mail injection's
 		}
 		if multiline {
 			// Text fields have line breaks; only the headers that split
-			// a response count there.
+			// a response count there, unless the text before the break
+			// is one word: then the field held a one-line value (a name,
+			// an id) and any response header after it is injected.
 			if name == "set-cookie" || name == "location" || name == "refresh" {
 				return i, len(v), true
 			}
-			continue
+			if !oneWord(lv[:i]) {
+				continue
+			}
 		}
 		for _, h := range responseHeaders {
 			if name == h || h == "x-" && strings.HasPrefix(name, h) {
 				return i, len(v), true
 			}
 		}
-		if c.Where != InHeader {
+		if c.Where != InHeader && !multiline {
 			// Any header-shaped line in a query, path or cookie.
 			return i, len(v), true
 		}
@@ -251,7 +255,12 @@ func checkMail(v, lv string, f Features, c *Context) (int, int, bool) {
 		for k < len(rest) && (rest[k] >= 'a' && rest[k] <= 'z' || rest[k] == '-') {
 			k++
 		}
-		if k == 0 || k >= len(rest) || rest[k] != ':' || !isMailHeader(rest[:k]) {
+		if k == 0 || k >= len(rest) || rest[k] != ':' {
+			continue
+		}
+		if !isMailHeader(rest[:k]) && !(rest[:k] == "content-type" && emailShaped(lv[:i])) {
+			// Content-Type after an address starts a MIME body of the
+			// attacker's choosing.
 			continue
 		}
 		if !multiline || mailField(c.Name) || strings.Contains(lv[:i], "@") && !strings.Contains(lv[:i], " ") {
@@ -259,6 +268,16 @@ func checkMail(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// oneWord reports whether s is a short run of text without spaces.
+func oneWord(s string) bool {
+	return len(s) > 0 && len(s) <= 64 && !strings.ContainsAny(s, " \t\r\n")
+}
+
+// emailShaped reports whether s is one word holding an @.
+func emailShaped(s string) bool {
+	return oneWord(s) && strings.Contains(s, "@")
 }
 
 func mailField(name string) bool {
