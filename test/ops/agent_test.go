@@ -64,7 +64,11 @@ func (a *agentLab) agentConfig(t *testing.T, metricsPort int) (cfg, socket, pin 
 	return cfg, socket, pin
 }
 
-// writeAgentConfig (re)writes the configuration with XDP on ifaces.
+// writeAgentConfig (re)writes the configuration with XDP on ifaces and
+// two applications in block mode in front of the app of serveApp:
+// "sample", transparent on port 80 (steered into the agent), and
+// "sample-rp", the agent's reverse proxy on port 81 (a port below 1024,
+// for CAP_NET_BIND_SERVICE).
 func (a *agentLab) writeAgentConfig(t *testing.T, metricsPort int, ifaces ...string) (cfg, socket, pin string) {
 	t.Helper()
 	socket = filepath.Join(a.dir, "agent.sock")
@@ -80,11 +84,49 @@ metrics:
   listen: 127.0.0.1:%d
 log:
   level: debug
-`, strings.Join(ifaces, ", "), pin, socket, metricsPort)
+applications:
+  - id: 1
+    name: sample
+    mode: block
+    intercept: {ports: [80]}
+    upstream: http://127.0.0.1:80
+  - id: 2
+    name: sample-rp
+    mode: block
+    listen: %s
+    upstream: http://127.0.0.1:80
+`, strings.Join(ifaces, ", "), pin, socket, metricsPort, net.JoinHostPort(a.host.Addr4.String(), "81"))
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return cfg, socket, pin
+}
+
+// serveApp runs the protected application: an HTTP server on port 80 of
+// the host namespace answering "ok".
+func (a *agentLab) serveApp(t *testing.T) {
+	t.Helper()
+	ln, err := a.host.Listen("tcp", ":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+}
+
+// get sends one GET from the peer namespace and returns the status code.
+func (a *agentLab) get(t *testing.T, hostPort, pathQuery string) int {
+	t.Helper()
+	resp, err := hostClient(a.peer).Get("http://" + hostPort + pathQuery)
+	if err != nil {
+		t.Fatalf("GET %s%s: %v", hostPort, pathQuery, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
 }
 
 // startAgent runs palisade-agent in the host namespace, prefixed by wrap

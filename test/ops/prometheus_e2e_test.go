@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -83,8 +84,9 @@ func waitHTTP(t *testing.T, ns *lab.NS, d *daemon, u string) {
 // package) with tools/prometheus/palisade.rules.yml, scraping a running
 // agent and cloud, sends known traffic, and reads the series back through
 // Prometheus' HTTP API: XDP pass and drop counters equal to the packets
-// sent, the cloud's login counter equal to the logins tried, both targets
-// up, and the recording rules computed from real scrapes.
+// sent, request and attack counters equal to the requests sent, the
+// cloud's login counter equal to the logins tried, both targets up, and
+// the recording rules computed from real scrapes.
 func TestPrometheusScrapesAgentAndCloud(t *testing.T) {
 	prometheus := requireTool(t, "prometheus")
 	requireTool(t, "nsenter")
@@ -92,6 +94,7 @@ func TestPrometheusScrapesAgentAndCloud(t *testing.T) {
 	a := newAgentLab(t)
 	agentPort, cloudPort, promPort := freePort(t, a.host), freePort(t, a.host), freePort(t, a.host)
 	cfg, socket, _ := a.agentConfig(t, agentPort)
+	a.serveApp(t)
 	ag, err := a.startAgent(t, cfg, socket, agentPort)
 	if err != nil {
 		t.Fatal(err)
@@ -132,8 +135,21 @@ scrape_configs:
 	q.waitValue(`up{job="palisade-agent"}`, 1)
 	q.waitValue(`up{job="palisade-cloud"}`, 1)
 
-	// Traffic: pings pass, then the source is denylisted and pings drop.
+	// Traffic: requests to the protected application, clean and attacks
+	// (blocked: the application is in block mode); pings pass; then the
+	// source is denylisted and pings drop.
 	hostAddr, peerAddr := a.host.Addr4.String(), a.peer.Addr4.String()
+	const clean, attacks = 5, 2
+	for range clean {
+		if code := a.get(t, net.JoinHostPort(hostAddr, "80"), "/"); code != http.StatusOK {
+			t.Fatalf("clean request: status %d", code)
+		}
+	}
+	for range attacks {
+		if code := a.get(t, net.JoinHostPort(hostAddr, "80"), sqlInjection); code != http.StatusForbidden {
+			t.Fatalf("attack in block mode: status %d", code)
+		}
+	}
 	const passed, dropped = 4, 6
 	if n := pings(a.peer, hostAddr, passed); n != passed {
 		t.Fatalf("%d of %d pings answered before any deny entry: lab broken", n, passed)
@@ -160,6 +176,9 @@ scrape_configs:
 	q.waitValue(`palisade_xdp_attached{job="palisade-agent", `+iface+`, mode="native"}`, 1)
 	q.waitValue(`sum(palisade_xdp_packets_total{job="palisade-agent", `+iface+`, action="drop", reason="denylist"})`, dropped)
 	q.waitValue(`palisade_xdp_list_entries{job="palisade-agent", list="deny"}`, 1)
+	q.waitValue(`palisade_requests_total{job="palisade-agent", app="sample", decision="clean"}`, clean)
+	q.waitValue(`palisade_requests_total{job="palisade-agent", app="sample", decision="blocked"}`, attacks)
+	q.waitValue(`palisade_attacks_total{job="palisade-agent", app="sample", type="sqli", decision="blocked"}`, attacks)
 	q.waitValue(`sum(palisade_cloud_logins_total{job="palisade-cloud", result=~"failed|rate_limited"})`, logins)
 	// Echo requests and other IPv4 packets from the peer before the deny
 	// entry passed: at least the pings.

@@ -1,6 +1,8 @@
 package ops_test
 
 import (
+	"net"
+	"net/http"
 	"os/exec"
 	"slices"
 	"strings"
@@ -123,10 +125,11 @@ func setpriv(t *testing.T, caps []string) []string {
 
 // TestAgentRunsWithUnitCapabilities runs the real agent with exactly the
 // capability set of its unit: it must load and attach the XDP filter
-// natively, drop a denylisted source, and reload its configuration on
-// SIGHUP (the unit's ExecReload). Without any of CAP_BPF, CAP_NET_ADMIN or
-// CAP_PERFMON it must fail to start, which shows the set is not larger than
-// the XDP filter needs.
+// natively, drop a denylisted source, steer connections of a transparent
+// application into its proxy, serve a reverse-proxy application on a port
+// below 1024, and reload its configuration on SIGHUP (the unit's
+// ExecReload). Without any one capability of the set it must fail to
+// start, which shows the set is not larger than the agent needs.
 func TestAgentRunsWithUnitCapabilities(t *testing.T) {
 	requireTool(t, "nsenter")
 	requireTool(t, "ping")
@@ -136,9 +139,10 @@ func TestAgentRunsWithUnitCapabilities(t *testing.T) {
 	cfg, socket, _ := a.agentConfig(t, port)
 	agentBin := requireAgentDetach(t)
 
-	for _, needed := range []string{"bpf", "net_admin", "perfmon"} {
+	a.serveApp(t)
+	for _, needed := range []string{"bpf", "net_admin", "perfmon", "net_bind_service"} {
 		if !slices.Contains(caps, needed) {
-			t.Fatalf("the unit lacks CAP_%s, which the XDP filter needs", strings.ToUpper(needed))
+			t.Fatalf("the unit lacks CAP_%s, which the agent needs", strings.ToUpper(needed))
 		}
 		fewer := slices.DeleteFunc(slices.Clone(caps), func(c string) bool { return c == needed })
 		if ag, err := a.startAgent(t, cfg, socket, port, setpriv(t, fewer)...); err == nil {
@@ -157,6 +161,18 @@ func TestAgentRunsWithUnitCapabilities(t *testing.T) {
 		t.Fatalf("XDP not attached natively to %s:\n%s", a.hostIf, m)
 	}
 	hostAddr := a.host.Addr4.String()
+	if code := a.get(t, net.JoinHostPort(hostAddr, "80"), "/"); code != http.StatusOK {
+		t.Errorf("transparent application: status %d", code)
+	}
+	if code := a.get(t, net.JoinHostPort(hostAddr, "80"), sqlInjection); code != http.StatusForbidden {
+		t.Errorf("transparent application in block mode: an attack got status %d", code)
+	}
+	if code := a.get(t, net.JoinHostPort(hostAddr, "81"), "/"); code != http.StatusOK {
+		t.Errorf("reverse-proxy application on port 81: status %d", code)
+	}
+	if v, _ := sample(ag.scrape(), "palisade_requests_total", `app="sample"`, `decision="blocked"`); v != 1 {
+		t.Errorf("palisade_requests_total{app=sample,decision=blocked} = %v, want 1", v)
+	}
 	if pings(a.peer, hostAddr, 1) != 1 {
 		t.Fatal("peer cannot reach the host before any deny entry: lab broken")
 	}
@@ -180,6 +196,9 @@ func TestAgentRunsWithUnitCapabilities(t *testing.T) {
 		t.Errorf("after SIGHUP the agent did not attach to %s, added to its configuration", a.hostIf2)
 	}
 }
+
+// sqlInjection is a request every filtration mode detects as sqli.
+const sqlInjection = "/products?id=1%27%20OR%20%271%27%3D%271"
 
 type agentBinary string
 
