@@ -49,6 +49,8 @@ const (
 	// modeStoreThenClose stores the batch, then closes the connection
 	// without answering: the answer is lost on the way.
 	modeStoreThenClose
+	// modeStoreThenHang stores the batch and never answers.
+	modeStoreThenHang
 )
 
 func newIngestServer(t testing.TB) *ingestServer {
@@ -163,6 +165,10 @@ func (s *ingestServer) serve(w http.ResponseWriter, r *http.Request) {
 	select {
 	case s.stored <- struct{}{}:
 	default:
+	}
+	if s.mode.Load() == modeStoreThenHang {
+		<-r.Context().Done()
+		return
 	}
 	if s.mode.Load() == modeStoreThenClose {
 		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {

@@ -10,6 +10,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/palisadewaf/palisade/agent/detect"
 	"github.com/palisadewaf/palisade/agent/mask"
 	"github.com/palisadewaf/palisade/agent/report/spool"
 	"github.com/palisadewaf/palisade/cloud/apiv1"
@@ -188,6 +190,9 @@ type Detection struct {
 	RuleIDs    []int64
 	// Experimental is set for detections of rules in test mode.
 	Experimental bool
+	// Decision overrides Input.Decision for this detection (an
+	// experimental detection passes in a blocked request).
+	Decision apiv1.Decision
 }
 
 // Input is what the proxy knows about one request with detected attacks.
@@ -208,6 +213,33 @@ type Input struct {
 	// walked; masking needs them to find sensitive values wherever they
 	// reappear.
 	Values []mask.Value
+}
+
+// AddResult adds the detections and walked values of the engine's result
+// to in; decision, when not nil, gives each detection its own decision.
+func (in *Input) AddResult(res *detect.Result, decision func(*detect.Detection) apiv1.Decision) {
+	for i := range res.Detections {
+		d := &res.Detections[i]
+		det := Detection{
+			AttackType:   d.Type,
+			Point:        d.Point,
+			Value:        d.Value,
+			Start:        d.Start,
+			End:          d.End,
+			DetectorID:   d.DetectorID,
+			Experimental: d.Experimental,
+		}
+		if d.RuleID != 0 {
+			det.RuleIDs = []int64{d.RuleID}
+		}
+		if decision != nil {
+			det.Decision = decision(d)
+		}
+		in.Detections = append(in.Detections, det)
+	}
+	for _, v := range res.Values {
+		in.Values = append(in.Values, mask.Value{Point: v.Point, Value: v.Value})
+	}
 }
 
 // Limits of free-text fields the node fills from the request.
@@ -267,7 +299,7 @@ func (r *Reporter) Report(in Input) error {
 			Excerpt:      excerpt,
 			Masked:       masked || exMasked || pointMasked,
 			Truncated:    pathCut || exCut,
-			Decision:     in.Decision,
+			Decision:     cmp.Or(d.Decision, in.Decision),
 			Status:       in.Status,
 			Experimental: d.Experimental,
 		}
