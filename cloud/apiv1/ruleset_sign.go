@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -150,3 +151,17 @@ func (k *Keyring) Open(sr *SignedRuleset) (*Ruleset, error) {
 func IsSignatureError(err error) bool {
 	return errors.Is(err, ErrUnsigned) || errors.Is(err, ErrUnknownKey) || errors.Is(err, ErrBadSignature)
 }
+
+// Fetching rulesets. A node asks GET RulesetPath with its credential as
+// bearer, the version it runs in If-None-Match (RulesetETag) and how long
+// the cloud may hold the request in the "wait" query parameter (seconds,
+// at most MaxRulesetWaitSeconds). The cloud answers 200 with a
+// SignedRuleset and its ETag as soon as it has a newer version, or 304
+// when the wait ends without one (long poll).
+const (
+	RulesetPath           = "/api/v1/ruleset"
+	MaxRulesetWaitSeconds = 60
+)
+
+// RulesetETag is the entity tag of ruleset version v.
+func RulesetETag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
