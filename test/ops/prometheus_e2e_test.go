@@ -186,6 +186,7 @@ scrape_configs:
 	// The recording rules evaluate over these series.
 	q.waitAtLeast(`instance:palisade_xdp_dropped_packets:rate5m{job="palisade-agent"}`, 0.001)
 	q.waitAtLeast(`reason:palisade_xdp_dropped_packets:rate5m{reason="denylist"}`, 0.001)
+	q.waitAtLeast(`instance_app_decision:palisade_requests:rate5m{app="sample", decision="blocked"}`, 0.001)
 }
 
 // promQuery reads instant vectors from Prometheus' HTTP API.
