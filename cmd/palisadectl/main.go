@@ -11,11 +11,14 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/palisadewaf/palisade/agent/version"
 )
 
 var root = &cobra.Command{
 	Use:           "palisadectl",
 	Short:         "Manage a Palisade agent and the Palisade cloud",
+	Version:       version.Version,
 	SilenceUsage:  true,
 	SilenceErrors: true,
 }
