@@ -129,7 +129,7 @@ func (c *clientConn) priorKnowledgeH2() bool {
 // serve reads requests until the client or the proxy ends the connection.
 func (c *clientConn) serve() {
 	for first := true; ; first = false {
-		if !first {
+		if !first && c.br.Buffered() == 0 {
 			c.dr.fixed(c.p.settings.Load().idleTimeout)
 			if _, err := c.br.Peek(1); err != nil {
 				return // idle timeout, close, or shutdown closing idle connections

@@ -42,6 +42,10 @@ func (u *upConn) stale() bool {
 	return !(errors.As(err, &ne) && ne.Timeout())
 }
 
+// staleCheckAfter is the idle time after which a pooled connection is
+// checked for a close by the upstream before it is reused.
+const staleCheckAfter = 500 * time.Millisecond
+
 // pool keeps idle connections to one upstream address.
 type pool struct {
 	mu   sync.Mutex
@@ -95,7 +99,12 @@ func (p *pool) take(maxIdle time.Duration) *upConn {
 		u := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		if now.Sub(u.idleFrom) < maxIdle && !u.stale() {
+		idle := now.Sub(u.idleFrom)
+		// Upstreams close idle connections after seconds, not
+		// microseconds: a connection back in the pool for less than
+		// staleCheckAfter is taken as is, sparing a syscall per request
+		// under load (a rare loss is retried for idempotent requests).
+		if idle < maxIdle && (idle < staleCheckAfter || !u.stale()) {
 			u.reused = true
 			return u
 		}
