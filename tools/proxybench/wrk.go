@@ -84,7 +84,7 @@ type result struct {
 // measurement is a target's figures for one workload: throughput (and
 // saturated latency) with o.connections, latency at one connection.
 type measurement struct {
-	target, workload string
+	target, workload  string
 	saturated, single result
 }
 
