@@ -45,6 +45,7 @@ type Store interface {
 	Nodes
 	Events
 	Audit
+	Rules
 
 	// Ping says whether the database answers; /readyz uses it.
 	Ping(ctx context.Context) error

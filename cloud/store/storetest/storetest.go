@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"Attacks", testAttacks},
 		{"Traffic", testTraffic},
 		{"Audit", testAudit},
+		{"Rules", testRules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
