@@ -10,6 +10,7 @@ package sensitive
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -73,17 +74,25 @@ func mayContain(k Kind, s string) bool {
 	return true
 }
 
-// hasCardNumber looks for a run of 13 to 19 digits, optionally grouped by
-// single spaces or dashes, that starts with 2-6 (the major networks) and
-// passes the Luhn check. Only whole runs count: 13 digits inside a longer
-// number are not a card number.
+// cardGroupings are the ways card numbers are printed in groups: 4-4-4-4
+// (Visa, Mastercard, Discover), 4-6-5 and 4-6-4 (Amex, Diners), and 4-4-4-4-3
+// (19-digit cards). Other groupings (a UUID's 8-4-4, a phone number) are not
+// card numbers, whatever Luhn says.
+var cardGroupings = [][]int{{4, 4, 4, 4}, {4, 6, 5}, {4, 6, 4}, {4, 4, 4, 4, 3}}
+
+// hasCardNumber looks for a run of 13 to 19 digits, whole or in the
+// groupings of cardGroupings, that starts with 2-6 (the major networks)
+// and passes the Luhn check. Only whole runs count: 13 digits inside a
+// longer number are not a card number.
 func hasCardNumber(s string) bool {
 	var digits [19]byte
-	n := 0
+	var groups [8]int
+	n, g := 0, 0
 	tooLong := false
 	flush := func() bool {
-		ok := !tooLong && n >= 13 && digits[0] >= '2' && digits[0] <= '6' && luhn(digits[:n])
-		n, tooLong = 0, false
+		ok := !tooLong && n >= 13 && digits[0] >= '2' && digits[0] <= '6' && grouped(groups[:g+1]) && luhn(digits[:n])
+		n, g, tooLong = 0, 0, false
+		groups = [8]int{}
 		return ok
 	}
 	for i := 0; i < len(s); i++ {
@@ -93,12 +102,18 @@ func hasCardNumber(s string) bool {
 			if n < len(digits) {
 				digits[n] = c
 				n++
+				groups[g]++
 			} else {
 				tooLong = true
 			}
 		case (c == ' ' || c == '-') && n > 0 && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' &&
-			i > 0 && s[i-1] >= '0' && s[i-1] <= '9':
-			// a single separator between digits continues the run
+			s[i-1] >= '0' && s[i-1] <= '9':
+			// A single separator between digits continues the run in a
+			// new group.
+			if g++; g == len(groups) {
+				tooLong = true
+				g--
+			}
 		default:
 			if flush() {
 				return true
@@ -106,6 +121,20 @@ func hasCardNumber(s string) bool {
 		}
 	}
 	return flush()
+}
+
+// grouped says whether digit groups are a card number's: one group, or
+// one of cardGroupings.
+func grouped(gs []int) bool {
+	if len(gs) == 1 {
+		return true
+	}
+	for _, want := range cardGroupings {
+		if slices.Equal(gs, want) {
+			return true
+		}
+	}
+	return false
 }
 
 func luhn(digits []byte) bool {

@@ -23,6 +23,10 @@ func TestFind(t *testing.T) {
 		{"4111 **** **** 1111", ""},    // masked by the node
 		{"id=1' OR 1=1--", ""},
 		{"41111111  11111111", ""}, // two separators break the run
+		{"4111-1111-1111-1111", Card},
+		{"3782 822463 10005", Card},                  // Amex grouping
+		{"41111111-1111-1111-abcd-0123456789ab", ""}, // a UUID's 8-4-4 is no card
+		{"4111 1111 11111111", ""},                   // nor a 4-4-8
 		// JWTs.
 		{"Authorization: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", JWT},
 		{"eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", JWT},

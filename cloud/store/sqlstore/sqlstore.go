@@ -59,6 +59,12 @@ type Store struct {
 	now func() time.Time
 
 	rebound sync.Map // query text with "?" -> PostgreSQL text with "$n"
+
+	// SQLite only: the queue of the group-committing ingest writer.
+	ingestQ    chan *ingestReq
+	closing    chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -82,7 +88,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	// mode loses no committed data on a crash of the process (only on a
 	// power loss, the last transactions); busy_timeout covers the admin CLI
 	// writing while a server runs.
-	pragmas := []string{"journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)", "busy_timeout(10000)"}
+	pragmas := []string{"journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)", "busy_timeout(10000)", "cache_size(-65536)", "temp_store(MEMORY)"}
 	q := url.Values{}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
@@ -110,6 +116,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.startGroupCommit()
 	return s, nil
 }
 
@@ -151,6 +158,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements store.Store.
 func (s *Store) Close() error {
+	s.stopGroupCommit()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())

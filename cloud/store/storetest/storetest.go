@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"Enrollment", testEnrollment},
 		{"NodeStates", testNodeStates},
 		{"IngestIdempotent", testIngestIdempotent},
+		{"IngestConcurrent", testIngestConcurrent},
 		{"SearchEvents", testSearchEvents},
 		{"Pagination", testPagination},
 		{"Aggregates", testAggregates},
@@ -395,6 +397,64 @@ func testIngestIdempotent(t *testing.T, s store.Store) {
 	}
 	_, err := s.GetEvent(ctx, w.b.ID, events[5].ID)
 	wantErr(t, err, store.ErrNotFound)
+}
+
+// testIngestConcurrent uploads from many nodes at once, as a fleet does:
+// every batch gets its own counts, retries are duplicates, and a batch the
+// store refuses fails alone.
+func testIngestConcurrent(t *testing.T, s store.Store) {
+	w := newWorld(t, s)
+	const nodes, batches, size = 8, 5, 50
+	type result struct {
+		c   store.IngestCounts
+		err error
+	}
+	results := make(chan result, nodes*batches*2+1)
+	var wg sync.WaitGroup
+	for n := 0; n < nodes; n++ {
+		node := enroll(t, s, w.a.ID, fmt.Sprint("node-", n))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := 0; b < batches; b++ {
+				events := make([]apiv1.Event, size)
+				for i := range events {
+					events[i] = ev(i, t0.Add(time.Duration(i)*time.Second), 1, "sqli", "198.18.0.1", "query.id", apiv1.DecisionBlocked)
+				}
+				batch := &store.IngestBatch{TenantID: w.a.ID, NodeID: node.ID, At: t0, Events: events}
+				c, err := s.Ingest(ctx, batch)
+				results <- result{c, err}
+				c, err = s.Ingest(ctx, batch) // a retry
+				results <- result{c, err}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		bad := ev(0, t0, 1, "sqli", "not an address", "query.id", apiv1.DecisionBlocked)
+		_, err := s.Ingest(ctx, &store.IngestBatch{TenantID: w.a.ID, NodeID: "x", At: t0, Events: []apiv1.Event{bad}})
+		results <- result{err: err}
+	}()
+	wg.Wait()
+	close(results)
+	var accepted, duplicates, failed int
+	for r := range results {
+		if r.err != nil {
+			failed++
+			continue
+		}
+		accepted += r.c.Accepted
+		duplicates += r.c.Duplicates
+	}
+	if failed != 1 || accepted != nodes*batches*size || duplicates != nodes*batches*size {
+		t.Fatalf("accepted %d, duplicates %d, failed batches %d; want %d, %d, 1", accepted, duplicates, failed,
+			nodes*batches*size, nodes*batches*size)
+	}
+	total := must(s.AggregateEvents(ctx, w.a.ID, store.EventFilter{}, store.Aggregation{}))
+	if len(total) != 1 || total[0].Count != nodes*batches*size {
+		t.Fatalf("store holds %+v events, want %d", total, nodes*batches*size)
+	}
 }
 
 // searchWorld stores a known mix of events in tenant a and one event in

@@ -119,7 +119,6 @@ CREATE TABLE events (
 );
 CREATE INDEX events_tenant_time ON events (tenant_id, time, seq);
 CREATE INDEX events_tenant_src ON events (tenant_id, src_ip, time);
-CREATE INDEX events_tenant_type ON events (tenant_id, attack_type, time);
 
 CREATE TABLE counters (
     tenant_id      INTEGER NOT NULL,
