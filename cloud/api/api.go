@@ -55,6 +55,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// RulesetSigner signs the rulesets nodes download; without it the
+	// ruleset endpoint answers 503.
+	RulesetSigner *apiv1.Signer
 }
 
 // Server serves the API. It holds no state that another replica would
@@ -131,7 +134,7 @@ func New(cfg Config) (*Server, error) {
 		dummyHash:      dummy,
 		apps:           map[int64]appSet{},
 	}
-	s.routes = s.routeTable()
+	s.routes = append(s.routeTable(), s.ruleRoutes()...)
 	for i := range s.routes {
 		rt := &s.routes[i]
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))

@@ -226,6 +226,10 @@ func (s *Server) wrap(rt *route) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		if sw, ok := v.(selfWriting); ok {
+			sw.writeResponse(w)
+			return
+		}
 		writeJSON(w, rt.status, v)
 	}))
 }

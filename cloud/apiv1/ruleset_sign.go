@@ -160,7 +160,7 @@ func IsSignatureError(err error) bool {
 // when the wait ends without one (long poll).
 const (
 	RulesetPath           = "/api/v1/ruleset"
-	MaxRulesetWaitSeconds = 60
+	MaxRulesetWaitSeconds = 30
 )
 
 // RulesetETag is the entity tag of ruleset version v.

@@ -1,0 +1,305 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/palisadewaf/palisade/cloud/apitypes"
+	"github.com/palisadewaf/palisade/cloud/apiv1"
+	"github.com/palisadewaf/palisade/cloud/auth"
+	"github.com/palisadewaf/palisade/cloud/store"
+)
+
+// Rules, IP-list entries, and the signed ruleset nodes long-poll
+// (docs/RULES.md). Every write is validated with the same checks a node
+// runs (apiv1.Rule.Validate), so the cloud never stores what it could not
+// sign and a node would refuse.
+
+func (s *Server) listRules(r *http.Request, p *principal) (any, error) {
+	rs, err := s.store.ListRules(r.Context(), p.tenantID)
+	return apitypes.List[apitypes.Rule]{Items: rs}, err
+}
+
+func (s *Server) getRule(r *http.Request, p *principal) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	rule, err := s.store.GetRule(r.Context(), p.tenantID, id)
+	if isNotFound(err) {
+		return nil, notFound("rule")
+	}
+	return rule, err
+}
+
+// ruleFromBody decodes and validates a rule, and checks that its
+// application is the tenant's.
+func (s *Server) ruleFromBody(r *http.Request, p *principal) (apiv1.Rule, error) {
+	var rule apiv1.Rule
+	if err := decodeBody(r, &rule, maxBodyBytes); err != nil {
+		return rule, err
+	}
+	rule.ID = 0
+	if err := rule.Validate(); err != nil {
+		return rule, badRequest("body: %v", err)
+	}
+	if err := s.checkAppIDs(r.Context(), p.tenantID, rule.AppID); err != nil {
+		return rule, err
+	}
+	return rule, nil
+}
+
+func (s *Server) checkAppIDs(ctx context.Context, tenantID int64, ids ...int64) error {
+	for _, id := range ids {
+		if id == 0 {
+			continue
+		}
+		if _, err := s.store.GetApp(ctx, tenantID, id); isNotFound(err) {
+			return badRequest("body: application %d does not exist", id)
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) createRule(r *http.Request, p *principal) (any, error) {
+	rule, err := s.ruleFromBody(r, p)
+	if err != nil {
+		return nil, err
+	}
+	sr := store.Rule{TenantID: p.tenantID, Rule: rule}
+	if err := s.store.CreateRule(r.Context(), p.actor(), &sr); err != nil {
+		return nil, err
+	}
+	return sr, nil
+}
+
+func (s *Server) replaceRule(r *http.Request, p *principal) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	rule, err := s.ruleFromBody(r, p)
+	if err != nil {
+		return nil, err
+	}
+	rule.ID = id
+	sr := store.Rule{TenantID: p.tenantID, Rule: rule}
+	if err := s.store.ReplaceRule(r.Context(), p.actor(), &sr); isNotFound(err) {
+		return nil, notFound("rule")
+	} else if err != nil {
+		return nil, err
+	}
+	return sr, nil
+}
+
+func (s *Server) deleteRule(r *http.Request, p *principal) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteRule(r.Context(), p.actor(), p.tenantID, id); isNotFound(err) {
+		return nil, notFound("rule")
+	} else if err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (s *Server) listIPEntries(r *http.Request, p *principal) (any, error) {
+	es, err := s.store.ListIPEntries(r.Context(), p.tenantID, s.cfg.Now())
+	return apitypes.List[apitypes.IPEntry]{Items: es}, err
+}
+
+func (s *Server) createIPEntry(r *http.Request, p *principal) (any, error) {
+	var req apitypes.CreateIPEntryRequest
+	if err := decodeBody(r, &req, maxBodyBytes); err != nil {
+		return nil, err
+	}
+	prefix, err := parseEntryPrefix(req.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	e := store.IPEntry{TenantID: p.tenantID, IPEntry: apiv1.IPEntry{
+		List: req.List, Prefix: prefix, Reason: req.Reason, AppIDs: req.AppIDs, Origin: apiv1.OriginManual,
+	}}
+	if req.Expires != nil {
+		if !req.Expires.After(s.cfg.Now()) {
+			return nil, badRequest("body: expires %s is in the past", req.Expires.Format(time.RFC3339))
+		}
+		e.Expires = req.Expires.UTC()
+	}
+	if err := e.Validate(); err != nil {
+		return nil, badRequest("body: %v", err)
+	}
+	if err := s.checkAppIDs(r.Context(), p.tenantID, req.AppIDs...); err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateIPEntry(r.Context(), p.actor(), &e); isConflict(err) {
+		return nil, conflict("an entry for %s with the same application scope exists", prefix)
+	} else if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// parseEntryPrefix accepts an address or a CIDR and returns it canonical:
+// masked, IPv4-mapped IPv6 unmapped.
+func parseEntryPrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	var p netip.Prefix
+	if strings.Contains(s, "/") {
+		var err error
+		if p, err = netip.ParsePrefix(s); err != nil {
+			return p, badRequest("body: prefix %q is not an IP address or CIDR", clip(s, 64))
+		}
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return p, badRequest("body: prefix %q is not an IP address or CIDR", clip(s, 64))
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}
+
+func (s *Server) deleteIPEntry(r *http.Request, p *principal) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteIPEntry(r.Context(), p.actor(), p.tenantID, id); isNotFound(err) {
+		return nil, notFound("IP-list entry")
+	} else if err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// rulesetPollInterval is how often a held ruleset request looks at the
+// tenant's version. The version lives in the store, so a change made
+// through any replica is seen; the look-up is one primary-key read.
+const rulesetPollInterval = 100 * time.Millisecond
+
+// serveRuleset is the node's long poll (apiv1.RulesetPath): the tenant's
+// ruleset, compiled and signed for the calling node, as soon as its
+// version differs from the one in If-None-Match; 304 when the wait ends
+// first.
+func (s *Server) serveRuleset(r *http.Request, p *principal) (any, error) {
+	if s.cfg.RulesetSigner == nil {
+		return nil, &apiError{http.StatusServiceUnavailable, "unavailable", "this cloud has no ruleset signing key configured"}
+	}
+	q := &query{r: r}
+	wait := time.Duration(q.int("wait", 0, 0, apiv1.MaxRulesetWaitSeconds)) * time.Second
+	if q.err != nil {
+		return nil, q.err
+	}
+	known := r.Header.Get("If-None-Match")
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	for {
+		v, err := s.store.RulesetVersion(r.Context(), p.tenantID)
+		if err != nil {
+			return nil, err
+		}
+		if v > 0 && apiv1.RulesetETag(v) != known {
+			sr, err := s.compileRuleset(r.Context(), p, v)
+			if err != nil {
+				return nil, err
+			}
+			return &rulesetAnswer{sr: sr, etag: apiv1.RulesetETag(v)}, nil
+		}
+		select {
+		case <-ctx.Done():
+			if r.Context().Err() != nil {
+				return nil, r.Context().Err()
+			}
+			return notModified{}, nil
+		case <-time.After(rulesetPollInterval):
+		}
+	}
+}
+
+// compileRuleset builds and signs version v of the tenant's ruleset for
+// node p. A change committed between reading v and reading the rules
+// lands in this document under the older number; the node gets the same
+// content again, correctly numbered, on its next poll.
+func (s *Server) compileRuleset(ctx context.Context, p *principal, v int64) (*apiv1.SignedRuleset, error) {
+	rules, err := s.store.ListRules(ctx, p.tenantID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	entries, err := s.store.ListIPEntries(ctx, p.tenantID, now)
+	if err != nil {
+		return nil, err
+	}
+	rs := &apiv1.Ruleset{Version: apiv1.Version, RulesetVersion: v, TenantID: p.tenantID, NodeID: p.node.ID, Issued: now.UTC(),
+		Rules: make([]apiv1.Rule, 0, len(rules)), IPList: make([]apiv1.IPEntry, 0, len(entries))}
+	for _, r := range rules {
+		rs.Rules = append(rs.Rules, r.Rule)
+	}
+	for _, e := range entries {
+		rs.IPList = append(rs.IPList, e.IPEntry)
+	}
+	sr, err := s.cfg.RulesetSigner.Sign(rs)
+	if err != nil {
+		return nil, fmt.Errorf("ruleset %d of tenant %d: %w", v, p.tenantID, err)
+	}
+	return sr, nil
+}
+
+// rulesetAnswer and notModified write themselves (see wrap): the ruleset
+// carries its ETag, and 304 has no body.
+type rulesetAnswer struct {
+	sr   *apiv1.SignedRuleset
+	etag string
+}
+
+func (a *rulesetAnswer) writeResponse(w http.ResponseWriter) {
+	w.Header().Set("ETag", a.etag)
+	writeJSON(w, http.StatusOK, a.sr)
+}
+
+type notModified struct{}
+
+func (notModified) writeResponse(w http.ResponseWriter) { w.WriteHeader(http.StatusNotModified) }
+
+// selfWriting answers write their own status and headers.
+type selfWriting interface{ writeResponse(http.ResponseWriter) }
+
+// ruleRoutes are the rows of the route table for rules, IP lists and
+// rulesets. Rules are settings of applications: apps:read and apps:write.
+func (s *Server) ruleRoutes() []route {
+	const get, post, put, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
+	ok, created, none := http.StatusOK, http.StatusCreated, http.StatusNoContent
+	return []route{
+		{method: get, path: "/api/v1/rules", summary: "List rules", access: userAccess, scope: auth.ScopeAppsRead,
+			resp: apitypes.List[apitypes.Rule]{}, status: ok, h: s.listRules},
+		{method: post, path: "/api/v1/rules", summary: "Create a rule (validated as nodes validate it)", access: userAccess, scope: auth.ScopeAppsWrite,
+			body: apiv1.Rule{}, resp: apitypes.Rule{}, status: created, h: s.createRule},
+		{method: get, path: "/api/v1/rules/{id}", summary: "Get a rule", access: userAccess, scope: auth.ScopeAppsRead,
+			resp: apitypes.Rule{}, status: ok, h: s.getRule},
+		{method: put, path: "/api/v1/rules/{id}", summary: "Replace a rule", access: userAccess, scope: auth.ScopeAppsWrite,
+			body: apiv1.Rule{}, resp: apitypes.Rule{}, status: ok, h: s.replaceRule},
+		{method: del, path: "/api/v1/rules/{id}", summary: "Delete a rule", access: userAccess, scope: auth.ScopeAppsWrite,
+			status: none, h: s.deleteRule},
+		{method: get, path: "/api/v1/ip-entries", summary: "List IP-list entries (deny, allow, gray) not expired", access: userAccess, scope: auth.ScopeAppsRead,
+			resp: apitypes.List[apitypes.IPEntry]{}, status: ok, h: s.listIPEntries},
+		{method: post, path: "/api/v1/ip-entries", summary: "Add an IP-list entry", access: userAccess, scope: auth.ScopeAppsWrite,
+			body: apitypes.CreateIPEntryRequest{}, resp: apitypes.IPEntry{}, status: created, h: s.createIPEntry},
+		{method: del, path: "/api/v1/ip-entries/{id}", summary: "Delete an IP-list entry", access: userAccess, scope: auth.ScopeAppsWrite,
+			status: none, h: s.deleteIPEntry},
+		{method: get, path: apiv1.RulesetPath, summary: "Node: long-poll the signed ruleset (If-None-Match, wait); 304 when unchanged", access: nodeAccess,
+			query: []param{{"wait", "integer", "seconds the cloud may hold the request for a newer version (0-30)"}},
+			resp:  apiv1.SignedRuleset{}, status: ok, h: s.serveRuleset},
+	}
+}

@@ -1,0 +1,182 @@
+package api
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/palisadewaf/palisade/cloud/apitypes"
+	"github.com/palisadewaf/palisade/cloud/apiv1"
+	"github.com/palisadewaf/palisade/cloud/auth"
+)
+
+func withSigner(t *testing.T) (func(*Config), *apiv1.Keyring) {
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := apiv1.NewSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := apiv1.NewKeyring(signer.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(c *Config) { c.RulesetSigner = signer }, kr
+}
+
+func TestRulesValidatedWhenWritten(t *testing.T) {
+	ts := newTestServer(t)
+	a, b := ts.tenant(t, "acme"), ts.tenant(t, "globex")
+	app := ts.createApp(t, a, "shop")
+	other := ts.createApp(t, b, "bank")
+
+	bad := []struct {
+		name, body, want string
+	}{
+		{"regex that does not compile", `{"kind":"detector","detector":{"attack_type":"x","regex":"(a"}}`, "missing closing )"},
+		{"point that does not parse", `{"kind":"sensitive","sensitive":{"point":"nowhere.x"}}`, "point"},
+		{"kind without its body", `{"kind":"rate_limit","sensitive":{"point":"query.a"}}`, "without a rate_limit body"},
+		{"unknown field", `{"kind":"sensitive","sensitive":{"point":"query.a"},"extra":1}`, "extra"},
+		{"another tenant's application", `{"kind":"sensitive","app_id":` + itoa(other.ID) + `,"sensitive":{"point":"query.a"}}`, "does not exist"},
+	}
+	for _, c := range bad {
+		t.Run(c.name, func(t *testing.T) {
+			w := ts.do(t, "POST", "/api/v1/rules", a.admin(), c.body)
+			if w.Code != http.StatusBadRequest || !contains(errorOf(t, w).Message, c.want) {
+				t.Fatalf("status %d %s; want 400 saying %q", w.Code, w.Body, c.want)
+			}
+		})
+	}
+	if list := decode[apitypes.List[apitypes.Rule]](t, ts.do(t, "GET", "/api/v1/rules", a.admin(), nil), http.StatusOK); len(list.Items) != 0 {
+		t.Fatalf("refused rules were stored: %+v", list.Items)
+	}
+
+	created := decode[apitypes.Rule](t, ts.do(t, "POST", "/api/v1/rules", a.admin(),
+		`{"kind":"sensitive","app_id":`+itoa(app.ID)+`,"sensitive":{"point":"body|json.card"}}`), http.StatusCreated)
+	if created.ID == 0 || created.Sensitive.Point.String() != "body|json.card" {
+		t.Fatalf("created %+v", created)
+	}
+	path := "/api/v1/rules/" + itoa(created.ID)
+	if w := ts.do(t, "GET", path, b.admin(), nil); w.Code != http.StatusNotFound {
+		t.Errorf("other tenant reads the rule: %d", w.Code)
+	}
+	if w := ts.do(t, "DELETE", path, b.admin(), nil); w.Code != http.StatusNotFound {
+		t.Errorf("other tenant deletes the rule: %d", w.Code)
+	}
+	if w := ts.do(t, "POST", "/api/v1/rules", a.tokens[auth.RoleReadOnly], `{"kind":"sensitive","sensitive":{"point":"query.a"}}`); w.Code != http.StatusForbidden {
+		t.Errorf("read-only user creates a rule: %d", w.Code)
+	}
+	replaced := decode[apitypes.Rule](t, ts.do(t, "PUT", path, a.admin(),
+		`{"kind":"filtration_mode","app_id":`+itoa(app.ID)+`,"filtration_mode":{"mode":"monitoring","path_prefix":"/beta"}}`), http.StatusOK)
+	if replaced.Kind != apiv1.KindFiltrationMode || replaced.Sensitive != nil {
+		t.Errorf("replaced %+v", replaced)
+	}
+	if w := ts.do(t, "DELETE", path, a.admin(), nil); w.Code != http.StatusNoContent {
+		t.Errorf("delete: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestIPEntries(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.tenant(t, "acme")
+	e := decode[apitypes.IPEntry](t, ts.do(t, "POST", "/api/v1/ip-entries", a.admin(),
+		apitypes.CreateIPEntryRequest{List: "deny", Prefix: "::ffff:198.18.66.6", Reason: "scanner"}), http.StatusCreated)
+	if e.Prefix.String() != "198.18.66.6/32" || e.Origin != apiv1.OriginManual {
+		t.Errorf("created %+v", e)
+	}
+	if w := ts.do(t, "POST", "/api/v1/ip-entries", a.admin(), apitypes.CreateIPEntryRequest{List: "allow", Prefix: "198.18.66.6/32"}); w.Code != http.StatusConflict {
+		t.Errorf("same prefix and scope twice: %d %s", w.Code, w.Body)
+	}
+	for _, req := range []apitypes.CreateIPEntryRequest{
+		{List: "deny", Prefix: "198.18.0.300"},
+		{List: "block", Prefix: "198.18.0.1"},
+		{List: "deny", Prefix: "fe80::1%eth0"},
+		{List: "deny", Prefix: "198.18.0.1", AppIDs: []int64{999}},
+	} {
+		if w := ts.do(t, "POST", "/api/v1/ip-entries", a.admin(), req); w.Code != http.StatusBadRequest {
+			t.Errorf("%+v: %d %s", req, w.Code, w.Body)
+		}
+	}
+	if list := decode[apitypes.List[apitypes.IPEntry]](t, ts.do(t, "GET", "/api/v1/ip-entries", a.admin(), nil), http.StatusOK); len(list.Items) != 1 {
+		t.Errorf("entries %+v", list.Items)
+	}
+}
+
+func (ts *testServer) pollRuleset(t *testing.T, cred, etag, wait string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest("GET", apiv1.RulesetPath+"?wait="+wait, nil)
+	req.Header.Set("Authorization", "Bearer "+cred)
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	w := httptest.NewRecorder()
+	ts.api.ServeHTTP(w, req)
+	return w
+}
+
+func TestRulesetLongPoll(t *testing.T) {
+	opt, kr := withSigner(t)
+	ts := newTestServer(t, opt)
+	a, b := ts.tenant(t, "acme"), ts.tenant(t, "globex")
+	nodeID, cred := ts.enrollNode(t, a, "web-1")
+	_, credB := ts.enrollNode(t, b, "web-b")
+
+	if w := ts.pollRuleset(t, cred, "", "0"); w.Code != http.StatusNotModified || w.Body.Len() != 0 {
+		t.Fatalf("no rules yet: %d %q", w.Code, w.Body)
+	}
+	if w := ts.pollRuleset(t, a.admin(), "", "0"); w.Code != http.StatusUnauthorized && w.Code != http.StatusForbidden {
+		t.Errorf("a person's session fetched a ruleset: %d", w.Code)
+	}
+	ts.do(t, "POST", "/api/v1/ip-entries", a.admin(), apitypes.CreateIPEntryRequest{List: "deny", Prefix: "198.18.66.6"})
+
+	open := func(w *httptest.ResponseRecorder) *apiv1.Ruleset {
+		t.Helper()
+		if w.Code != http.StatusOK {
+			t.Fatalf("poll: %d %s", w.Code, w.Body)
+		}
+		var sr apiv1.SignedRuleset
+		if err := json.Unmarshal(w.Body.Bytes(), &sr); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := kr.Open(&sr)
+		if err != nil {
+			t.Fatalf("served ruleset does not verify: %v", err)
+		}
+		if w.Header().Get("ETag") != apiv1.RulesetETag(rs.RulesetVersion) {
+			t.Errorf("ETag %q for version %d", w.Header().Get("ETag"), rs.RulesetVersion)
+		}
+		return rs
+	}
+	rs := open(ts.pollRuleset(t, cred, "", "0"))
+	if rs.NodeID != nodeID || rs.TenantID != a.id || len(rs.IPList) != 1 || rs.IPList[0].Prefix.String() != "198.18.66.6/32" {
+		t.Fatalf("ruleset %+v", rs)
+	}
+	if w := ts.pollRuleset(t, credB, "", "0"); w.Code != http.StatusNotModified {
+		t.Errorf("tenant b got tenant a's ruleset: %d", w.Code)
+	}
+	if w := ts.pollRuleset(t, cred, apiv1.RulesetETag(rs.RulesetVersion), "0"); w.Code != http.StatusNotModified {
+		t.Errorf("current version answered %d", w.Code)
+	}
+
+	// A poll held with the current version returns when a rule changes.
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- ts.pollRuleset(t, cred, apiv1.RulesetETag(rs.RulesetVersion), "30") }()
+	ts.do(t, "POST", "/api/v1/rules", a.admin(), `{"kind":"sensitive","sensitive":{"point":"body|json.card"}}`)
+	next := open(<-done)
+	if next.RulesetVersion <= rs.RulesetVersion || len(next.Rules) != 1 {
+		t.Errorf("held poll answered %+v", next)
+	}
+}
+
+func TestRulesetWithoutSigningKey(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.tenant(t, "acme")
+	_, cred := ts.enrollNode(t, a, "web-1")
+	if w := ts.pollRuleset(t, cred, "", "0"); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("no signing key: %d %s", w.Code, w.Body)
+	}
+}
