@@ -127,6 +127,25 @@ type Proxy struct {
 
 	Inspection Inspection `yaml:"inspection"`
 	BlockPage  BlockPage  `yaml:"block_page"`
+	// Reporting is where the proxy's events and request counters go.
+	Reporting Reporting `yaml:"reporting"`
+}
+
+// Reporting configures the reporting pipeline (agent/report) the proxy
+// hands its detections to: events are masked, spooled under Dir and
+// uploaded to IngestURL. Without IngestURL nothing is reported and
+// detections only reach the metrics.
+type Reporting struct {
+	// Dir holds the durable spool and the current minute's counters.
+	Dir string `yaml:"dir"`
+	// IngestURL is the cloud's ingest endpoint, e.g.
+	// https://cloud.example/api/v1/ingest.
+	IngestURL string `yaml:"ingest_url"`
+	// CredentialFile holds the node's bearer credential (never written in
+	// this file itself).
+	CredentialFile string `yaml:"credential_file"`
+	// MaxSpoolBytes bounds the spool on disk; the oldest records go first.
+	MaxSpoolBytes int64 `yaml:"max_spool_bytes"`
 }
 
 // BlockPage replaces the built-in block responses. Each file is a Go
@@ -152,6 +171,7 @@ func DefaultProxy() Proxy {
 		UpstreamResponseTimeout: 60 * time.Second,
 		UpstreamMaxIdle:         64,
 		Inspection:              Inspection{MaxBodyBytes: 128 << 10, Oversize: OversizePass},
+		Reporting:               Reporting{Dir: "/var/lib/palisade/report", MaxSpoolBytes: 256 << 20},
 	}
 }
 
@@ -276,6 +296,20 @@ func (p *Proxy) validate() []error {
 		errs = append(errs, fmt.Errorf("proxy.upstream_max_idle: %d is negative", p.UpstreamMaxIdle))
 	}
 	errs = append(errs, p.Inspection.validate("proxy.inspection", false)...)
+	if r := &p.Reporting; r.IngestURL != "" {
+		if u, err := url.Parse(r.IngestURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("proxy.reporting.ingest_url: %q is not an http(s) URL", r.IngestURL))
+		}
+		if r.Dir == "" {
+			errs = append(errs, errors.New("proxy.reporting.dir: required with ingest_url"))
+		}
+		if r.CredentialFile == "" {
+			errs = append(errs, errors.New("proxy.reporting.credential_file: required with ingest_url"))
+		}
+		if r.MaxSpoolBytes < 1<<20 {
+			errs = append(errs, fmt.Errorf("proxy.reporting.max_spool_bytes: %d is below 1 MiB", r.MaxSpoolBytes))
+		}
+	}
 	return errs
 }
 
@@ -446,6 +480,13 @@ func (c *Config) resolveApplicationFiles(dir string) error {
 		abs(&a.TLS.Key)
 		if _, err := tls.LoadX509KeyPair(a.TLS.Cert, a.TLS.Key); err != nil {
 			errs = append(errs, fmt.Errorf("applications[%d] (%s): tls: %w", i, a.Name, err))
+		}
+	}
+	abs(&c.Proxy.Reporting.Dir)
+	if c.Proxy.Reporting.IngestURL != "" {
+		abs(&c.Proxy.Reporting.CredentialFile)
+		if _, err := os.Stat(c.Proxy.Reporting.CredentialFile); err != nil {
+			errs = append(errs, fmt.Errorf("proxy.reporting.credential_file: %w", err))
 		}
 	}
 	for _, p := range []*string{&c.Proxy.BlockPage.HTML, &c.Proxy.BlockPage.JSON} {

@@ -125,6 +125,10 @@ proxy: {trusted_proxies: ["10.0.0.0/33"]}`, "proxy.trusted_proxies[0]"},
 proxy: {gray_list: ["not-an-ip"]}`, "proxy.gray_list[0]"},
 		{"timeout", `
 proxy: {read_header_timeout: 1ms}`, "proxy.read_header_timeout: 1ms is below 100ms"},
+		{"reporting without credential", `
+proxy: {reporting: {ingest_url: "https://cloud.example/api/v1/ingest"}}`, "proxy.reporting.credential_file: required"},
+		{"reporting url", `
+proxy: {reporting: {ingest_url: "cloud.example", credential_file: /etc/palisade/credential}}`, `proxy.reporting.ingest_url: "cloud.example"`},
 		{"unknown field", `
 applications:
   - {id: 1, name: a, listen: ":8080", upstream: "http://127.0.0.1:9000", mdoe: block}`, "field mdoe not found"},

@@ -74,10 +74,13 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 	}
 	if err := d.startL7(cfg); err != nil {
 		d.stopL7(0)
+		d.closeReporter()
 		return err
 	}
 	// Steering stops first, so that new connections go straight to the
-	// applications while requests in flight finish.
+	// applications while requests in flight finish; then the reporting
+	// spool closes, with the events of those last requests in it.
+	defer d.closeReporter()
 	defer func() {
 		d.mu.Lock()
 		grace := d.cfg.Proxy.ShutdownGrace
@@ -88,7 +91,7 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 
 	adminLn, err := admin.Listen(cfg.Admin.Socket)
 	if err != nil {
@@ -121,6 +124,11 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 
 	wg.Go(func() { d.sweepLoop(ctx) })
 	wg.Go(func() { d.allowlistLoop(ctx) })
+	wg.Go(func() {
+		if err := d.runReporter(ctx); err != nil {
+			errc <- fmt.Errorf("reporting: %w", err)
+		}
+	})
 	wg.Go(func() {
 		err := filter.ReadSamples(ctx, d.samples, func(s xdp.Sample) {
 			log.Debug("xdp drop sample", "iface", s.Interface, "reason", s.Reason, "source", s.Source.String(), "len", s.Length)

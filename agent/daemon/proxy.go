@@ -4,16 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/palisadewaf/palisade/agent/config"
 	"github.com/palisadewaf/palisade/agent/detect"
+	"github.com/palisadewaf/palisade/agent/mask"
 	"github.com/palisadewaf/palisade/agent/proxy"
+	"github.com/palisadewaf/palisade/agent/report"
+	"github.com/palisadewaf/palisade/agent/report/spool"
 	"github.com/palisadewaf/palisade/agent/steer"
+	"github.com/palisadewaf/palisade/agent/version"
 	"github.com/palisadewaf/palisade/agent/xdp"
+	"github.com/palisadewaf/palisade/cloud/apiv1/point"
 )
 
 // allowRefresh is how often the proxy's copy of the XDP allowlist is
@@ -25,6 +33,7 @@ const allowRefresh = 2 * time.Second
 // into it, and the listeners it serves.
 type l7 struct {
 	proxy     *proxy.Proxy
+	reporter  *report.Reporter // nil when reporting is not configured
 	steerer   atomic.Pointer[steer.Steerer] // nil until an application intercepts a port
 	allow     atomic.Pointer[proxy.PrefixSet]
 	listeners map[string]net.Listener // by listener key
@@ -41,10 +50,18 @@ func (d *Daemon) startL7(cfg *config.Config) error {
 	// The proxy buffers at most an application's inspection limit; the
 	// engine's own bound is the largest limit the configuration allows.
 	engine := detect.New(detect.Options{MaxBody: 64 << 20})
+	if cfg.Proxy.Reporting.IngestURL != "" {
+		r, err := d.newReporter(&cfg.Proxy.Reporting, engine)
+		if err != nil {
+			return err
+		}
+		d.l7.reporter = r
+	}
 	p, err := proxy.New(cfg, proxy.Options{
 		Engine:      engine,
 		Dial:        d.dialUpstream,
 		Allowlisted: d.allowlisted,
+		Reporter:    d.l7.reporter,
 		Registerer:  d.reg,
 		Log:         d.log,
 	})
@@ -53,6 +70,53 @@ func (d *Daemon) startL7(cfg *config.Config) error {
 	}
 	d.l7.proxy = p
 	return d.applyListeners(cfg)
+}
+
+// newReporter opens the reporting pipeline: events are masked with the
+// engine's current sensitive-data rules before they are spooled, and the
+// credential is masked in the reporter's own logs.
+func (d *Daemon) newReporter(rc *config.Reporting, engine *detect.Engine) (*report.Reporter, error) {
+	b, err := os.ReadFile(rc.CredentialFile)
+	if err != nil {
+		return nil, fmt.Errorf("reporting credential: %w", err)
+	}
+	credential := strings.TrimSpace(string(b))
+	masker, err := mask.New(mask.Config{
+		Sensitive: func(app int64, p point.Point) bool { return engine.Rules().Sensitive(app, p) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	return report.New(report.Config{
+		Dir:            rc.Dir,
+		Spool:          spool.Options{MaxBytes: rc.MaxSpoolBytes},
+		IngestURL:      rc.IngestURL,
+		Credential:     credential,
+		Masker:         masker,
+		Logger:         slog.New(mask.NewHandler(d.log.Handler(), masker, credential)),
+		Registerer:     d.reg,
+		AgentVersion:   version.Version,
+		RulesetVersion: func() int64 { return engine.Rules().Version() },
+	})
+}
+
+// runReporter uploads reports until ctx ends.
+func (d *Daemon) runReporter(ctx context.Context) error {
+	if d.l7.reporter == nil {
+		return nil
+	}
+	return d.l7.reporter.Run(ctx)
+}
+
+// closeReporter saves the current minute's counts and closes the spool;
+// called once the proxy has stopped recording.
+func (d *Daemon) closeReporter() {
+	if d.l7 == nil || d.l7.reporter == nil {
+		return
+	}
+	if err := d.l7.reporter.Close(); err != nil {
+		d.log.Error("close reporting spool", "error", err)
+	}
 }
 
 // dialUpstream opens the proxy's upstream connections: through the
@@ -169,6 +233,9 @@ func listenTCP(addr string) (net.Listener, error) {
 func (d *Daemon) reloadL7(cfg *config.Config) error {
 	if err := d.l7.proxy.Configure(cfg); err != nil {
 		return err
+	}
+	if cfg.Proxy.Reporting != d.cfg.Proxy.Reporting {
+		d.log.Warn("proxy.reporting changes only on restart")
 	}
 	if d.l7.steerer.Load() != nil && (cfg.Proxy.Steering != d.cfg.Proxy.Steering || cfg.Proxy.SocketMark != d.cfg.Proxy.SocketMark) {
 		d.log.Warn("proxy.steering and proxy.socket_mark change only on restart")

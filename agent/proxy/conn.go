@@ -38,6 +38,8 @@ type clientConn struct {
 	// client, so such connections are never shared).
 	pinned    *upConn
 	pinnedFor proxyHeader
+	// status is the status of the last response written to the client.
+	status int
 }
 
 var (
@@ -178,6 +180,7 @@ func isTimeout(err error) bool {
 // another.
 func (c *clientConn) handle(s *settings, req *h1.Request) bool {
 	start := time.Now()
+	c.status = 0
 	g := s.groups[c.key]
 	if g == nil {
 		c.writeSimple(503, "Service unavailable\n", false)
@@ -199,6 +202,7 @@ func (c *clientConn) handle(s *settings, req *h1.Request) bool {
 		}
 	}
 	fwd.resolve(s.trusted)
+	ex := &exchange{start: start, method: req.Method, host: req.Host, target: req.Target, client: fwd.client}
 
 	// Read the body up to the inspection limit.
 	var body []byte
@@ -237,8 +241,10 @@ func (c *clientConn) handle(s *settings, req *h1.Request) bool {
 			rest = &countingReader{r: r, n: am.bytesIn}
 			if a.inspection.Oversize == "block" && a.mode != ModeOff {
 				v := verdict{block: true, decision: DecisionBlocked}
-				c.writeBlock(s, a, req, newRequestID(), 413, false)
-				c.p.record(a, &v, time.Since(start))
+				ex.requestID = newRequestID()
+				c.writeBlock(s, a, req, ex.requestID, 413, false)
+				ex.status = c.status
+				c.p.record(a, &v, ex)
 				return false
 			}
 		}
@@ -263,12 +269,15 @@ func (c *clientConn) handle(s *settings, req *h1.Request) bool {
 	v := c.p.inspect(a, dreq, fwd.client)
 	if v.block {
 		keep := rest == nil && req.KeepAlive
-		c.writeBlock(s, a, req, newRequestID(), 403, keep)
-		c.p.record(a, &v, time.Since(start))
+		ex.requestID = newRequestID()
+		c.writeBlock(s, a, req, ex.requestID, 403, keep)
+		ex.status = c.status
+		c.p.record(a, &v, ex)
 		return keep
 	}
 	keep := c.forward(s, a, req, &fwd, body, rest)
-	c.p.record(a, &v, time.Since(start))
+	ex.status = c.status
+	c.p.record(a, &v, ex)
 	return keep && req.KeepAlive
 }
 
@@ -334,6 +343,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // writeSimple answers with a short plain-text response.
 func (c *clientConn) writeSimple(status int, text string, keep bool) {
+	c.status = status
 	b := c.out[:0]
 	b = appendStatusLine(b, status)
 	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
@@ -351,6 +361,7 @@ func (c *clientConn) writeSimple(status int, text string, keep bool) {
 // writeBlock answers with the block page.
 func (c *clientConn) writeBlock(s *settings, a *app, req *h1.Request, requestID string, status int, keep bool) {
 	ctype, page := renderBlockPage(s, req.Get("Accept"), blockPageData{RequestID: requestID, Status: status, App: a.name})
+	c.status = status
 	b := c.out[:0]
 	b = appendStatusLine(b, status)
 	b = append(b, "Content-Type: "...)

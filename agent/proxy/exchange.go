@@ -309,6 +309,7 @@ func (c *clientConn) responseHead(resp *h1.Response, framing h1.Framing, closeCl
 // relay copies a response to the client.
 func (c *clientConn) relay(s *settings, a *app, req *h1.Request, u *upConn, resp *h1.Response) bool {
 	framing := resp.Framing(req.Method)
+	c.status = resp.Status
 	closeClient := !req.KeepAlive || c.p.closing.Load()
 	if req.Minor == 0 && (framing == h1.ChunkedBody || framing == h1.UntilClose) {
 		closeClient = true // HTTP/1.0 has no chunked: the end of the body is the close
@@ -412,6 +413,7 @@ func (c *clientConn) tunnel(a *app, u *upConn, resp *h1.Response) {
 	if c.pinned == u {
 		c.pinned = nil
 	}
+	c.status = 101
 	b := c.out[:0]
 	b = append(b, "HTTP/1.1 101 Switching Protocols\r\n"...)
 	for _, h := range resp.Headers {

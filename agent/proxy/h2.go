@@ -170,6 +170,7 @@ func (c *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fwd.resolve(s.trusted)
 	am.bytesIn.Add(float64(headBytes))
+	ex := &exchange{start: start, method: r.Method, host: r.Host, target: r.RequestURI, client: fwd.client}
 
 	var body []byte
 	var rest io.Reader
@@ -188,8 +189,8 @@ func (c *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rest = r.Body
 			if a.inspection.Oversize == "block" && a.mode != ModeOff {
 				v := verdict{block: true, decision: DecisionBlocked}
-				c.writeBlock(w, s, a, r, 413)
-				p.record(a, &v, time.Since(start))
+				ex.requestID, ex.status = c.writeBlock(w, s, a, r, 413), 413
+				p.record(a, &v, ex)
 				return
 			}
 		}
@@ -208,15 +209,16 @@ func (c *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	v := p.inspect(a, dreq, fwd.client)
 	if v.block {
-		c.writeBlock(w, s, a, r, http.StatusForbidden)
-		p.record(a, &v, time.Since(start))
+		ex.requestID, ex.status = c.writeBlock(w, s, a, r, http.StatusForbidden), http.StatusForbidden
+		p.record(a, &v, ex)
 		return
 	}
-	c.forward(w, r, s, a, &fwd, body, rest)
-	p.record(a, &v, time.Since(start))
+	ex.status = c.forward(w, r, s, a, &fwd, body, rest)
+	p.record(a, &v, ex)
 }
 
-func (c *h2Conn) writeBlock(w http.ResponseWriter, s *settings, a *app, r *http.Request, status int) {
+// writeBlock answers with the block page and returns the request id on it.
+func (c *h2Conn) writeBlock(w http.ResponseWriter, s *settings, a *app, r *http.Request, status int) string {
 	id := newRequestID()
 	ctype, page := renderBlockPage(s, r.Header.Get("Accept"), blockPageData{RequestID: id, Status: status, App: a.name})
 	w.Header().Set("Content-Type", ctype)
@@ -226,6 +228,7 @@ func (c *h2Conn) writeBlock(w http.ResponseWriter, s *settings, a *app, r *http.
 	w.WriteHeader(status)
 	w.Write(page)
 	a.metrics.bytesOut.Add(float64(len(page)))
+	return id
 }
 
 // transportFor returns the transport for a's upstream connections.
@@ -241,7 +244,9 @@ func (c *h2Conn) transportFor(a *app) *http.Transport {
 	return c.ppTripper
 }
 
-func (c *h2Conn) forward(w http.ResponseWriter, r *http.Request, s *settings, a *app, fwd *forwarding, body []byte, rest io.Reader) {
+// forward relays the request to the upstream and returns the status the
+// client got.
+func (c *h2Conn) forward(w http.ResponseWriter, r *http.Request, s *settings, a *app, fwd *forwarding, body []byte, rest io.Reader) int {
 	addr := a.upstream
 	if addr == "" {
 		addr = c.local.String()
@@ -261,7 +266,7 @@ func (c *h2Conn) forward(w http.ResponseWriter, r *http.Request, s *settings, a 
 	out, err := http.NewRequestWithContext(ctx, r.Method, scheme+"://"+addr+r.RequestURI, reqBody)
 	if err != nil {
 		http.Error(w, "Bad request", http.StatusBadRequest)
-		return
+		return http.StatusBadRequest
 	}
 	out.Host = r.Host
 	out.ContentLength = length
@@ -293,7 +298,7 @@ func (c *h2Conn) forward(w http.ResponseWriter, r *http.Request, s *settings, a 
 		}
 		a.metrics.upstreamError(kind)
 		http.Error(w, http.StatusText(status), status)
-		return
+		return status
 	}
 	defer resp.Body.Close()
 	for name, vs := range resp.Header {
@@ -327,4 +332,5 @@ func (c *h2Conn) forward(w http.ResponseWriter, r *http.Request, s *settings, a 
 		}
 	}
 	a.metrics.bytesOut.Add(float64(n))
+	return resp.StatusCode
 }

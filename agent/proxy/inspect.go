@@ -3,9 +3,11 @@ package proxy
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/palisadewaf/palisade/agent/detect"
+	"github.com/palisadewaf/palisade/agent/report"
 	"github.com/palisadewaf/palisade/cloud/apiv1"
 )
 
@@ -85,34 +87,83 @@ func attackDecision(mode Mode, v *verdict, d *detect.Detection) apiv1.Decision {
 	return apiv1.DecisionPassed
 }
 
-// record counts a finished request and hands its detections to the
-// reporting pipeline.
-func (p *Proxy) record(a *app, v *verdict, elapsed time.Duration) {
+// exchange is what record needs to know about a finished request.
+type exchange struct {
+	start                time.Time
+	method, host, target string
+	client               netip.Addr
+	// requestID is the id the client was shown (block page), if any.
+	requestID string
+	// status is the response status the client got.
+	status int
+}
+
+// record counts a finished request in the metrics and the per-minute
+// counters, and hands its detections to the reporting pipeline, which
+// masks them before anything is written.
+func (p *Proxy) record(a *app, v *verdict, ex *exchange) {
 	am := a.metrics
 	am.decisions[v.decision].Inc()
-	am.duration.Observe(elapsed.Seconds())
-	if v.result == nil {
-		return
-	}
-	// One attack per type and decision per request, however many
-	// detectors agreed on it.
-	var seen [8]struct{ typ, decision string }
-	n := 0
-next:
-	for i := range v.result.Detections {
-		d := &v.result.Detections[i]
-		dec := string(attackDecision(a.mode, v, d))
-		for _, s := range seen[:n] {
-			if s.typ == d.Type && s.decision == dec {
-				continue next
+	am.duration.Observe(time.Since(ex.start).Seconds())
+	var types []string
+	if v.result != nil {
+		// One attack per type and decision per request, however many
+		// detectors agreed on it.
+		seen := map[[2]string]bool{}
+		for i := range v.result.Detections {
+			d := &v.result.Detections[i]
+			dec := string(attackDecision(a.mode, v, d))
+			if k := [2]string{d.Type, dec}; !seen[k] {
+				seen[k] = true
+				am.attack(d.Type, dec)
+			}
+			if !slices.Contains(types, d.Type) {
+				types = append(types, d.Type)
 			}
 		}
-		if n < len(seen) {
-			seen[n].typ, seen[n].decision = d.Type, dec
-			n++
-		}
-		am.attack(d.Type, dec)
 	}
+	r := p.opts.Reporter
+	if r == nil {
+		return
+	}
+	decision := requestDecision(a.mode, v)
+	r.Count(a.id, decision, types...)
+	if len(types) == 0 {
+		return
+	}
+	id := ex.requestID
+	if id == "" {
+		id = newRequestID()
+	}
+	in := report.Input{
+		Time:      ex.start,
+		AppID:     a.id,
+		RequestID: id,
+		SourceIP:  ex.client.String(),
+		Method:    ex.method,
+		Host:      ex.host,
+		Target:    ex.target,
+		Decision:  decision,
+		Status:    ex.status,
+	}
+	in.AddResult(v.result, func(d *detect.Detection) apiv1.Decision { return attackDecision(a.mode, v, d) })
+	if err := r.Report(in); err != nil {
+		p.log.Warn("events not reported", "app", a.name, "error", err)
+	}
+}
+
+// requestDecision is what the node did with a request, as the cloud's
+// counters know it: empty without an attack.
+func requestDecision(mode Mode, v *verdict) apiv1.Decision {
+	switch {
+	case v.block:
+		return apiv1.DecisionBlocked
+	case v.result == nil || !v.result.Attack():
+		return ""
+	case mode == ModeMonitoring:
+		return apiv1.DecisionMonitored
+	}
+	return apiv1.DecisionPassed
 }
 
 // headerMap builds the engine's view of the header fields: names as sent

@@ -33,6 +33,7 @@ import (
 
 	"github.com/palisadewaf/palisade/agent/config"
 	"github.com/palisadewaf/palisade/agent/detect"
+	"github.com/palisadewaf/palisade/agent/report"
 	"github.com/palisadewaf/palisade/agent/xdp"
 )
 
@@ -47,6 +48,9 @@ type Options struct {
 	// Allowlisted reports whether a client is on the allowlist: such
 	// clients are never blocked at L7. Nil: nobody is.
 	Allowlisted func(netip.Addr) bool
+	// Reporter receives every request's counts and every detection, to
+	// mask, spool and upload. Nil: detections reach the metrics only.
+	Reporter *report.Reporter
 	// Registerer receives the proxy's metrics. Nil: not registered.
 	Registerer prometheus.Registerer
 	Log        *slog.Logger

@@ -51,7 +51,7 @@ type env struct {
 
 // newEnv starts an echoing upstream and a proxy in reverse-proxy mode in
 // front of it, with mode and whatever edit adds to the configuration.
-func newEnv(t *testing.T, mode string, edit func(*config.Config)) *env {
+func newEnv(t *testing.T, mode string, edit func(*config.Config), opts ...func(*Options)) *env {
 	t.Helper()
 	e := &env{t: t, reg: prometheus.NewPedanticRegistry()}
 	e.upstream = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -83,7 +83,11 @@ func newEnv(t *testing.T, mode string, edit func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	e.cfg = &cfg
-	e.p, err = New(&cfg, Options{Engine: detect.New(detect.Options{}), Registerer: e.reg})
+	o := Options{Engine: detect.New(detect.Options{}), Registerer: e.reg}
+	for _, f := range opts {
+		f(&o)
+	}
+	e.p, err = New(&cfg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,10 +250,11 @@ func TestFiltrationModes(t *testing.T) {
 				if tc.gray {
 					c.Proxy.GrayList = []string{"127.0.0.0/8"}
 				}
+			}, func(o *Options) {
+				if tc.allowed {
+					o.Allowlisted = func(a netip.Addr) bool { return a.IsLoopback() }
+				}
 			})
-			if tc.allowed {
-				e.p.opts.Allowlisted = func(a netip.Addr) bool { return a.IsLoopback() }
-			}
 			resp, b := e.get(sqli, nil)
 			if resp.StatusCode != tc.wantStatus {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.wantStatus, b)

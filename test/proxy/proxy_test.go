@@ -7,6 +7,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisadewaf/palisade/cloud/apiv1"
 	"github.com/palisadewaf/palisade/tools/lab"
 )
 
@@ -43,6 +45,57 @@ type env struct {
 	hits                     atomic.Int64 // requests the application served
 	agent                    *exec.Cmd
 	agentLog                 string
+	ingest                   *ingest
+}
+
+// ingest stands in for the cloud's ingest endpoint (POST /api/v1/ingest,
+// gzip JSON ReportBatch, bearer credential) and keeps the events.
+type ingest struct {
+	addr   string
+	mu     sync.Mutex
+	events []apiv1.Event
+}
+
+func (in *ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer pcn_e2e-credential" {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	zr, err := gzip.NewReader(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var batch apiv1.ReportBatch
+	if err := json.NewDecoder(zr).Decode(&batch); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	in.mu.Lock()
+	in.events = append(in.events, batch.Events...)
+	in.mu.Unlock()
+	json.NewEncoder(w).Encode(apiv1.IngestResult{Accepted: len(batch.Events)})
+}
+
+// event waits for an event of the attack from source with decision.
+func (in *ingest) event(t *testing.T, source string, decision apiv1.Decision) apiv1.Event {
+	t.Helper()
+	var found *apiv1.Event
+	ok := eventually(15*time.Second, func() bool {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		for i, ev := range in.events {
+			if ev.SourceIP == source && ev.Decision == decision && ev.AttackType == "sqli" {
+				found = &in.events[i]
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		t.Fatalf("no %s sqli event from %s reached the ingest endpoint", decision, source)
+	}
+	return *found
 }
 
 func setup(t *testing.T) *env {
@@ -65,7 +118,22 @@ func setup(t *testing.T) *env {
 		}
 	})
 	e.serveApp()
+	e.serveIngest()
 	return e
+}
+
+func (e *env) serveIngest() {
+	ln, err := e.host.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.ingest = &ingest{addr: ln.Addr().String()}
+	srv := &http.Server{Handler: e.ingest}
+	go srv.Serve(ln)
+	e.t.Cleanup(func() { srv.Close() })
+	if err := os.WriteFile(filepath.Join(e.dir, "credential"), []byte("pcn_e2e-credential\n"), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // serveApp runs the application: a plain HTTP server on port 80 (all
@@ -101,13 +169,17 @@ log:
 proxy:
   steering: %s
   read_header_timeout: 2s
+  reporting:
+    dir: %s
+    ingest_url: http://%s/api/v1/ingest
+    credential_file: credential
 applications:
   - id: 2
     name: blog
     mode: %s
     intercept: {ports: [80]}
     upstream: http://127.0.0.1:80
-`, e.pinPath, e.socket, e.metrics, steering, mode)
+`, e.pinPath, e.socket, e.metrics, steering, filepath.Join(e.dir, "report"), e.ingest.addr, mode)
 	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o600); err != nil {
 		e.t.Fatal(err)
 	}
@@ -293,7 +365,7 @@ func testTransparentProxy(t *testing.T, steering string) {
 		}
 	})
 
-	t.Run("block mode blocks attacks", func(t *testing.T) {
+	t.Run("block mode blocks attacks and reports them", func(t *testing.T) {
 		before := e.hits.Load()
 		if status, _ := e.get(e.client, host4, attack); status != 403 {
 			t.Fatalf("attack: status %d", status)
@@ -301,13 +373,19 @@ func testTransparentProxy(t *testing.T, steering string) {
 		if e.hits.Load() != before {
 			t.Fatal("a blocked attack reached the application")
 		}
+		if ev := e.ingest.event(t, cli4, apiv1.DecisionBlocked); ev.Status != 403 || ev.AppID != 2 {
+			t.Fatalf("event %+v", ev)
+		}
 	})
 
-	t.Run("monitoring mode passes attacks and counts them", func(t *testing.T) {
+	t.Run("monitoring mode passes attacks, counts and reports them", func(t *testing.T) {
 		e.writeConfig("monitoring", steering)
 		e.reload()
 		if status, s := e.get(e.client, host4, attack); status != 200 || s.Path != "/products" {
 			t.Fatalf("attack in monitoring: status %d", status)
+		}
+		if ev := e.ingest.event(t, cli4, apiv1.DecisionMonitored); ev.Status != 200 {
+			t.Fatalf("event %+v", ev)
 		}
 		m := e.scrape()
 		if metric(m, "palisade_attacks_total", `app="blog"`, `type="sqli"`, `decision="monitored"`) < 1 ||
