@@ -33,7 +33,7 @@ const allowRefresh = 2 * time.Second
 // into it, and the listeners it serves.
 type l7 struct {
 	proxy     *proxy.Proxy
-	reporter  *report.Reporter // nil when reporting is not configured
+	reporter  *report.Reporter              // nil when reporting is not configured
 	steerer   atomic.Pointer[steer.Steerer] // nil until an application intercepts a port
 	allow     atomic.Pointer[proxy.PrefixSet]
 	listeners map[string]net.Listener // by listener key
