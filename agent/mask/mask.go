@@ -94,8 +94,10 @@ type Secrets struct {
 	m     *Masker
 	appID int64
 	// sensitive holds the points (as strings) whose values are masked
-	// whole.
+	// whole; subtree those whose decodings are masked too (a value a
+	// detector recognised as a whole: the claims of a JWT are part of it).
 	sensitive map[string]bool
+	subtree   map[string]bool
 	// hunt are the sensitive values, and their encodings, searched for in
 	// every text; key is what the correlation hash is computed over (the
 	// value, not its encoding).
@@ -113,18 +115,36 @@ type huntEntry struct {
 // ForRequest finds every sensitive value of a request. values are all the
 // (point, decoded value) pairs the detection engine walked.
 func (m *Masker) ForRequest(appID int64, values []Value) *Secrets {
-	s := &Secrets{m: m, appID: appID, sensitive: make(map[string]bool), Sources: make(map[string]int)}
+	s := &Secrets{m: m, appID: appID, sensitive: make(map[string]bool), subtree: make(map[string]bool), Sources: make(map[string]int)}
 	if m.cfg.LimitExport {
 		return s // every value is masked by structure anyway
 	}
 	// found[i] are the sensitive texts found in values[i].
 	found := make([][]string, len(values))
 	var work []int
-	var spans []span
+	// First the values sensitive by their point, so that inline values
+	// found next can be cut to the known value.
+	plainValues := make([]int, 0, len(values))
 	for i, v := range values {
-		if src := m.pointSource(appID, v.Point); src != "" {
+		src := m.pointSource(appID, v.Point)
+		if src == "" {
+			plainValues = append(plainValues, i)
+			continue
+		}
+		s.sensitive[v.Point.String()] = true
+		s.Sources[src]++
+		found[i] = []string{v.Value}
+		s.add(v.Value)
+		work = append(work, i)
+	}
+	var spans []span
+	for _, i := range plainValues {
+		v := values[i]
+		if s.inSubtree(v.Point) {
+			// Beneath a value a detector recognised whole (listed before
+			// its decodings).
 			s.sensitive[v.Point.String()] = true
-			s.Sources[src]++
+			s.Sources["decoded"]++
 			found[i] = []string{v.Value}
 			s.add(v.Value)
 			work = append(work, i)
@@ -132,12 +152,19 @@ func (m *Masker) ForRequest(appID int64, values []Value) *Secrets {
 		}
 		spans = findValues(v.Value, spans[:0], func(id string) { s.Sources[id]++ })
 		n := len(spans)
-		if spans = m.names.findAssignments(v.Value, spans); len(spans) > n {
+		if spans = m.names.findAssignments(v.Value, spans, decoded); len(spans) > n {
 			s.Sources["assignment"]++
+		}
+		for j := n; j < len(spans); j++ {
+			spans[j].end = s.knownEnd(v.Value, spans[j])
 		}
 		for _, sp := range spans {
 			found[i] = append(found[i], v.Value[sp.start:sp.end])
 			s.add(v.Value[sp.start:sp.end])
+			if sp.start == 0 && sp.end == len(v.Value) {
+				s.sensitive[v.Point.String()] = true
+				s.subtree[v.Point.String()] = true
+			}
 		}
 		if len(spans) > 0 {
 			work = append(work, i)
@@ -277,14 +304,28 @@ func lowerHex(c byte) byte {
 
 // Sensitive reports whether the value at p is masked whole.
 func (s *Secrets) Sensitive(p point.Point) bool {
-	return s.m.cfg.LimitExport || s.sensitive[p.String()] || s.m.pointSource(s.appID, p) != ""
+	return s.m.cfg.LimitExport || s.sensitive[p.String()] || s.m.pointSource(s.appID, p) != "" || s.inSubtree(p)
+}
+
+// inSubtree reports whether p lies beneath a value masked with its
+// decodings.
+func (s *Secrets) inSubtree(p point.Point) bool {
+	if len(s.subtree) == 0 {
+		return false
+	}
+	for p.Len() > 0 {
+		p = p.Parent()
+		if s.subtree[p.String()] {
+			return true
+		}
+	}
+	return false
 }
 
 // spansIn finds what must be masked in text[from:to]: every hunted value
 // (searched a little beyond the window, so that one cut by the window is
-// still found), value detector matches and, with assignments, inline
-// "name=value" pairs.
-func (s *Secrets) spansIn(text string, from, to int, assignments bool) []span {
+// still found), value detector matches and inline "name=value" pairs.
+func (s *Secrets) spansIn(text string, from, to int, kind textKind) []span {
 	lo, hi := max(0, from-s.maxHunt), min(len(text), to+s.maxHunt)
 	region := text[lo:hi]
 	var spans []span
@@ -303,14 +344,40 @@ func (s *Secrets) spansIn(text string, from, to int, assignments bool) []span {
 	clo, chi := max(0, from-detectorContext), min(len(text), to+detectorContext)
 	n := len(spans)
 	spans = findValues(text[clo:chi], spans, nil)
-	if assignments {
-		spans = s.m.names.findAssignments(text[clo:chi], spans)
-	}
 	for i := n; i < len(spans); i++ {
 		spans[i].start += clo
 		spans[i].end += clo
 	}
+	// In a decoded text an inline value runs to the end of the text, so
+	// a name anywhere before the window counts.
+	alo := clo
+	if kind == decoded {
+		alo = 0
+	}
+	n = len(spans)
+	spans = s.m.names.findAssignments(text[alo:chi], spans, kind)
+	for i := n; i < len(spans); i++ {
+		spans[i].start += alo
+		spans[i].end += alo
+		spans[i].end = s.knownEnd(text, spans[i])
+	}
 	return spans
+}
+
+// knownEnd returns where an inline value found at sp ends: where a known
+// sensitive value that starts there ends (no need to hide what follows
+// it), else where the finder said.
+func (s *Secrets) knownEnd(text string, sp span) int {
+	best := -1
+	for _, h := range s.hunt {
+		if len(h.text) > best && len(h.text) <= sp.end-sp.start && strings.HasPrefix(text[sp.start:], h.text) {
+			best = len(h.text)
+		}
+	}
+	if best < 0 {
+		return sp.end
+	}
+	return sp.start + best
 }
 
 // detectorContext is how far around a window value detectors look.
@@ -327,6 +394,20 @@ func (s *Secrets) token(masked, key string) string {
 	mac := hmac.New(sha256.New, s.m.cfg.CorrelationKey)
 	mac.Write([]byte(key))
 	return "[hmac:" + hex.EncodeToString(mac.Sum(nil)[:8]) + "]"
+}
+
+// isToken reports whether t is what masking put there: masking it again
+// would change nothing but the report that something was masked.
+func isToken(t string) bool {
+	if t == Redacted {
+		return true
+	}
+	h, ok := strings.CutPrefix(t, "[hmac:")
+	if !ok || len(h) != 17 || h[16] != ']' {
+		return false
+	}
+	_, err := hex.DecodeString(h[:16])
+	return err == nil
 }
 
 // render returns text[from:to] with every span that reaches into it
@@ -351,7 +432,7 @@ func (s *Secrets) render(text string, spans []span, from, to int) (string, bool)
 	var b strings.Builder
 	pos, masked := from, false
 	for _, sp := range merged {
-		if sp.end <= from || sp.start >= to {
+		if sp.end <= from || sp.start >= to || isToken(text[sp.start:sp.end]) {
 			continue
 		}
 		if sp.start > pos {
@@ -368,31 +449,90 @@ func (s *Secrets) render(text string, spans []span, from, to int) (string, bool)
 }
 
 // Text masks every sensitive value in a whole text: hunted values, value
-// detector matches and inline "name=value" pairs.
+// detector matches and inline "name=value" pairs (to the end of the line:
+// the text is taken as decoded).
 func (s *Secrets) Text(text string) (string, bool) {
+	return s.text(text, decoded)
+}
+
+func (s *Secrets) text(text string, kind textKind) (string, bool) {
 	if s.m.cfg.LimitExport {
 		return structure(text)
 	}
-	return s.render(text, s.spansIn(text, 0, len(text), true), 0, len(text))
+	return s.render(text, s.spansIn(text, 0, len(text), kind), 0, len(text))
 }
 
-// Path masks a request path (as sent, percent-encoded). When a sensitive
-// value shows up only once the path is decoded, the decoded path is
-// masked and returned instead. The result is at most limit bytes.
+// Path masks a request target (path and query, as sent). Path segments
+// and query arguments whose points are sensitive (by name or rule) are
+// masked in place, however short; then every sensitive value is hunted
+// as in Text. When a sensitive value shows up only once the target is
+// percent-decoded, the decoded target is masked and returned instead. The
+// result is at most limit bytes.
 func (s *Secrets) Path(raw string, limit int) (path string, masked, truncated bool) {
 	if s.m.cfg.LimitExport {
 		path, masked = structure(raw)
 		path, truncated = truncate(path, limit)
 		return path, masked, truncated
 	}
-	path, masked = s.Text(raw)
+	if s.Sensitive(point.Path()) {
+		return s.token(raw, ""), true, false
+	}
+	path, masked = s.maskTargetParts(raw)
+	var more bool
+	path, more = s.text(path, encoded)
+	masked = masked || more
+	// A value hidden by an unusual percent-encoding: give up the encoded
+	// form.
 	if dec, err := url.PathUnescape(path); err == nil && dec != path {
-		if again, more := s.Text(dec); more {
+		if again, more := s.text(dec, plain); more {
 			path, masked = again, true
 		}
 	}
 	path, truncated = truncate(path, limit)
 	return path, masked, truncated
+}
+
+// maskTargetParts replaces the path segments and query values whose points
+// are sensitive.
+func (s *Secrets) maskTargetParts(raw string) (string, bool) {
+	p, query, hasQuery := strings.Cut(raw, "?")
+	masked := false
+	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for i, seg := range segs {
+		if seg != "" && s.Sensitive(point.Path().Index(i)) {
+			dec, err := url.PathUnescape(seg)
+			if err != nil {
+				dec = seg
+			}
+			segs[i], masked = s.token(dec, dec), true
+		}
+	}
+	out := strings.Join(segs, "/")
+	if strings.HasPrefix(p, "/") {
+		out = "/" + out
+	}
+	if !hasQuery {
+		return out, masked
+	}
+	args := strings.Split(query, "&")
+	for i, a := range args {
+		name, value, ok := strings.Cut(a, "=")
+		if !ok || value == "" {
+			continue
+		}
+		dn, err := url.QueryUnescape(name)
+		if err != nil {
+			dn = name
+		}
+		if s.Sensitive(point.Query(dn)) {
+			dv, err := url.QueryUnescape(value)
+			if err != nil {
+				dv = value
+			}
+			args[i], masked = name+"="+s.token(dv, dv), true
+		}
+	}
+	return out + "?" + strings.Join(args, "&"), masked
 }
 
 // Excerpt returns a window of at most limit bytes of the value at p around
@@ -411,7 +551,7 @@ func (s *Secrets) Excerpt(p point.Point, value string, start, end, limit int) (e
 	if s.m.cfg.LimitExport {
 		excerpt, masked = structure(value[from:to])
 	} else {
-		excerpt, masked = s.render(value, s.spansIn(value, from, to, true), from, to)
+		excerpt, masked = s.render(value, s.spansIn(value, from, to, decoded), from, to)
 	}
 	if cut, more := truncate(excerpt, limit); more {
 		excerpt, truncated = cut, true
@@ -476,7 +616,7 @@ func (s *Secrets) Point(p point.Point) (point.Point, bool) {
 		if s.m.cfg.LimitExport {
 			name, m = s.render(st.Name, findValues(st.Name, nil, nil), 0, len(st.Name))
 		} else {
-			name, m = s.render(st.Name, s.spansIn(st.Name, 0, len(st.Name), false), 0, len(st.Name))
+			name, m = s.render(st.Name, s.spansIn(st.Name, 0, len(st.Name), plain), 0, len(st.Name))
 		}
 		if m {
 			steps[i].Name, masked = name, true

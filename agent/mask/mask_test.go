@@ -307,3 +307,13 @@ func percentAll(s string) string {
 	}
 	return b.String()
 }
+
+func TestPathPartsMaskedInPlace(t *testing.T) {
+	pat := point.MustParsePattern("path[1]")
+	m := newMasker(t, Config{Sensitive: func(_ int64, p point.Point) bool { return pat.Covers(p) }})
+	s := m.ForRequest(1, nil)
+	path, masked, _ := s.Path("/account/ab1/settings?pwd=xy&page=2&q=%27+or+1%3D1", 1024)
+	if !masked || path != "/account/***/settings?pwd=***&page=2&q=%27+or+1%3D1" {
+		t.Fatalf("path %q", path)
+	}
+}

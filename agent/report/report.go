@@ -251,10 +251,26 @@ const (
 
 // Report masks one event per detection (at most MaxEventsPerRequest) and
 // appends them to the spool. It returns when they are written to disk;
-// it never waits on the network. An error means the events were not kept.
+// it never waits on the network. An error means events were not kept.
 func (r *Reporter) Report(in Input) error {
+	events, err := r.events(in)
+	for i := range events {
+		if serr := r.spoolRecord(kindEvent, &events[i]); serr != nil {
+			err = errors.Join(err, serr)
+			continue
+		}
+		r.m.spooled.Inc()
+		if events[i].Masked {
+			r.m.masked.Inc()
+		}
+	}
+	return err
+}
+
+// events builds the masked events of one request.
+func (r *Reporter) events(in Input) ([]apiv1.Event, error) {
 	if len(in.Detections) == 0 {
-		return nil
+		return nil, nil
 	}
 	dets := in.Detections
 	if len(dets) > r.cfg.MaxEventsPerRequest {
@@ -274,6 +290,7 @@ func (r *Reporter) Report(in Input) error {
 	masked := pathMasked || hostMasked || methodMasked || idMasked || ipMasked
 
 	var errs []error
+	events := make([]apiv1.Event, 0, len(dets))
 	for _, d := range dets {
 		excerpt, exMasked, exCut := sec.Excerpt(d.Point, d.Value, d.Start, d.End, apiv1.MaxExcerptLen)
 		p, pointMasked := sec.Point(d.Point)
@@ -307,16 +324,9 @@ func (r *Reporter) Report(in Input) error {
 			errs = append(errs, fmt.Errorf("report: %w", err))
 			continue
 		}
-		if err := r.spoolRecord(kindEvent, &ev); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		r.m.spooled.Inc()
-		if ev.Masked {
-			r.m.masked.Inc()
-		}
+		events = append(events, ev)
 	}
-	return errors.Join(errs...)
+	return events, errors.Join(errs...)
 }
 
 // Record kinds in the spool: the first byte of each payload.
