@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -75,5 +76,34 @@ func BenchmarkInsertBaseline(b *testing.B) {
 				b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
 			})
 		}
+	}
+}
+
+// BenchmarkIngestFleet is BenchmarkIngest with 200 nodes uploading batches
+// of 100 at once, which lets the SQLite store commit many batches per
+// transaction; side by side with BenchmarkIngest/*/batch=100 it shows what
+// group commit buys.
+func BenchmarkIngestFleet(b *testing.B) {
+	for _, dialect := range sqltest.Dialects {
+		b.Run(dialect, func(b *testing.B) {
+			s := sqltest.Open(b, dialect)
+			ctx := context.Background()
+			tn, err := s.CreateTenant(ctx, store.Actor{Kind: store.ActorSystem}, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetParallelism(200 / max(1, runtime.GOMAXPROCS(0)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					batch := &store.IngestBatch{TenantID: tn.ID, NodeID: "n", At: time.Now(), Events: benchEvents(100, time.Now())}
+					if _, err := s.Ingest(ctx, batch); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
 }
