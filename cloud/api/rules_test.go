@@ -101,7 +101,24 @@ func TestIPEntries(t *testing.T) {
 			t.Errorf("%+v: %d %s", req, w.Code, w.Body)
 		}
 	}
-	if list := decode[apitypes.List[apitypes.IPEntry]](t, ts.do(t, "GET", "/api/v1/ip-entries", a.admin(), nil), http.StatusOK); len(list.Items) != 1 {
+	app := ts.createApp(t, a, "shop")
+	shop := []int64{app.ID}
+	overlaps := []struct {
+		req  apitypes.CreateIPEntryRequest
+		want int
+	}{
+		{apitypes.CreateIPEntryRequest{List: "allow", Prefix: "198.18.0.0/16"}, http.StatusConflict},             // covers the deny entry
+		{apitypes.CreateIPEntryRequest{List: "gray", Prefix: "198.18.66.6", AppIDs: shop}, http.StatusConflict},  // global deny covers the app
+		{apitypes.CreateIPEntryRequest{List: "deny", Prefix: "198.18.66.0/24"}, http.StatusCreated},              // same list: fine
+		{apitypes.CreateIPEntryRequest{List: "gray", Prefix: "198.19.0.0/16", AppIDs: shop}, http.StatusCreated}, // disjoint
+		{apitypes.CreateIPEntryRequest{List: "allow", Prefix: "198.19.1.1"}, http.StatusConflict},                // global vs app scope
+	}
+	for _, o := range overlaps {
+		if w := ts.do(t, "POST", "/api/v1/ip-entries", a.admin(), o.req); w.Code != o.want {
+			t.Errorf("%+v: %d %s, want %d", o.req, w.Code, w.Body, o.want)
+		}
+	}
+	if list := decode[apitypes.List[apitypes.IPEntry]](t, ts.do(t, "GET", "/api/v1/ip-entries", a.admin(), nil), http.StatusOK); len(list.Items) != 3 {
 		t.Errorf("entries %+v", list.Items)
 	}
 }
