@@ -199,4 +199,3 @@ func dbSize(dir string) float64 {
 	}
 	return float64(total) / (1 << 20)
 }
-

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/palisadewaf/palisade/cloud/client"
 	"github.com/palisadewaf/palisade/cloud/store"
@@ -109,38 +112,48 @@ func countEvents(ctx context.Context, st store.Store, tenant int64) (int, error)
 }
 
 // seed stores n events spread over the last seedSpan, in batches straight
-// into the store: filling a large store through HTTP would measure ingest
-// again and take longer.
+// into the store from several goroutines (as a fleet would, so that SQLite
+// commits them in groups): filling a large store through HTTP would
+// measure ingest again and take longer.
 func seed(ctx context.Context, st store.Store, tenant int64, n int) error {
 	if n <= 0 {
 		return nil
 	}
-	nodes := make([]string, 200)
-	for i := range nodes {
-		var b [16]byte
-		b[0], b[1], b[15] = 0x0b, 0xe7, byte(i)
-		b[14] = byte(i >> 8)
-		nodes[i] = fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-	}
 	apps := []int64{1, 2, 3, 4, 5}
-	r := rand.New(rand.NewPCG(7, 7))
-	end := time.Now()
-	start := time.Now()
-	const batch = 5000
-	for done := 0; done < n; done += batch {
-		size := min(batch, n-done)
-		b := &store.IngestBatch{TenantID: tenant, NodeID: nodes[r.IntN(len(nodes))], At: end}
-		for i := 0; i < size; i++ {
-			// Older events first, as they would have arrived.
-			at := end.Add(-seedSpan + time.Duration(float64(seedSpan)*float64(done+i)/float64(n)))
-			b.Events = append(b.Events, fakeEvent(r, at, apps))
-		}
-		if _, err := st.Ingest(ctx, b); err != nil {
+	end, start := time.Now(), time.Now()
+	const batch, workers = 2000, 8
+	var next, done atomic.Int64
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			r := rand.New(rand.NewPCG(uint64(w), 7))
+			node := uuid.NewString()
+			for {
+				first := int(next.Add(batch)) - batch
+				if first >= n {
+					errs <- nil
+					return
+				}
+				size := min(batch, n-first)
+				b := &store.IngestBatch{TenantID: tenant, NodeID: node, At: end}
+				for i := 0; i < size; i++ {
+					// Older events first, as they would have arrived.
+					at := end.Add(-seedSpan + time.Duration(float64(seedSpan)*float64(first+i)/float64(n)))
+					b.Events = append(b.Events, fakeEvent(r, at, apps))
+				}
+				if _, err := st.Ingest(ctx, b); err != nil {
+					errs <- err
+					return
+				}
+				if d := done.Add(int64(size)); d/500000 != (d-int64(size))/500000 {
+					fmt.Printf("  seeded %d/%d events (%.0f/s)\n", d, n, float64(d)/time.Since(start).Seconds())
+				}
+			}
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
 			return err
-		}
-		if done/batch%100 == 0 {
-			el := time.Since(start)
-			fmt.Printf("  seeded %d/%d events (%.0f/s)\n", done+size, n, float64(done+size)/el.Seconds())
 		}
 	}
 	return nil
