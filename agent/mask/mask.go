@@ -116,9 +116,6 @@ type huntEntry struct {
 // (point, decoded value) pairs the detection engine walked.
 func (m *Masker) ForRequest(appID int64, values []Value) *Secrets {
 	s := &Secrets{m: m, appID: appID, sensitive: make(map[string]bool), subtree: make(map[string]bool), Sources: make(map[string]int)}
-	if m.cfg.LimitExport {
-		return s // every value is masked by structure anyway
-	}
 	// found[i] are the sensitive texts found in values[i].
 	found := make([][]string, len(values))
 	var work []int
@@ -304,7 +301,7 @@ func lowerHex(c byte) byte {
 
 // Sensitive reports whether the value at p is masked whole.
 func (s *Secrets) Sensitive(p point.Point) bool {
-	return s.m.cfg.LimitExport || s.sensitive[p.String()] || s.m.pointSource(s.appID, p) != "" || s.inSubtree(p)
+	return s.sensitive[p.String()] || s.m.pointSource(s.appID, p) != "" || s.inSubtree(p)
 }
 
 // inSubtree reports whether p lies beneath a value masked with its
@@ -385,7 +382,7 @@ const detectorContext = 512
 
 // token is what replaces a masked text.
 func (s *Secrets) token(masked, key string) string {
-	if s.m.cfg.CorrelationKey == nil {
+	if s.m.cfg.CorrelationKey == nil || s.m.cfg.LimitExport {
 		return Redacted
 	}
 	if key == "" {
@@ -394,6 +391,16 @@ func (s *Secrets) token(masked, key string) string {
 	mac := hmac.New(sha256.New, s.m.cfg.CorrelationKey)
 	mac.Write([]byte(key))
 	return "[hmac:" + hex.EncodeToString(mac.Sum(nil)[:8]) + "]"
+}
+
+// hasNew reports whether spans mask anything not masked already.
+func hasNew(text string, spans []span) bool {
+	for _, sp := range spans {
+		if !isToken(text[sp.start:sp.end]) {
+			return true
+		}
+	}
+	return false
 }
 
 // isToken reports whether t is what masking put there: masking it again
@@ -411,9 +418,14 @@ func isToken(t string) bool {
 }
 
 // render returns text[from:to] with every span that reaches into it
-// replaced by a token; a span cut by the window is replaced whole.
-func (s *Secrets) render(text string, spans []span, from, to int) (string, bool) {
+// replaced by a token; a span cut by the window is replaced whole. With
+// shape (limit-export mode) the text between spans keeps only its
+// structure.
+func (s *Secrets) render(text string, spans []span, from, to int, shape bool) (string, bool) {
 	if len(spans) == 0 {
+		if shape {
+			return structure(text[from:to])
+		}
 		return text[from:to], false
 	}
 	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
@@ -431,19 +443,27 @@ func (s *Secrets) render(text string, spans []span, from, to int) (string, bool)
 	}
 	var b strings.Builder
 	pos, masked := from, false
+	emit := func(seg string) {
+		if shape {
+			var m bool
+			seg, m = structure(seg)
+			masked = masked || m
+		}
+		b.WriteString(seg)
+	}
 	for _, sp := range merged {
 		if sp.end <= from || sp.start >= to || isToken(text[sp.start:sp.end]) {
 			continue
 		}
 		if sp.start > pos {
-			b.WriteString(text[pos:sp.start])
+			emit(text[pos:sp.start])
 		}
 		b.WriteString(s.token(text[sp.start:sp.end], sp.key))
 		masked = true
 		pos = max(pos, sp.end)
 	}
 	if pos < to {
-		b.WriteString(text[pos:to])
+		emit(text[pos:to])
 	}
 	return b.String(), masked
 }
@@ -456,10 +476,14 @@ func (s *Secrets) Text(text string) (string, bool) {
 }
 
 func (s *Secrets) text(text string, kind textKind) (string, bool) {
-	if s.m.cfg.LimitExport {
-		return structure(text)
-	}
-	return s.render(text, s.spansIn(text, 0, len(text), kind), 0, len(text))
+	return s.render(text, s.spansIn(text, 0, len(text), kind), 0, len(text), s.m.cfg.LimitExport)
+}
+
+// Meta masks a text that describes the request rather than carries its
+// values (host, method, source address, request id): sensitive values
+// and value detector matches are masked, and limit-export mode keeps it.
+func (s *Secrets) Meta(text string) (string, bool) {
+	return s.render(text, s.spansIn(text, 0, len(text), plain), 0, len(text), false)
 }
 
 // Path masks a request target (path and query, as sent). Path segments
@@ -469,11 +493,6 @@ func (s *Secrets) text(text string, kind textKind) (string, bool) {
 // percent-decoded, the decoded target is masked and returned instead. The
 // result is at most limit bytes.
 func (s *Secrets) Path(raw string, limit int) (path string, masked, truncated bool) {
-	if s.m.cfg.LimitExport {
-		path, masked = structure(raw)
-		path, truncated = truncate(path, limit)
-		return path, masked, truncated
-	}
 	if s.Sensitive(point.Path()) {
 		return s.token(raw, ""), true, false
 	}
@@ -484,8 +503,9 @@ func (s *Secrets) Path(raw string, limit int) (path string, masked, truncated bo
 	// A value hidden by an unusual percent-encoding: give up the encoded
 	// form.
 	if dec, err := url.PathUnescape(path); err == nil && dec != path {
-		if again, more := s.text(dec, plain); more {
-			path, masked = again, true
+		if spans := s.spansIn(dec, 0, len(dec), plain); hasNew(dec, spans) {
+			path, _ = s.render(dec, spans, 0, len(dec), s.m.cfg.LimitExport)
+			masked = true
 		}
 	}
 	path, truncated = truncate(path, limit)
@@ -543,16 +563,12 @@ func (s *Secrets) Excerpt(p point.Point, value string, start, end, limit int) (e
 	if end < start {
 		start, end = end, start
 	}
-	if !s.m.cfg.LimitExport && s.Sensitive(p) {
+	if s.Sensitive(p) {
 		return s.token(value, value), true, false
 	}
 	from, to := window(value, start, end, limit)
 	truncated = from > 0 || to < len(value)
-	if s.m.cfg.LimitExport {
-		excerpt, masked = structure(value[from:to])
-	} else {
-		excerpt, masked = s.render(value, s.spansIn(value, from, to, decoded), from, to)
-	}
+	excerpt, masked = s.render(value, s.spansIn(value, from, to, decoded), from, to, s.m.cfg.LimitExport)
 	if cut, more := truncate(excerpt, limit); more {
 		excerpt, truncated = cut, true
 	}
@@ -611,13 +627,8 @@ func (s *Secrets) Point(p point.Point) (point.Point, bool) {
 		if st.Kind != point.Field && st.Kind != point.Attr {
 			continue
 		}
-		var name string
-		var m bool
-		if s.m.cfg.LimitExport {
-			name, m = s.render(st.Name, findValues(st.Name, nil, nil), 0, len(st.Name))
-		} else {
-			name, m = s.render(st.Name, s.spansIn(st.Name, 0, len(st.Name), plain), 0, len(st.Name))
-		}
+		// Names are structure: even limit-export mode keeps them.
+		name, m := s.render(st.Name, s.spansIn(st.Name, 0, len(st.Name), plain), 0, len(st.Name), false)
 		if m {
 			steps[i].Name, masked = name, true
 		}

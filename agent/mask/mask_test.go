@@ -91,6 +91,7 @@ func TestValueDetectors(t *testing.T) {
 		{"a=1&password=hunter2&b=2", "hunter2"},
 		{`{"user":"x","apiKey": "k-12345"}`, "k-12345"},
 		{"<pin>0042</pin>", "0042"},
+		{"cred pcn_" + strings.Repeat("Ab1_", 10) + "xyz end", "pcn_" + strings.Repeat("Ab1_", 10) + "xyz"},
 	}
 	m := newMasker(t, Config{})
 	for _, c := range cases {

@@ -55,6 +55,9 @@ var valueDetectors = []valueDetector{
 	{id: "shopify-token", anchor: "shp", re: regexp.MustCompile(`\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}`)},
 	{id: "digitalocean-token", anchor: "do", re: regexp.MustCompile(`\bdo[por]_v1_[a-f0-9]{64}`)},
 	{id: "huggingface-token", anchor: "hf_", re: regexp.MustCompile(`\bhf_[A-Za-z0-9]{34,}`)},
+	// Palisade's own credentials (enrollment, node, console tokens), as
+	// the cloud's scanner (cloud/sensitive) knows them.
+	{id: "palisade-secret", anchor: "pc", re: regexp.MustCompile(`\bpc[sten]_[A-Za-z0-9_\-]{43}`)},
 	{id: "iban", re: regexp.MustCompile(`\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}\b`), valid: validIBAN},
 }
 

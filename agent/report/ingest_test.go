@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/palisadewaf/palisade/cloud/apiv1"
+	"github.com/palisadewaf/palisade/cloud/sensitive"
 )
 
 // ingestServer is a test cloud that speaks the apiv1 ingest contract:
@@ -152,6 +153,12 @@ func (s *ingestServer) serve(w http.ResponseWriter, r *http.Request) {
 			res.Rejected = append(res.Rejected, apiv1.RejectedEvent{ID: ev.ID, Reason: err.Error()})
 			continue
 		}
+		// The cloud's second line of defence: it refuses an event that
+		// still carries a value that looks sensitive.
+		if k := lookSensitive(&ev); k != "" {
+			res.Rejected = append(res.Rejected, apiv1.RejectedEvent{ID: ev.ID, Reason: "still carries a " + k})
+			continue
+		}
 		if _, dup := s.events[ev.ID]; dup {
 			res.Duplicates++
 			continue
@@ -215,4 +222,13 @@ func (s *ingestServer) rawBytes() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return bytes.Clone(s.raw.Bytes())
+}
+
+func lookSensitive(ev *apiv1.Event) string {
+	for _, f := range []string{ev.Path, ev.Excerpt, ev.Host, ev.Point, ev.Method, ev.RequestID} {
+		if k := sensitive.Find(f); k != "" {
+			return string(k)
+		}
+	}
+	return ""
 }

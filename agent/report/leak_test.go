@@ -541,6 +541,9 @@ func runLeakTest(t *testing.T, g *leakGen, mcfg mask.Config, requests int) {
 	metricsText := r.metricsText(t)
 	stop()
 
+	if n := r.metric(t, `palisade_report_events_dropped_total{reason="rejected"}`); n != 0 {
+		t.Errorf("the cloud's scanner rejected %v events as still sensitive; log:\n%s", n, logs)
+	}
 	events := srv.storedEvents()
 	if len(events) != reported {
 		t.Fatalf("cloud stored %d events, %d reported", len(events), reported)

@@ -283,10 +283,10 @@ func (r *Reporter) events(in Input) ([]apiv1.Event, error) {
 	}
 	sec := r.cfg.Masker.ForRequest(in.AppID, in.Values)
 	path, pathMasked, pathCut := sec.Path(in.Target, apiv1.MaxPathLen)
-	host, hostMasked := sec.Text(in.Host)
-	method, methodMasked := sec.Text(in.Method)
-	reqID, idMasked := sec.Text(in.RequestID)
-	srcIP, ipMasked := sec.Text(in.SourceIP)
+	host, hostMasked := sec.Meta(in.Host)
+	method, methodMasked := sec.Meta(in.Method)
+	reqID, idMasked := sec.Meta(in.RequestID)
+	srcIP, ipMasked := sec.Meta(in.SourceIP)
 	masked := pathMasked || hostMasked || methodMasked || idMasked || ipMasked
 
 	var errs []error
