@@ -79,6 +79,11 @@ type result struct {
 	p50, p99         time.Duration
 	rssMiB           float64
 	non2xx           int
+	requests         int
+	// cpuPerReq is the CPU time the target's processes spent per request
+	// (user + system, from /proc): unlike req/s it barely depends on what
+	// else runs on the machine.
+	cpuPerReq time.Duration
 }
 
 // measurement is a target's figures for one workload: throughput (and
@@ -101,6 +106,7 @@ func runWrk(ctx context.Context, o options, t *target, w workload, conns int, d 
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	cpu0 := cpuTime(t.pids())
 	peak := 0
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -110,8 +116,15 @@ func runWrk(ctx context.Context, o options, t *target, w workload, conns int, d 
 			if err != nil {
 				return r, fmt.Errorf("wrk: %v: %s", err, out.String())
 			}
+			cpu := cpuTime(t.pids()) - cpu0
 			r.rssMiB = float64(peak) / 1024
-			return r, parseWrk(out.String(), &r)
+			if err := parseWrk(out.String(), &r); err != nil {
+				return r, err
+			}
+			if r.requests > 0 {
+				r.cpuPerReq = cpu / time.Duration(r.requests)
+			}
+			return r, nil
 		case <-tick.C:
 			sum := 0
 			for _, pid := range t.pids() {
@@ -125,9 +138,10 @@ func runWrk(ctx context.Context, o options, t *target, w workload, conns int, d 
 }
 
 var (
-	reRPS     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-	reNon2xx  = regexp.MustCompile(`Non-2xx or 3xx responses:\s+([0-9]+)`)
-	rePercent = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
+	reRPS      = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	reRequests = regexp.MustCompile(`([0-9]+) requests in`)
+	reNon2xx   = regexp.MustCompile(`Non-2xx or 3xx responses:\s+([0-9]+)`)
+	rePercent  = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
 )
 
 func parseWrk(out string, r *result) error {
@@ -136,6 +150,9 @@ func parseWrk(out string, r *result) error {
 		return fmt.Errorf("no Requests/sec in wrk output:\n%s", out)
 	}
 	r.rps, _ = strconv.ParseFloat(m[1], 64)
+	if m := reRequests.FindStringSubmatch(out); m != nil {
+		r.requests, _ = strconv.Atoi(m[1])
+	}
 	if m := reNon2xx.FindStringSubmatch(out); m != nil {
 		r.non2xx, _ = strconv.Atoi(m[1])
 	}
