@@ -2,7 +2,11 @@ package api
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -183,6 +187,72 @@ func scopesOverlap(a, b []int64) bool {
 	return false
 }
 
+// maxImportBytes bounds one bulk import: a million entries with room for
+// reasons.
+const maxImportBytes = 256 << 20
+
+// importIPEntries streams an NDJSON body (one CreateIPEntryRequest per
+// line) into the store: each line is validated as it is read, and a bad
+// line stops the import with its number, nothing stored. Entries are not
+// checked for overlaps with other lists (that check is per entry in
+// createIPEntry); an entry for a prefix and scope that exists replaces it.
+func (s *Server) importIPEntries(r *http.Request, p *principal) (any, error) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-ndjson" {
+		return nil, &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", "body: Content-Type must be application/x-ndjson (one entry per line)"}
+	}
+	apps, err := s.store.ListApps(r.Context(), p.tenantID)
+	if err != nil {
+		return nil, err
+	}
+	known := map[int64]bool{}
+	for _, a := range apps {
+		known[a.ID] = true
+	}
+	now := s.cfg.Now()
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxImportBytes))
+	dec.DisallowUnknownFields()
+	line := 0
+	next := func() (*store.IPEntry, error) {
+		var req apitypes.CreateIPEntryRequest
+		if err := dec.Decode(&req); err == io.EOF {
+			return nil, io.EOF
+		} else if err != nil {
+			return nil, badRequest("entry %d: %v", line+1, bodyError(err, maxImportBytes))
+		}
+		line++
+		prefix, err := parseEntryPrefix(req.Prefix)
+		if err != nil {
+			return nil, badRequest("entry %d: %v", line, err)
+		}
+		e := &store.IPEntry{TenantID: p.tenantID, IPEntry: apiv1.IPEntry{
+			List: req.List, Prefix: prefix, Reason: req.Reason, AppIDs: req.AppIDs, Origin: apiv1.OriginImport}}
+		if req.Expires != nil {
+			if !req.Expires.After(now) {
+				return nil, badRequest("entry %d: expires %s is in the past", line, req.Expires.Format(time.RFC3339))
+			}
+			e.Expires = req.Expires.UTC()
+		}
+		if err := e.Validate(); err != nil {
+			return nil, badRequest("entry %d: %v", line, err)
+		}
+		for _, id := range e.AppIDs {
+			if !known[id] {
+				return nil, badRequest("entry %d: application %d does not exist", line, id)
+			}
+		}
+		return e, nil
+	}
+	n, err := s.store.ImportIPEntries(r.Context(), p.actor(), p.tenantID, next)
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return nil, ae
+	}
+	if err != nil {
+		return nil, err
+	}
+	return apitypes.ImportResult{Imported: n}, nil
+}
+
 // parseEntryPrefix accepts an address or a CIDR and returns it canonical:
 // masked, IPv4-mapped IPv6 unmapped.
 func parseEntryPrefix(s string) (netip.Prefix, error) {
@@ -331,6 +401,8 @@ func (s *Server) ruleRoutes() []route {
 			resp: apitypes.List[apitypes.IPEntry]{}, status: ok, h: s.listIPEntries},
 		{method: post, path: "/api/v1/ip-entries", summary: "Add an IP-list entry", access: userAccess, scope: auth.ScopeAppsWrite,
 			body: apitypes.CreateIPEntryRequest{}, resp: apitypes.IPEntry{}, status: created, h: s.createIPEntry},
+		{method: post, path: "/api/v1/ip-entries/import", summary: "Bulk import IP-list entries: NDJSON, one entry per line, all or nothing", access: userAccess, scope: auth.ScopeAppsWrite,
+			body: apitypes.CreateIPEntryRequest{}, resp: apitypes.ImportResult{}, status: ok, h: s.importIPEntries},
 		{method: del, path: "/api/v1/ip-entries/{id}", summary: "Delete an IP-list entry", access: userAccess, scope: auth.ScopeAppsWrite,
 			status: none, h: s.deleteIPEntry},
 		{method: get, path: apiv1.RulesetPath, summary: "Node: long-poll the signed ruleset (If-None-Match, wait); 304 when unchanged", access: nodeAccess,

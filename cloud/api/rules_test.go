@@ -3,8 +3,10 @@ package api
 import (
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/palisadewaf/palisade/cloud/apitypes"
@@ -195,5 +197,50 @@ func TestRulesetWithoutSigningKey(t *testing.T) {
 	_, cred := ts.enrollNode(t, a, "web-1")
 	if w := ts.pollRuleset(t, cred, "", "0"); w.Code != http.StatusServiceUnavailable {
 		t.Errorf("no signing key: %d %s", w.Code, w.Body)
+	}
+}
+
+func (ts *testServer) importEntries(t *testing.T, token, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest("POST", "/api/v1/ip-entries/import", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	w := httptest.NewRecorder()
+	ts.api.ServeHTTP(w, req)
+	return w
+}
+
+func TestIPEntriesImport(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.tenant(t, "acme")
+	var good strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&good, `{"list":"deny","prefix":"198.18.%d.%d","reason":"feed"}`+"\n", i/256, i%256)
+	}
+	bad := []struct{ body, want string }{
+		{good.String() + `{"list":"deny","prefix":"198.18.300.1"}` + "\n", "entry 2001"},
+		{`{"list":"deny","prefix":"198.18.0.1","app_ids":[42]}`, "application 42 does not exist"},
+		{`{"list":"deny","prefix":"198.18.0.1"}` + "\n" + `{"list":"deny",`, "entry 2"},
+		{`{"list":"deny","prefix":"198.18.0.1","color":"red"}`, "color"},
+	}
+	for _, c := range bad {
+		w := ts.importEntries(t, a.admin(), c.body)
+		if w.Code != http.StatusBadRequest || !contains(errorOf(t, w).Message, c.want) {
+			t.Errorf("status %d %s; want 400 saying %q", w.Code, w.Body, c.want)
+		}
+	}
+	if list := decode[apitypes.List[apitypes.IPEntry]](t, ts.do(t, "GET", "/api/v1/ip-entries", a.admin(), nil), http.StatusOK); len(list.Items) != 0 {
+		t.Fatalf("a refused import stored %d entries", len(list.Items))
+	}
+	res := decode[apitypes.ImportResult](t, ts.importEntries(t, a.admin(), good.String()), http.StatusOK)
+	if res.Imported != 2000 {
+		t.Fatalf("imported %d", res.Imported)
+	}
+	list := decode[apitypes.List[apitypes.IPEntry]](t, ts.do(t, "GET", "/api/v1/ip-entries", a.admin(), nil), http.StatusOK)
+	if len(list.Items) != 2000 || list.Items[0].Origin != apiv1.OriginImport {
+		t.Errorf("after import: %d entries", len(list.Items))
+	}
+	if w := ts.do(t, "POST", "/api/v1/ip-entries/import", a.admin(), good.String()); w.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("import as application/json: %d", w.Code)
 	}
 }

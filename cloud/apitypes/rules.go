@@ -23,3 +23,8 @@ type CreateIPEntryRequest struct {
 	// node of the tenant, at the NIC for deny and allow.
 	AppIDs []int64 `json:"app_ids,omitempty"`
 }
+
+// ImportResult answers POST /api/v1/ip-entries/import.
+type ImportResult struct {
+	Imported int `json:"imported"`
+}

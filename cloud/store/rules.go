@@ -27,6 +27,11 @@ type Rules interface {
 	// left out.
 	ListIPEntries(ctx context.Context, tenantID int64, now time.Time) ([]IPEntry, error)
 	DeleteIPEntry(ctx context.Context, by Actor, tenantID, id int64) error
+	// ImportIPEntries stores the entries next yields, until it returns
+	// io.EOF, in one transaction with one version bump: all of them or,
+	// when next or a write fails, none. An entry for a prefix and scope
+	// the tenant already has replaces it. It returns how many were stored.
+	ImportIPEntries(ctx context.Context, by Actor, tenantID int64, next func() (*IPEntry, error)) (int, error)
 
 	// RulesetVersion is the tenant's current ruleset version (0: no rule
 	// or entry was ever written).

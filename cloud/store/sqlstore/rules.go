@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -181,8 +182,9 @@ func scanIPEntry(row interface{ Scan(...any) error }) (store.IPEntry, error) {
 	return e, nil
 }
 
-// CreateIPEntry implements store.Rules.
-func (s *Store) CreateIPEntry(ctx context.Context, by store.Actor, e *store.IPEntry) error {
+// entryArgs are the column values of e after tenant_id, and its scope
+// (sorted, without duplicates) for the audit log.
+func entryArgs(e *store.IPEntry) ([]any, []int64) {
 	scope := slices.Clone(e.AppIDs)
 	slices.Sort(scope)
 	scope = slices.Compact(scope)
@@ -190,15 +192,22 @@ func (s *Store) CreateIPEntry(ctx context.Context, by store.Actor, e *store.IPEn
 		scope = []int64{}
 	}
 	sc, _ := json.Marshal(scope) // a []int64 always encodes
-	e.Created = s.now().UTC()
 	var expires *time.Time
 	if !e.Expires.IsZero() {
 		expires = &e.Expires
 	}
+	return []any{e.List, e.Prefix.String(), string(sc), tsPtr(expires), e.Reason, e.Origin, e.TriggerID, ts(e.Created)}, scope
+}
+
+const insertIPEntry = `INSERT INTO ip_entries (tenant_id, list, prefix, scope, expires_at, reason, origin, trigger_id, created_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// CreateIPEntry implements store.Rules.
+func (s *Store) CreateIPEntry(ctx context.Context, by store.Actor, e *store.IPEntry) error {
+	e.Created = s.now().UTC()
+	args, scope := entryArgs(e)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO ip_entries (tenant_id, list, prefix, scope, expires_at, reason, origin, trigger_id, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			e.TenantID, e.List, e.Prefix.String(), string(sc), tsPtr(expires), e.Reason, e.Origin, e.TriggerID, ts(e.Created)).Scan(&e.ID)
+		err := tx.QueryRowContext(ctx, s.q(insertIPEntry+" RETURNING id"), append([]any{e.TenantID}, args...)...).Scan(&e.ID)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -244,4 +253,42 @@ func (s *Store) DeleteIPEntry(ctx context.Context, by store.Actor, tenantID, id 
 		}
 		return s.audit(ctx, tx, tenantID, by, "ip_entry.delete", "ip_entry", strconv.FormatInt(id, 10), nil)
 	})
+}
+
+// ImportIPEntries implements store.Rules.
+func (s *Store) ImportIPEntries(ctx context.Context, by store.Actor, tenantID int64, next func() (*store.IPEntry, error)) (int, error) {
+	n := 0
+	now := s.now().UTC()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, s.q(insertIPEntry+` ON CONFLICT (tenant_id, prefix, scope) DO UPDATE SET
+			list = excluded.list, expires_at = excluded.expires_at, reason = excluded.reason, origin = excluded.origin,
+			trigger_id = excluded.trigger_id, created_at = excluded.created_at`))
+		if err != nil {
+			return mapErr(err)
+		}
+		defer stmt.Close()
+		for {
+			e, err := next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			e.Created = now
+			args, _ := entryArgs(e)
+			if _, err := stmt.ExecContext(ctx, append([]any{tenantID}, args...)...); err != nil {
+				return fmt.Errorf("entry %d (%s): %w", n+1, e.Prefix, mapErr(err))
+			}
+			n++
+		}
+		if err := s.bumpRuleset(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, tenantID, by, "ip_entry.import", "ip_entry", "", map[string]any{"entries": n})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("import ip entries: %w", err)
+	}
+	return n, nil
 }

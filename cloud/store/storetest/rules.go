@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"errors"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
@@ -81,5 +83,48 @@ func testRules(t *testing.T, s store.Store) {
 	check(t, s.DeleteRule(ctx, system, w.a.ID, r.ID))
 	if v := version(w.a.ID); v != 6 {
 		t.Errorf("version %d after two deletions, want 6", v)
+	}
+}
+
+// testImportIPEntries imports entries in one transaction: all or none, one
+// version bump, an existing prefix and scope replaced.
+func testImportIPEntries(t *testing.T, s store.Store) {
+	w := newWorld(t, s)
+	existing := store.IPEntry{TenantID: w.a.ID, IPEntry: apiv1.IPEntry{List: apiv1.ListGray, Prefix: netip.MustParsePrefix("198.18.0.1/32"), Origin: apiv1.OriginManual}}
+	check(t, s.CreateIPEntry(ctx, system, &existing))
+	gen := func(count int, failAt int) func() (*store.IPEntry, error) {
+		i := 0
+		return func() (*store.IPEntry, error) {
+			if i == failAt {
+				return nil, errors.New("line 3: bad prefix")
+			}
+			if i == count {
+				return nil, io.EOF
+			}
+			i++
+			return &store.IPEntry{IPEntry: apiv1.IPEntry{List: apiv1.ListDeny, Origin: apiv1.OriginImport, Reason: "feed",
+				Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), 32)}}, nil
+		}
+	}
+	if _, err := s.ImportIPEntries(ctx, system, w.a.ID, gen(10, 2)); err == nil {
+		t.Fatal("an import whose source failed was stored")
+	}
+	if list := must(s.ListIPEntries(ctx, w.a.ID, t0)); len(list) != 1 || must(s.RulesetVersion(ctx, w.a.ID)) != 1 {
+		t.Fatalf("failed import left %d entries, version %d", len(list), must(s.RulesetVersion(ctx, w.a.ID)))
+	}
+	if n := must(s.ImportIPEntries(ctx, system, w.a.ID, gen(1000, -1))); n != 1000 {
+		t.Fatalf("imported %d", n)
+	}
+	list := must(s.ListIPEntries(ctx, w.a.ID, t0))
+	if len(list) != 1000 || must(s.RulesetVersion(ctx, w.a.ID)) != 2 {
+		t.Fatalf("after import: %d entries, version %d", len(list), must(s.RulesetVersion(ctx, w.a.ID)))
+	}
+	for _, e := range list {
+		if e.Prefix.String() == "198.18.0.1/32" && (e.List != apiv1.ListDeny || e.Origin != apiv1.OriginImport) {
+			t.Errorf("existing entry not replaced by the import: %+v", e)
+		}
+	}
+	if other := must(s.ListIPEntries(ctx, w.b.ID, t0)); len(other) != 0 {
+		t.Errorf("import leaked to tenant b: %d", len(other))
 	}
 }

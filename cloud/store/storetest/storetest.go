@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Traffic", testTraffic},
 		{"Audit", testAudit},
 		{"Rules", testRules},
+		{"ImportIPEntries", testImportIPEntries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
