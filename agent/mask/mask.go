@@ -23,7 +23,6 @@ package mask
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -247,8 +246,8 @@ func (s *Secrets) add(v string) {
 }
 
 // encodings returns v and the forms it commonly takes inside another
-// value: percent-encoded (query and path rules, either hex case), JSON- and
-// HTML-escaped, and base64 (whole values such as Basic credentials).
+// value: percent-encoded (query and path rules, either hex case), and
+// JSON- and HTML-escaped. Only forms that differ from v are computed.
 func encodings(v string) []string {
 	out := []string{v}
 	add := func(e string) {
@@ -256,19 +255,30 @@ func encodings(v string) []string {
 			out = append(out, e)
 		}
 	}
-	q := url.QueryEscape(v)
-	add(q)
-	add(lowerPercent(q))
-	add(url.PathEscape(v))
-	add(strings.ReplaceAll(q, "+", "%20"))
-	if b, err := json.Marshal(v); err == nil {
-		add(string(b[1 : len(b)-1]))
+	if strings.IndexFunc(v, needsPercent) >= 0 {
+		q := url.QueryEscape(v)
+		add(q)
+		add(lowerPercent(q))
+		add(url.PathEscape(v))
+		add(strings.ReplaceAll(q, "+", "%20"))
 	}
-	add(jsonNoHTML(v))
-	add(html.EscapeString(v))
-	add(base64.StdEncoding.EncodeToString([]byte(v)))
-	add(base64.RawURLEncoding.EncodeToString([]byte(v)))
+	if strings.ContainsFunc(v, func(r rune) bool {
+		return r < 0x20 || r == '"' || r == '\\' || r == '<' || r == '>' || r == '&' || r == 0x2028 || r == 0x2029
+	}) {
+		if b, err := json.Marshal(v); err == nil {
+			add(string(b[1 : len(b)-1]))
+		}
+		add(jsonNoHTML(v))
+		add(html.EscapeString(v))
+	} else if strings.ContainsRune(v, '\'') {
+		add(html.EscapeString(v))
+	}
 	return out
+}
+
+// needsPercent reports whether r is escaped by url.QueryEscape.
+func needsPercent(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '~')
 }
 
 func jsonNoHTML(v string) string {
