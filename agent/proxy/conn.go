@@ -11,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/palisadewaf/palisade/agent/config"
 	"github.com/palisadewaf/palisade/agent/detect"
 	"github.com/palisadewaf/palisade/agent/proxy/h1"
 )
@@ -239,7 +242,7 @@ func (c *clientConn) handle(s *settings, req *h1.Request) bool {
 		}
 		if truncated {
 			rest = &countingReader{r: r, n: am.bytesIn}
-			if a.inspection.Oversize == "block" && a.mode != ModeOff {
+			if a.inspection.Oversize == config.OversizeBlock && a.mode != ModeOff {
 				v := verdict{block: true, decision: DecisionBlocked}
 				ex.requestID = newRequestID()
 				c.writeBlock(s, a, req, ex.requestID, 413, false)
@@ -332,7 +335,7 @@ func putBodyBuf(b *[]byte) {
 // countingReader counts the bytes of a streamed body.
 type countingReader struct {
 	r io.Reader
-	n interface{ Add(float64) }
+	n prometheus.Counter
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {

@@ -449,7 +449,7 @@ func (c *clientConn) tunnel(a *app, u *upConn, resp *h1.Response) {
 	<-done
 }
 
-func halfClose(c interface{}) {
+func halfClose(c any) {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/palisadewaf/palisade/agent/config"
 	"github.com/palisadewaf/palisade/agent/detect"
 )
 
@@ -187,7 +188,7 @@ func (c *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if truncated {
 			rest = r.Body
-			if a.inspection.Oversize == "block" && a.mode != ModeOff {
+			if a.inspection.Oversize == config.OversizeBlock && a.mode != ModeOff {
 				v := verdict{block: true, decision: DecisionBlocked}
 				ex.requestID, ex.status = c.writeBlock(w, s, a, r, 413), 413
 				p.record(a, &v, ex)

@@ -106,7 +106,7 @@ func (p *Proxy) record(a *app, v *verdict, ex *exchange) {
 	am.decisions[v.decision].Inc()
 	am.duration.Observe(time.Since(ex.start).Seconds())
 	var types []string
-	if v.result != nil {
+	if v.result != nil && len(v.result.Detections) > 0 {
 		// One attack per type and decision per request, however many
 		// detectors agreed on it.
 		seen := map[[2]string]bool{}

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,8 +149,18 @@ func (p *Proxy) Serve(ln net.Listener, key string) error {
 		}
 		p.wg.Go(func() {
 			defer p.untrack(c)
+			defer p.recoverConn(key)
 			p.serveConn(c, key)
 		})
+	}
+}
+
+// recoverConn keeps a bug met on one connection from taking the agent (and
+// every other connection) down: the connection is closed, the stack logged
+// (it holds no request data).
+func (p *Proxy) recoverConn(key string) {
+	if r := recover(); r != nil {
+		p.log.Error("panic serving a connection; connection closed", "listener", key, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -203,7 +204,7 @@ func compile(cfg *config.Config, m *metrics) (*settings, error) {
 	}
 	for key, g := range s.groups {
 		// Longest suffix first, so that *.a.example wins over *.example.
-		sortWildcards(g.wildcard)
+		slices.SortStableFunc(g.wildcard, func(a, b wildcardApp) int { return len(b.suffix) - len(a.suffix) })
 		if cs := certs[key]; len(cs) > 0 {
 			// With several certificates Go picks the one whose names
 			// match the client's SNI, else the first.
@@ -215,14 +216,6 @@ func compile(cfg *config.Config, m *metrics) (*settings, error) {
 		}
 	}
 	return s, nil
-}
-
-func sortWildcards(w []wildcardApp) {
-	for i := 1; i < len(w); i++ {
-		for j := i; j > 0 && len(w[j].suffix) > len(w[j-1].suffix); j-- {
-			w[j], w[j-1] = w[j-1], w[j]
-		}
-	}
 }
 
 func parsePrefixes(list []string) ([]xdp.Entry, error) {
