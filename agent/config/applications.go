@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"text/template"
 	"time"
 
 	"github.com/palisadewaf/palisade/agent/xdp"
@@ -491,10 +492,15 @@ func (c *Config) resolveApplicationFiles(dir string) error {
 	}
 	for _, p := range []*string{&c.Proxy.BlockPage.HTML, &c.Proxy.BlockPage.JSON} {
 		abs(p)
-		if *p != "" {
-			if _, err := os.Stat(*p); err != nil {
-				errs = append(errs, fmt.Errorf("proxy.block_page: %w", err))
-			}
+		if *p == "" {
+			continue
+		}
+		b, err := os.ReadFile(*p)
+		if err == nil {
+			_, err = template.New("block page").Parse(string(b))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("proxy.block_page: %s: %w", *p, err))
 		}
 	}
 	return errors.Join(errs...)

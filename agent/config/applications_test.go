@@ -220,3 +220,21 @@ func writeTestCert(t *testing.T, certPath, keyPath string) {
 		t.Fatal(err)
 	}
 }
+
+func TestLoadChecksBlockPage(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.yaml")
+	os.WriteFile(path, []byte("proxy: {block_page: {html: page.html}}\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "page.html"), []byte("<p>blocked {{.RequestID}</p>"), 0o600)
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "proxy.block_page") {
+		t.Fatalf("broken template: error = %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "page.html"), []byte("<p>blocked {{.RequestID}}</p>"), 0o600)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Proxy.BlockPage.HTML != filepath.Join(dir, "page.html") {
+		t.Fatalf("path not resolved: %q", cfg.Proxy.BlockPage.HTML)
+	}
+}

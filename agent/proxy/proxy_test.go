@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -294,6 +296,18 @@ func TestBlockPageNegotiation(t *testing.T) {
 	resp, b = e.get(xss, map[string]string{"Accept": "text/html,application/json"})
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(b), "Request blocked") {
 		t.Fatalf("html page: %s %s", resp.Header.Get("Content-Type"), b)
+	}
+}
+
+func TestCustomBlockPage(t *testing.T) {
+	dir := t.TempDir()
+	page := filepath.Join(dir, "blocked.html")
+	os.WriteFile(page, []byte("<h1>No.</h1><p>{{.App}} {{.Status}} {{.RequestID}}</p>"), 0o600)
+	e := newEnv(t, config.ModeBlock, func(c *config.Config) { c.Proxy.BlockPage.HTML = page })
+	resp, b := e.get(xss, nil)
+	want := "<h1>No.</h1><p>shop 403 " + resp.Header.Get("X-Request-Id") + "</p>"
+	if resp.StatusCode != 403 || string(b) != want {
+		t.Fatalf("status %d, page %q, want %q", resp.StatusCode, b, want)
 	}
 }
 
