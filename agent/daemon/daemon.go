@@ -52,6 +52,12 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Catch SIGHUP from the start: its default action would end a daemon
+	// still setting up. A reload asked for meanwhile runs once it is up.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	d := &Daemon{cfgPath: cfgPath, cfg: cfg, log: log, reg: prometheus.NewRegistry(), samples: xdp.NewSampleLog(64)}
 	d.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -137,10 +143,6 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 			errc <- err
 		}
 	})
-
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 
 	log.Info("palisade-agent running", "version", version.Version, "config", cfgPath,
 		"admin_socket", cfg.Admin.Socket, "metrics", cfg.Metrics.Listen, "pin_path", cfg.XDP.PinPath,
