@@ -3,19 +3,30 @@
 // (netdev ingress hook, the earliest nftables can drop), on the same list
 // and the same traffic, in a network-namespace lab. Run as root:
 //
-//	go run ./tools/xdpbench -packets 400000 -entries 10000 -rounds 3
+//	go run ./tools/xdpbench -source xdp    -packets 4000000 -rounds 3
+//	go run ./tools/xdpbench -source socket -packets 1000000 -rounds 3
 //
 // Traffic goes from an attacker namespace to a host namespace over a veth
-// pair (198.18.1.0/24); nothing leaves the machine. The cost is the busy
-// CPU time of the whole machine (/proc/stat) per packet, minus the same
-// sender's cost when its packets die on a blackhole route before the veth
-// (the baseline, measured in the same run): what remains is the cost of
-// carrying the packet across the veth and dropping it.
+// pair (198.18.1.0/24); nothing leaves the machine. Two traffic sources:
+//
+//   - xdp: frames generated with BPF_PROG_TEST_RUN in live-frames mode and
+//     sent with XDP_TX, so they reach the host's veth as XDP frames with no
+//     skb, as packets reach a NIC driver. The nftables side runs an XDP_PASS
+//     program so the veth takes the same frames and builds skbs for the
+//     stack. Baseline: the same generator returning XDP_DROP.
+//   - socket: UDP from a socket; the veth receives skbs the sender already
+//     built, so XDP's early drop saves nothing (see docs/BENCHMARKS.md).
+//     Baseline: the same sends dying on a blackhole route.
+//
+// The cost is the busy CPU time of the whole machine (/proc/stat) per
+// packet, minus the baseline measured in the same run: what remains is the
+// cost of carrying the packet across the veth and dropping it.
 package main
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -36,13 +47,17 @@ func main() {
 	packets := flag.Int("packets", 400_000, "packets per round (bounded)")
 	entries := flag.Int("entries", 10_000, "denylist size (the attacker is one of them)")
 	rounds := flag.Int("rounds", 3, "rounds per method; the median is reported")
+	source := flag.String("source", "xdp", "traffic source: xdp (live frames) or socket")
 	flag.Parse()
-	if err := run(*packets, *entries, *rounds); err != nil {
+	if *source != "xdp" && *source != "socket" {
+		log.Fatalf("-source must be xdp or socket")
+	}
+	if err := run(*source, *packets, *entries, *rounds); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(packets, entries, rounds int) error {
+func run(source string, packets, entries, rounds int) error {
 	l := lab.NewDetached(fmt.Sprintf("pxb%d", os.Getpid()%1000))
 	defer l.Close()
 	host, err := l.AddNS("host")
@@ -53,9 +68,16 @@ func run(packets, entries, rounds int) error {
 	if err != nil {
 		return err
 	}
-	ifHost, _, err := l.Link(host, att)
+	ifHost, ifAtt, err := l.Link(host, att)
 	if err != nil {
 		return err
+	}
+	var gen *generator
+	if source == "xdp" {
+		if gen, err = newGenerator(host, ifHost, att, ifAtt); err != nil {
+			return err
+		}
+		defer gen.close()
 	}
 	list := denylist(entries, att.Addr4)
 	target := net.JoinHostPort(host.Addr4.String(), "9")
@@ -72,15 +94,30 @@ func run(packets, entries, rounds int) error {
 			switch method {
 			case "baseline":
 				dst, cleanup = blackhole, func() error { return nil }
+				if gen != nil {
+					cleanup, err = gen.attachPass()
+				}
 			case "xdp":
 				cleanup, err = installXDP(host, ifHost, list)
 			default:
 				cleanup, err = installNft(host, ifHost, list)
+				if err == nil && gen != nil {
+					var detach func() error
+					if detach, err = gen.attachPass(); err == nil {
+						nft := cleanup
+						cleanup = func() error { return errors.Join(detach(), nft()) }
+					}
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", method, err)
 			}
-			ns, err := flood(att, dst, packets)
+			var ns float64
+			if gen != nil {
+				ns, err = gen.flood(packets, method != "baseline")
+			} else {
+				ns, err = flood(att, dst, packets)
+			}
 			if cerr := cleanup(); cerr != nil && err == nil {
 				err = cerr
 			}
@@ -93,9 +130,9 @@ func run(packets, entries, rounds int) error {
 	}
 	b := median(results["baseline"])
 	x, n := median(results["xdp"])-b, median(results["nftables"])-b
-	fmt.Printf("\nlist of %d entries, %d packets per round, %d rounds (medians):\n", entries, packets, rounds)
+	fmt.Printf("\nsource %s, list of %d entries, %d packets per round, %d rounds (medians):\n", source, entries, packets, rounds)
 	fmt.Printf("  sender alone (baseline)  %8.1f ns of CPU per packet\n", b)
-	fmt.Printf("  XDP (native, veth)       %8.1f ns of CPU per dropped packet beyond the baseline\n", x)
+	fmt.Printf("  XDP filter (native)      %8.1f ns of CPU per dropped packet beyond the baseline\n", x)
 	fmt.Printf("  nftables set (ingress)   %8.1f ns of CPU per dropped packet beyond the baseline\n", n)
 	fmt.Printf("  ratio nftables / XDP     %8.2f\n", n/x)
 	return nil
@@ -122,6 +159,15 @@ func installXDP(host *lab.NS, iface string, list []netip.Addr) (func() error, er
 		entries[i] = xdp.Entry{Prefix: netip.PrefixFrom(a, 32)}
 	}
 	cleanup := func() error {
+		if cs, err := f.Counters(); err == nil {
+			var dropped uint64
+			for _, c := range cs {
+				if c.Reason == "denylist" {
+					dropped += c.Packets
+				}
+			}
+			fmt.Printf("   (XDP filter counted %d denylist drops)\n", dropped)
+		}
 		f.Close()
 		return xdp.Remove(pin)
 	}
@@ -149,7 +195,7 @@ func installNft(host *lab.NS, iface string, list []netip.Addr) (func() error, er
 		}
 		b.WriteString(a.String())
 	}
-	fmt.Fprintf(&b, " } }\n chain ingress { type filter hook ingress device %q priority -500; ip saddr @deny4 drop; }\n}\n", iface)
+	fmt.Fprintf(&b, " } }\n chain ingress { type filter hook ingress device %q priority -500; ip saddr @deny4 counter drop; }\n}\n", iface)
 	nft := func(args ...string) error {
 		cmd := host.Command(context.Background(), "nft", args...)
 		cmd.Stdin = strings.NewReader(b.String())
@@ -161,7 +207,13 @@ func installNft(host *lab.NS, iface string, list []netip.Addr) (func() error, er
 	if err := nft("-f", "-"); err != nil {
 		return nil, err
 	}
-	return func() error { return nft("delete", "table", "netdev", "palisade_bench") }, nil
+	return func() error {
+		out, _ := host.Command(context.Background(), "nft", "list", "chain", "netdev", "palisade_bench", "ingress").Output()
+		if i := strings.Index(string(out), "counter packets "); i >= 0 {
+			fmt.Printf("   (nftables counted %s drops)\n", strings.Fields(string(out)[i+len("counter packets "):])[0])
+		}
+		return nft("delete", "table", "netdev", "palisade_bench")
+	}, nil
 }
 
 // flood sends n UDP packets from att to target and returns the machine's
