@@ -36,7 +36,7 @@ type node struct {
 	keyring  *apiv1.Keyring
 }
 
-func openTestFilter(t *testing.T) *xdp.Filter {
+func openTestFilter(t testing.TB) *xdp.Filter {
 	t.Helper()
 	lab.RequireRoot(t)
 	dir := filepath.Join("/sys/fs/bpf", fmt.Sprintf("palisade-sync-test-%d-%d", os.Getpid(), time.Now().UnixNano()))

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -52,4 +53,17 @@ func (c *Client) CreateIPEntry(ctx context.Context, req apitypes.CreateIPEntryRe
 // DeleteIPEntry deletes an IP-list entry.
 func (c *Client) DeleteIPEntry(ctx context.Context, id int64) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/ip-entries/"+strconv.FormatInt(id, 10), nil, nil, nil)
+}
+
+// ImportIPEntries bulk-imports IP-list entries from ndjson, one
+// apitypes.CreateIPEntryRequest per line, streamed as it is read.
+func (c *Client) ImportIPEntries(ctx context.Context, ndjson io.Reader) (apitypes.ImportResult, error) {
+	var out apitypes.ImportResult
+	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/ip-entries/import", nil, ndjson)
+	if err != nil {
+		return out, err
+	}
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	err = c.send(req, &out)
+	return out, err
 }
