@@ -44,16 +44,24 @@ func (p *Poller) Run(ctx context.Context) error {
 	p.defaults()
 	backoff := p.MinBackoff
 	for ctx.Err() == nil {
-		_, err := p.Poll(ctx)
-		if err == nil {
+		start := time.Now()
+		changed, err := p.Poll(ctx)
+		var pause time.Duration
+		switch {
+		case err == nil && (changed || time.Since(start) >= p.MinBackoff):
 			backoff = p.MinBackoff
 			continue
+		case err == nil:
+			// Nothing new, answered at once: a cloud (or a proxy in
+			// front of it) that does not hold requests. Poll no more
+			// often than MinBackoff rather than spin.
+			pause = p.MinBackoff - time.Since(start)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		default:
+			pause = backoff/2 + rand.N(backoff/2+1)
+			backoff = min(2*backoff, p.MaxBackoff)
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		pause := backoff/2 + rand.N(backoff/2+1)
-		backoff = min(2*backoff, p.MaxBackoff)
 		select {
 		case <-ctx.Done():
 		case <-time.After(pause):

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,5 +163,29 @@ func TestPollerCloudDown(t *testing.T) {
 	p = &Poller{BaseURL: unauthorized.URL, Credential: "pcn_wrong", Syncer: syncer}
 	if _, err := p.Poll(context.Background()); err == nil {
 		t.Fatal("poll with a refused credential succeeded")
+	}
+}
+
+// TestPollerDoesNotSpin: a server answering 304 at once (not holding the
+// request) must not be polled in a tight loop.
+func TestPollerDoesNotSpin(t *testing.T) {
+	c := newCloud(t)
+	var requests atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusNotModified)
+	}))
+	defer ts.Close()
+	p := &Poller{BaseURL: ts.URL, Credential: testCredential, Client: ts.Client(), MinBackoff: time.Hour,
+		Syncer: newPollingSyncer(t, c.keyring())}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	eventually(t, "first request", func() bool { return requests.Load() >= 1 })
+	time.Sleep(200 * time.Millisecond) // room for a spinning poller to show itself
+	cancel()
+	<-done
+	if n := requests.Load(); n != 1 {
+		t.Errorf("%d requests to a server answering 304 at once, want 1 per MinBackoff", n)
 	}
 }
