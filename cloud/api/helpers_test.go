@@ -22,7 +22,15 @@ import (
 // enrollNode enrolls a node in the fixture's tenant through the API and
 // returns its id and credential.
 func (ts *testServer) enrollNode(t *testing.T, f tenantFixture, name string) (string, string) {
+	return ts.enrollNodeTB(t, f, name)
+}
+
+func (ts *testServer) enrollNodeTB(t testing.TB, f tenantFixture, names ...string) (string, string) {
 	t.Helper()
+	name := "node"
+	if len(names) > 0 {
+		name = names[0]
+	}
 	tok := decode[apitypes.EnrollTokenCreated](t, ts.do(t, "POST", "/api/v1/enroll-tokens", f.admin(),
 		apitypes.CreateEnrollTokenRequest{Name: name}), http.StatusCreated)
 	resp := decode[apiv1.EnrollResponse](t, ts.do(t, "POST", "/api/v1/nodes/enroll", tok.Secret,

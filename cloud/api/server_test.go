@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/palisadewaf/palisade/cloud/apitypes"
 	"github.com/palisadewaf/palisade/cloud/auth"
@@ -25,7 +26,7 @@ type testServer struct {
 	store store.Store
 }
 
-func newTestServer(t *testing.T, opts ...func(*Config)) *testServer {
+func newTestServer(t testing.TB, opts ...func(*Config)) *testServer {
 	t.Helper()
 	st := sqltest.OpenSQLite(t)
 	cfg := Config{
@@ -47,7 +48,7 @@ func newTestServer(t *testing.T, opts ...func(*Config)) *testServer {
 
 // do sends a request: body is sent as is when it is a string or []byte,
 // else as JSON.
-func (ts *testServer) do(t *testing.T, method, path, token string, body any) *httptest.ResponseRecorder {
+func (ts *testServer) do(t testing.TB, method, path, token string, body any) *httptest.ResponseRecorder {
 	t.Helper()
 	var r io.Reader
 	switch b := body.(type) {
@@ -76,7 +77,7 @@ func (ts *testServer) do(t *testing.T, method, path, token string, body any) *ht
 }
 
 // decode reads a JSON answer, failing the test on an unexpected status.
-func decode[T any](t *testing.T, w *httptest.ResponseRecorder, status int) T {
+func decode[T any](t testing.TB, w *httptest.ResponseRecorder, status int) T {
 	t.Helper()
 	var v T
 	if w.Code != status {
@@ -123,3 +124,25 @@ func (ts *testServer) tenant(t *testing.T, name string) tenantFixture {
 }
 
 func (f tenantFixture) admin() string { return f.tokens[auth.RoleAdmin] }
+
+// tenantOnly is a tenant with one admin session, for fuzz targets (which
+// have a testing.F, not a testing.T).
+func (ts *testServer) tenantOnly(tb testing.TB) tenantFixture {
+	tb.Helper()
+	ctx := context.Background()
+	tn, err := ts.store.CreateTenant(ctx, store.Actor{Kind: store.ActorSystem}, "fuzz")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h, _ := auth.HashPassword(fixturePassword, cheapHash)
+	u := store.User{TenantID: tn.ID, Email: "admin@fuzz.test", Role: "admin", PasswordHash: h}
+	if err := ts.store.CreateUser(ctx, store.Actor{Kind: store.ActorSystem}, &u); err != nil {
+		tb.Fatal(err)
+	}
+	secret, hash := auth.NewSecret(auth.KindSession)
+	ss := store.Session{TenantID: tn.ID, UserID: u.ID, Hash: hash, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := ts.store.CreateSession(ctx, store.Actor{Kind: store.ActorSystem}, &ss); err != nil {
+		tb.Fatal(err)
+	}
+	return tenantFixture{id: tn.ID, users: map[auth.Role]store.User{auth.RoleAdmin: u}, tokens: map[auth.Role]string{auth.RoleAdmin: secret}}
+}
