@@ -1,6 +1,7 @@
 package api
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -320,7 +321,7 @@ func (s *Server) serveRuleset(r *http.Request, p *principal) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &rulesetAnswer{sr: sr, etag: apiv1.RulesetETag(v)}, nil
+			return &rulesetAnswer{sr: sr, etag: apiv1.RulesetETag(v), gzip: acceptsGzip(r)}, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -367,11 +368,33 @@ func (s *Server) compileRuleset(ctx context.Context, p *principal, v int64) (*ap
 type rulesetAnswer struct {
 	sr   *apiv1.SignedRuleset
 	etag string
+	gzip bool // big IP lists shrink several times
 }
 
 func (a *rulesetAnswer) writeResponse(w http.ResponseWriter) {
 	w.Header().Set("ETag", a.etag)
-	writeJSON(w, http.StatusOK, a.sr)
+	w.Header().Set("Vary", "Accept-Encoding")
+	if !a.gzip {
+		writeJSON(w, http.StatusOK, a.sr)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Encoding", "gzip")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // a valid level never fails
+	json.NewEncoder(zw).Encode(a.sr)                // the node may be gone; nothing to do about it
+	zw.Close()
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(params, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
 }
 
 type notModified struct{}

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"compress/gzip"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -179,6 +181,31 @@ func TestRulesetLongPoll(t *testing.T) {
 	}
 	if w := ts.pollRuleset(t, cred, apiv1.RulesetETag(rs.RulesetVersion), "0"); w.Code != http.StatusNotModified {
 		t.Errorf("current version answered %d", w.Code)
+	}
+
+	// Compressed when the node accepts it, the same document inside.
+	req := httptest.NewRequest("GET", apiv1.RulesetPath+"?wait=0", nil)
+	req.Header.Set("Authorization", "Bearer "+cred)
+	req.Header.Set("Accept-Encoding", "gzip")
+	zw := httptest.NewRecorder()
+	ts.api.ServeHTTP(zw, req)
+	if zw.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("no gzip: %v", zw.Header())
+	}
+	zr, err := gzip.NewReader(zw.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := httptest.NewRecorder()
+	plain.Code = zw.Code
+	for k, v := range zw.Header() {
+		plain.Header()[k] = v
+	}
+	if _, err := io.Copy(plain.Body, zr); err != nil {
+		t.Fatal(err)
+	}
+	if got := open(plain); got.RulesetVersion != rs.RulesetVersion {
+		t.Errorf("gzip answer carries version %d", got.RulesetVersion)
 	}
 
 	// A poll held with the current version returns when a rule changes.
