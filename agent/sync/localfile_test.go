@@ -112,3 +112,25 @@ func TestPolicyPrecedence(t *testing.T) {
 		t.Error("a nil policy says something")
 	}
 }
+
+// FuzzParseLocalFile: whatever the file holds, parsing ends with an error
+// or with a ruleset that validates and compiles for the node.
+func FuzzParseLocalFile(f *testing.F) {
+	f.Add("rules:\n  - {id: 1, kind: sensitive, sensitive: {point: \"body|json.card\"}}\n")
+	f.Add("ip_list:\n  - {list: deny, prefix: 198.18.66.6, expires: 2026-12-01T00:00:00Z}\n")
+	f.Add("rules:\n  - {id: 2, kind: detector, detector: {attack_type: x, regex: '\\$\\{jndi:'}}\n")
+	f.Add("ruleset_version: -1\n")
+	f.Add("&a [*a, *a]\n")
+	f.Fuzz(func(t *testing.T, doc string) {
+		rs, err := ParseLocalFile(strings.NewReader(doc), time.Unix(0, 0))
+		if err != nil {
+			return
+		}
+		if err := rs.Validate(); err != nil {
+			t.Fatalf("accepted a ruleset that does not validate: %v", err)
+		}
+		if _, err := compile(rs, time.Unix(0, 0)); err != nil {
+			t.Fatalf("accepted a ruleset the node cannot compile: %v", err)
+		}
+	})
+}
