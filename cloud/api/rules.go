@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -254,6 +255,37 @@ func (s *Server) importIPEntries(r *http.Request, p *principal) (any, error) {
 	return apitypes.ImportResult{Imported: n}, nil
 }
 
+// exportIPEntries answers the tenant's live entries as NDJSON, one
+// CreateIPEntryRequest per line: what importIPEntries takes back.
+func (s *Server) exportIPEntries(r *http.Request, p *principal) (any, error) {
+	es, err := s.store.ListIPEntries(r.Context(), p.tenantID, s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	return ndjsonEntries(es), nil
+}
+
+type ndjsonEntries []store.IPEntry
+
+func (es ndjsonEntries) writeResponse(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	for _, e := range es {
+		line := apitypes.CreateIPEntryRequest{List: e.List, Prefix: e.Prefix.String(), Reason: e.Reason, AppIDs: e.AppIDs}
+		if !e.Expires.IsZero() {
+			line.Expires = &e.Expires
+		}
+		if enc.Encode(line) != nil {
+			return // the client is gone
+		}
+	}
+	bw.Flush()
+}
+
 // parseEntryPrefix accepts an address or a CIDR and returns it canonical:
 // masked, IPv4-mapped IPv6 unmapped.
 func parseEntryPrefix(s string) (netip.Prefix, error) {
@@ -426,6 +458,8 @@ func (s *Server) ruleRoutes() []route {
 			body: apitypes.CreateIPEntryRequest{}, resp: apitypes.IPEntry{}, status: created, h: s.createIPEntry},
 		{method: post, path: "/api/v1/ip-entries/import", summary: "Bulk import IP-list entries: NDJSON, one entry per line, all or nothing", access: userAccess, scope: auth.ScopeAppsWrite,
 			body: apitypes.CreateIPEntryRequest{}, resp: apitypes.ImportResult{}, status: ok, h: s.importIPEntries},
+		{method: get, path: "/api/v1/ip-entries/export", summary: "Export the IP-list entries not expired as NDJSON, in the import format", access: userAccess, scope: auth.ScopeAppsRead,
+			resp: apitypes.CreateIPEntryRequest{}, status: ok, h: s.exportIPEntries},
 		{method: del, path: "/api/v1/ip-entries/{id}", summary: "Delete an IP-list entry", access: userAccess, scope: auth.ScopeAppsWrite,
 			status: none, h: s.deleteIPEntry},
 		{method: get, path: apiv1.RulesetPath, summary: "Node: long-poll the signed ruleset (If-None-Match, wait); 304 when unchanged", access: nodeAccess,

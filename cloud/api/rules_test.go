@@ -242,7 +242,7 @@ func TestIPEntriesImport(t *testing.T) {
 	a := ts.tenant(t, "acme")
 	var good strings.Builder
 	for i := range 2000 {
-		fmt.Fprintf(&good, `{"list":"deny","prefix":"198.18.%d.%d","reason":"feed"}`+"\n", i/256, i%256)
+		fmt.Fprintf(&good, `{"list":"deny","prefix":"198.18.%d.%d/32","reason":"feed"}`+"\n", i/256, i%256)
 	}
 	bad := []struct{ body, want string }{
 		{good.String() + `{"list":"deny","prefix":"198.18.300.1"}` + "\n", "entry 2001"},
@@ -266,6 +266,18 @@ func TestIPEntriesImport(t *testing.T) {
 	list := decode[apitypes.List[apitypes.IPEntry]](t, ts.do(t, "GET", "/api/v1/ip-entries", a.admin(), nil), http.StatusOK)
 	if len(list.Items) != 2000 || list.Items[0].Origin != apiv1.OriginImport {
 		t.Errorf("after import: %d entries", len(list.Items))
+	}
+	// Export gives back what was imported, in the import format.
+	exp := ts.do(t, "GET", "/api/v1/ip-entries/export", a.admin(), nil)
+	if exp.Code != http.StatusOK || exp.Header().Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("export: %d %v", exp.Code, exp.Header())
+	}
+	if exp.Body.String() != good.String() {
+		t.Errorf("export differs from the import; first bytes %q", exp.Body.String()[:min(200, exp.Body.Len())])
+	}
+	b := ts.tenant(t, "globex")
+	if w := ts.do(t, "GET", "/api/v1/ip-entries/export", b.admin(), nil); w.Body.Len() != 0 {
+		t.Errorf("tenant b exports %d bytes of tenant a's list", w.Body.Len())
 	}
 	if w := ts.do(t, "POST", "/api/v1/ip-entries/import", a.admin(), good.String()); w.Code != http.StatusUnsupportedMediaType {
 		t.Errorf("import as application/json: %d", w.Code)
