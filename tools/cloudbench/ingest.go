@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,8 +139,44 @@ func runIngest(ctx context.Context, o options) error {
 			fmt.Printf("  database %.0f MiB\n", dbSize(o.dataDir))
 		}
 	}
+	if o.url != "" {
+		if rss, heap, err := cloudMemory(ctx, o.url); err != nil {
+			fmt.Printf("  cloud memory: %v\n", err)
+		} else {
+			fmt.Printf("  cloud memory (its /metrics): resident %.0f MiB, Go heap in use %.0f MiB\n", rss, heap)
+		}
+	}
 	if failed.Load() > 0 {
 		return fmt.Errorf("%d batches failed", failed.Load())
 	}
 	return nil
+}
+
+// cloudMemory reads a cloud's resident memory and heap from its /metrics.
+func cloudMemory(ctx context.Context, url string) (rss, heap float64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(url, "/")+"/metrics", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		var v float64
+		switch {
+		case strings.HasPrefix(line, "process_resident_memory_bytes "):
+			fmt.Sscan(strings.TrimPrefix(line, "process_resident_memory_bytes "), &v)
+			rss = v / (1 << 20)
+		case strings.HasPrefix(line, "go_memstats_heap_inuse_bytes "):
+			fmt.Sscan(strings.TrimPrefix(line, "go_memstats_heap_inuse_bytes "), &v)
+			heap = v / (1 << 20)
+		}
+	}
+	return rss, heap, nil
 }
