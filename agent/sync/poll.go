@@ -101,6 +101,9 @@ func (p *Poller) Poll(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if sr == nil {
+		// 304: the cloud confirmed the ruleset in force, a successful
+		// sync as far as alerting goes.
+		p.Syncer.m.result(ResultUnchanged)
 		return false, nil
 	}
 	before := p.Syncer.Version()

@@ -188,4 +188,7 @@ func TestPollerDoesNotSpin(t *testing.T) {
 	if n := requests.Load(); n != 1 {
 		t.Errorf("%d requests to a server answering 304 at once, want 1 per MinBackoff", n)
 	}
+	if got := value(t, p.Syncer.m.syncs.WithLabelValues(ResultUnchanged)); got != 1 {
+		t.Errorf("a 304 counted %v times as unchanged, want 1 (alerts read it as a successful sync)", got)
+	}
 }

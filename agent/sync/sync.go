@@ -52,7 +52,7 @@ type Config struct {
 // Results of one sync, the result label of palisade_ruleset_sync_total.
 const (
 	ResultApplied          = "applied"
-	ResultUnchanged        = "unchanged"
+	ResultUnchanged        = "unchanged" // the cloud confirmed the version in force (304, or the same version again)
 	ResultSignatureFailure = "signature_failure"
 	ResultInvalid          = "invalid"
 	ResultStale            = "stale"
