@@ -31,11 +31,11 @@ func newMetrics(s *Syncer) *metrics {
 		}),
 		signatureFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "palisade_ruleset_signature_failures_total",
-			Help: "Rulesets refused because they were unsigned, signed with an unknown key or badly signed.",
+			Help: "Rulesets refused because they were unsigned, signed with an unknown key or badly signed (Ed25519, pinned cloud key).",
 		}),
 		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "palisade_ruleset_sync_total",
-			Help: "Ruleset syncs by result: applied, unchanged, signature_failure, invalid, stale, apply_error, persist_error, fetch_error.",
+			Help: "Ruleset syncs by result: applied, unchanged (the cloud confirmed the ruleset in force), signature_failure, invalid, stale (older than the one in force: refused), apply_error, persist_error, fetch_error.",
 		}, []string{"result"}),
 	}
 	for _, r := range results {
