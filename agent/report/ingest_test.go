@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,7 +35,8 @@ type ingestServer struct {
 	events   map[string]apiv1.Event // by id
 	order    []string               // ids in the order first stored
 	counters []apiv1.Counters
-	received int // events received, duplicates included
+	rejected []apiv1.Event // refused by the sensitive-value scanner
+	received int           // events received, duplicates included
 	posts    int
 	raw      bytes.Buffer // every decompressed body
 	stored   chan struct{}
@@ -157,6 +159,7 @@ func (s *ingestServer) serve(w http.ResponseWriter, r *http.Request) {
 		// still carries a value that looks sensitive.
 		if k := lookSensitive(&ev); k != "" {
 			res.Rejected = append(res.Rejected, apiv1.RejectedEvent{ID: ev.ID, Reason: "still carries a " + k})
+			s.rejected = append(s.rejected, ev)
 			continue
 		}
 		if _, dup := s.events[ev.ID]; dup {
@@ -194,10 +197,13 @@ func (s *ingestServer) waitStored(n int) {
 	deadline := time.After(60 * time.Second)
 	for {
 		s.mu.Lock()
-		have := len(s.events)
+		have, rejected := len(s.events), slices.Clone(s.rejected)
 		s.mu.Unlock()
 		if have >= n {
 			return
+		}
+		if have+len(rejected) >= n {
+			s.t.Fatalf("ingest server stored %d events and rejected %d as still sensitive: %+v", have, len(rejected), rejected)
 		}
 		select {
 		case <-s.stored:

@@ -574,7 +574,7 @@ func firstOr(s []string, def string) string {
 var (
 	uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	timeRE = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
-	hmacRE = regexp.MustCompile(`\[hmac:[0-9a-f]{16}\]`)
+	hmacRE = regexp.MustCompile(`\[hmac:[a-p]{16}\]`)
 )
 
 // metricSeries keeps the names and labels of metric samples, not their
