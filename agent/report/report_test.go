@@ -290,6 +290,10 @@ func TestBadIngestServer(t *testing.T) {
 			if got := len(srv.storedEvents()); got != 0 {
 				t.Fatalf("misbehaving server stored %d events", got)
 			}
+			if r.metric(t, "palisade_report_spool_events") != n || r.metric(t, "palisade_report_spool_bytes") <= 0 ||
+				r.metric(t, "palisade_report_spool_oldest_event_age_seconds") <= 0 {
+				t.Fatalf("spool metrics do not show the waiting events:\n%s", r.metricsText(t))
+			}
 			if !strings.Contains(r.logs.String(), "upload failed, events kept in the spool") {
 				t.Fatalf("no log line for the failures:\n%s", r.logs)
 			}
@@ -341,5 +345,37 @@ func TestLostAnswersAreResentAndStoredOnce(t *testing.T) {
 	waitFor(t, "spool to empty", func() bool { return r.Stats().Events == 0 })
 	if got := len(srv.storedEvents()); got != n {
 		t.Fatalf("stored %d events, want %d", got, n)
+	}
+}
+
+// TestFullSpoolIsCounted: with the cloud down and a small spool, the
+// oldest events are dropped, and every one of them is counted.
+func TestFullSpoolIsCounted(t *testing.T) {
+	srv := newIngestServer(t)
+	srv.mode.Store(mode500)
+	r := newTestReporter(t, t.TempDir(), srv.url(), srv.credential, func(c *Config) {
+		c.Spool = spool.Options{MaxBytes: 64 << 10}
+	})
+	const n = 1000 // about 400 KiB of events
+	for i := range n {
+		if err := r.Report(sqliInput(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dropped := r.metric(t, `palisade_report_events_dropped_total{reason="spool_full"}`)
+	kept := r.metric(t, "palisade_report_spool_events")
+	if dropped == 0 || dropped+kept != n {
+		t.Fatalf("dropped %v + kept %v != %d reported", dropped, kept, n)
+	}
+	if !strings.Contains(r.logs.String(), "spool full: dropped the oldest undelivered events") {
+		t.Fatalf("no log line for the drop:\n%s", r.logs)
+	}
+	// What is left is the newest, and it is delivered.
+	r.run(t)
+	srv.mode.Store(modeOK)
+	srv.waitStored(int(kept))
+	evs := srv.storedEvents()
+	if last := evs[len(evs)-1].RequestID; last != fmt.Sprintf("req-%06d", n-1) {
+		t.Fatalf("last delivered event is %s, want the newest", last)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -24,6 +25,9 @@ func (r *Reporter) Run(ctx context.Context) error {
 	for {
 		r.spoolClosedMinutes(time.Now())
 		batch, err := r.spool.Peek(int(r.batchEvents.Load()), r.cfg.BatchBytes)
+		if errors.Is(err, spool.ErrClosed) {
+			return nil // Close was called first
+		}
 		if err != nil {
 			r.log.Error("report: read spool", "err", err)
 			if !sleep(ctx, jitter(backoff)) {
