@@ -94,7 +94,11 @@ func (s *Server) enroll(r *http.Request, p *principal) (any, error) {
 		return nil, err
 	}
 	s.log.Info("node enrolled", "node_id", n.ID, "tenant_id", n.TenantID, "name", n.Name, "client", p.ip)
-	return apiv1.EnrollResponse{Version: apiv1.Version, NodeID: n.ID, TenantID: n.TenantID, Credential: secret}, nil
+	resp := apiv1.EnrollResponse{Version: apiv1.Version, NodeID: n.ID, TenantID: n.TenantID, Credential: secret}
+	if s.cfg.RulesetSigner != nil {
+		resp.RulesetKey = apiv1.FormatPublicKey(s.cfg.RulesetSigner.PublicKey())
+	}
+	return resp, nil
 }
 
 func (s *Server) view(n store.Node) apitypes.NodeView {

@@ -21,6 +21,12 @@ type EnrollResponse struct {
 	// Credential is the node's bearer token for every later call
 	// ("Authorization: Bearer pcn_...").
 	Credential string `json:"credential"`
+	// RulesetKey is the public key that signs the rulesets this cloud
+	// serves, in the text form of FormatPublicKey ("ed25519:<base64>").
+	// The node pins it now, over the channel it already trusts for its
+	// credential, and refuses any ruleset not signed with it. Absent when
+	// the cloud signs no rulesets.
+	RulesetKey string `json:"ruleset_key,omitempty"`
 }
 
 // Limits of an enrollment request.

@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/palisadewaf/palisade/cloud/api"
+	"github.com/palisadewaf/palisade/cloud/apiv1"
 	"github.com/palisadewaf/palisade/cloud/auth"
+	"github.com/palisadewaf/palisade/cloud/signkey"
 	"github.com/palisadewaf/palisade/cloud/store/sqlstore"
 )
 
@@ -47,12 +49,40 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// ShutdownTimeout bounds the wait for requests in flight (15s).
 	ShutdownTimeout time.Duration
+	// RulesetKey is the file of the Ed25519 key that signs rulesets,
+	// created on first start; empty: RulesetKeyFile in DataDir. Every
+	// replica must load the same key: nodes pin its public key.
+	RulesetKey string
 	// Listening, when set, is called with the bound address.
 	Listening func(net.Addr)
 }
 
 // DatabaseFile is the SQLite database's name inside the data directory.
 const DatabaseFile = "palisade.db"
+
+// RulesetKeyFile is the ruleset signing key's name inside the data
+// directory.
+const RulesetKeyFile = "ruleset-key.pem"
+
+// loadSigner loads the ruleset signing key named by o, creating it on a
+// first start.
+func loadSigner(o Options, log *slog.Logger) (*apiv1.Signer, error) {
+	path := o.RulesetKey
+	if path == "" {
+		if o.DataDir == "" {
+			return nil, errors.New("need --data-dir or --ruleset-key for the ruleset signing key")
+		}
+		path = filepath.Join(o.DataDir, RulesetKeyFile)
+	}
+	signer, created, err := signkey.LoadOrCreate(path)
+	if err != nil {
+		return nil, fmt.Errorf("ruleset signing key %s: %w", path, err)
+	}
+	// The public key is no secret: operators compare it with what nodes pin.
+	log.Info("ruleset signing key", "path", path, "created", created, "key_id", signer.KeyID(),
+		"public_key", apiv1.FormatPublicKey(signer.PublicKey()))
+	return signer, nil
+}
 
 // OpenStore opens the store named by database, or the SQLite database in
 // dataDir when database is empty, and migrates it.
@@ -85,9 +115,14 @@ func Run(ctx context.Context, o Options) error {
 	if err := Bootstrap(ctx, st, o.AdminEmail, o.AdminPassword, o.Out); err != nil {
 		return err
 	}
+	signer, err := loadSigner(o, log)
+	if err != nil {
+		return err
+	}
 	handler, err := api.New(api.Config{
 		Store: st, Log: log, Version: o.Version,
 		IngestRate: o.IngestRate, IngestBurst: o.IngestBurst, TrustedProxies: o.TrustedProxies,
+		RulesetSigner: signer,
 	})
 	if err != nil {
 		return err

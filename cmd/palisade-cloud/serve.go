@@ -51,6 +51,7 @@ or a generated one printed once on standard output.`,
 	f.Float64Var(&o.IngestRate, "ingest-rate", 5000, "events per second one node may send")
 	f.IntVar(&o.IngestBurst, "ingest-burst", 20000, "events one node may send at once")
 	f.StringSliceVar(&proxies, "trusted-proxy", nil, "CIDR of a load balancer whose X-Forwarded-For is believed (repeatable)")
+	f.StringVar(&o.RulesetKey, "ruleset-key", "", "Ed25519 key that signs rulesets (PEM, created on first start; default <data-dir>/"+server.RulesetKeyFile+")")
 	f.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for requests in flight when stopping")
 	root.AddCommand(cmd)
 }
