@@ -8,6 +8,7 @@ import (
 
 	"github.com/palisadewaf/palisade/cloud/apitypes"
 	"github.com/palisadewaf/palisade/cloud/auth"
+	"github.com/palisadewaf/palisade/cloud/ratelimit"
 	"github.com/palisadewaf/palisade/cloud/store"
 )
 
@@ -29,16 +30,13 @@ func (s *Server) login(r *http.Request, p *principal) (any, error) {
 	email := strings.ToLower(strings.TrimSpace(req.Email))
 	now := s.cfg.Now()
 	for _, l := range []struct {
+		lim  *ratelimit.Limiter
 		key  string
-		kind string
-	}{{"ip:" + p.ip, "client address"}, {"account:" + email, "account"}} {
-		lim := s.loginByIP
-		if l.kind == "account" {
-			lim = s.loginByAccount
-		}
-		if ok, wait := lim.Allow(l.key, 1, now); !ok {
+		what string
+	}{{s.loginByIP, p.ip, "client address"}, {s.loginByAccount, email, "account"}} {
+		if ok, wait := l.lim.Allow(l.key, 1, now); !ok {
 			s.metrics.Logins.WithLabelValues("rate_limited").Inc()
-			return nil, tooManyRequests(wait, "too many login attempts from this "+l.kind+"; retry later")
+			return nil, tooManyRequests(wait, "too many login attempts from this "+l.what+"; retry later")
 		}
 	}
 	if len(req.Password) > auth.MaxPasswordLen {
