@@ -101,9 +101,6 @@ type Secrets struct {
 	// value, not its encoding).
 	hunt    []huntEntry
 	maxHunt int
-	// Sources counts what made values sensitive, by source: "name",
-	// "rule", "container", or a value detector id.
-	Sources map[string]int
 }
 
 type huntEntry struct {
@@ -113,7 +110,7 @@ type huntEntry struct {
 // ForRequest finds every sensitive value of a request. values are all the
 // (point, decoded value) pairs the detection engine walked.
 func (m *Masker) ForRequest(appID int64, values []Value) *Secrets {
-	s := &Secrets{m: m, appID: appID, sensitive: make(map[string]bool), subtree: make(map[string]bool), Sources: make(map[string]int)}
+	s := &Secrets{m: m, appID: appID, sensitive: make(map[string]bool), subtree: make(map[string]bool)}
 	// found[i] are the sensitive texts found in values[i].
 	found := make([][]string, len(values))
 	var work []int
@@ -121,13 +118,11 @@ func (m *Masker) ForRequest(appID int64, values []Value) *Secrets {
 	// found next can be cut to the known value.
 	plainValues := make([]int, 0, len(values))
 	for i, v := range values {
-		src := m.pointSource(appID, v.Point)
-		if src == "" {
+		if !m.pointSensitive(appID, v.Point) {
 			plainValues = append(plainValues, i)
 			continue
 		}
 		s.sensitive[v.Point.String()] = true
-		s.Sources[src]++
 		found[i] = []string{v.Value}
 		s.add(v.Value)
 		work = append(work, i)
@@ -139,17 +134,14 @@ func (m *Masker) ForRequest(appID int64, values []Value) *Secrets {
 			// Beneath a value a detector recognised whole (listed before
 			// its decodings).
 			s.sensitive[v.Point.String()] = true
-			s.Sources["decoded"]++
 			found[i] = []string{v.Value}
 			s.add(v.Value)
 			work = append(work, i)
 			continue
 		}
-		spans = findValues(v.Value, spans[:0], func(id string) { s.Sources[id]++ })
+		spans = findValues(v.Value, spans[:0])
 		n := len(spans)
-		if spans = m.names.findAssignments(v.Value, spans, decoded); len(spans) > n {
-			s.Sources["assignment"]++
-		}
+		spans = m.names.findAssignments(v.Value, spans, decoded)
 		for j := n; j < len(spans); j++ {
 			spans[j].end = s.knownEnd(v.Value, spans[j])
 		}
@@ -189,7 +181,6 @@ func (m *Masker) ForRequest(appID int64, values []Value) *Secrets {
 					continue
 				default:
 					s.sensitive[k] = true
-					s.Sources["container"]++
 					s.add(values[j].Value)
 				}
 				secrets = []string{values[j].Value}
@@ -199,15 +190,10 @@ func (m *Masker) ForRequest(appID int64, values []Value) *Secrets {
 	return s
 }
 
-// pointSource says why a point is sensitive ("name", "rule"), or "".
-func (m *Masker) pointSource(appID int64, p point.Point) string {
-	if m.names.sensitivePoint(p) {
-		return "name"
-	}
-	if m.cfg.Sensitive != nil && m.cfg.Sensitive(appID, p) {
-		return "rule"
-	}
-	return ""
+// pointSensitive reports whether a point is sensitive by a name on it or
+// by a rule.
+func (m *Masker) pointSensitive(appID int64, p point.Point) bool {
+	return m.names.sensitivePoint(p) || m.cfg.Sensitive != nil && m.cfg.Sensitive(appID, p)
 }
 
 // locatable reports whether every secret is present in holder as such or
@@ -310,7 +296,7 @@ func lowerHex(c byte) byte {
 
 // Sensitive reports whether the value at p is masked whole.
 func (s *Secrets) Sensitive(p point.Point) bool {
-	return s.sensitive[p.String()] || s.m.pointSource(s.appID, p) != "" || s.inSubtree(p)
+	return s.sensitive[p.String()] || s.m.pointSensitive(s.appID, p) || s.inSubtree(p)
 }
 
 // inSubtree reports whether p lies beneath a value masked with its
@@ -349,7 +335,7 @@ func (s *Secrets) spansIn(text string, from, to int, kind textKind) []span {
 	// the window's edge is still recognised.
 	clo, chi := max(0, from-detectorContext), min(len(text), to+detectorContext)
 	n := len(spans)
-	spans = findValues(text[clo:chi], spans, nil)
+	spans = findValues(text[clo:chi], spans)
 	for i := n; i < len(spans); i++ {
 		spans[i].start += clo
 		spans[i].end += clo

@@ -318,3 +318,53 @@ func TestPathPartsMaskedInPlace(t *testing.T) {
 		t.Fatalf("path %q", path)
 	}
 }
+
+// TestEveryDetectorHasAnExample keeps the detector list and its tests
+// together: each detector masks a value of its shape.
+func TestEveryDetectorHasAnExample(t *testing.T) {
+	r := strings.Repeat
+	examples := map[string][2]string{ // id: text, the part that must go
+		"card":                  {"pay 5500 0000 0000 0004 now", "5500 0000 0000 0004"},
+		"email":                 {"to a.b@c-d.example.org,", "a.b@c-d.example.org"},
+		"jwt":                   {"t=eyJhbGciOi.eyJzdWIiOi.c2ln", "eyJhbGciOi.eyJzdWIiOi.c2ln"},
+		"auth-scheme":           {"Authorization: Token abcdef123456", "abcdef123456"},
+		"private-key":           {"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----", "MHcCAQEE"},
+		"url-credentials":       {"redis://app:s3cretpw@cache:6379", "app:s3cretpw"},
+		"aws-access-key":        {"key=ASIAJEXAMPLEKEY12345 ", "ASIAJEXAMPLEKEY12345"},
+		"github-token":          {"gho_" + r("Zz9", 12), "gho_" + r("Zz9", 12)},
+		"github-pat":            {"github_pat_" + r("A1_", 10), "github_pat_" + r("A1_", 10)},
+		"gitlab-token":          {"glpat-" + r("x-", 11), "glpat-" + r("x-", 11)},
+		"slack-token":           {"xoxp-" + r("12-", 5), "xoxp-" + r("12-", 5)},
+		"slack-webhook":         {"https://hooks.slack.com/services/T0/B0/abcDEF", "hooks.slack.com/services/T0/B0/abcDEF"},
+		"stripe-key":            {"rk_test_" + r("aB3", 5), "rk_test_" + r("aB3", 5)},
+		"stripe-webhook-secret": {"whsec_" + r("k9", 12), "whsec_" + r("k9", 12)},
+		"google-api-key":        {"AIza" + r("Q_-7", 8) + "abc", "AIza" + r("Q_-7", 8) + "abc"},
+		"google-oauth-token":    {"ya29." + r("a0_", 8), "ya29." + r("a0_", 8)},
+		"openai-anthropic-key":  {"sk-ant-api03-" + r("Xy1", 10), "sk-ant-api03-" + r("Xy1", 10)},
+		"npm-token":             {"npm_" + r("aZ0", 12), "npm_" + r("aZ0", 12)},
+		"pypi-token":            {"pypi-AgE" + r("Ib3", 20), "pypi-AgE" + r("Ib3", 20)},
+		"sendgrid-key":          {"SG." + r("ab", 11) + "." + r("cd", 11), "SG." + r("ab", 11) + "." + r("cd", 11)},
+		"twilio-key":            {"SK" + r("0f", 16), "SK" + r("0f", 16)},
+		"shopify-token":         {"shpat_" + r("a1", 16), "shpat_" + r("a1", 16)},
+		"digitalocean-token":    {"dop_v1_" + r("af09", 16), "dop_v1_" + r("af09", 16)},
+		"huggingface-token":     {"hf_" + r("Hg7", 12), "hf_" + r("Hg7", 12)},
+		"palisade-secret":       {"pce_" + r("e", 43), "pce_" + r("e", 43)},
+		"iban":                  {"GB82WEST12345698765432", "GB82WEST12345698765432"},
+	}
+	m := newMasker(t, Config{})
+	for _, d := range valueDetectors {
+		ex, ok := examples[d.id]
+		if !ok {
+			t.Errorf("detector %s has no example here", d.id)
+			continue
+		}
+		got, masked := m.Known().Text(ex[0])
+		if !masked || strings.Contains(got, ex[1]) {
+			t.Errorf("detector %s: Text(%q) = %q", d.id, ex[0], got)
+		}
+		delete(examples, d.id)
+	}
+	for id := range examples {
+		t.Errorf("example for %s, which is not a detector", id)
+	}
+}

@@ -9,7 +9,7 @@ import (
 // Known returns the Secrets of values the process itself holds (the node's
 // cloud credential, keys), so that they are masked wherever they show up.
 func (m *Masker) Known(values ...string) *Secrets {
-	s := &Secrets{m: m, sensitive: map[string]bool{}, Sources: map[string]int{}}
+	s := &Secrets{m: m, sensitive: map[string]bool{}}
 	for _, v := range values {
 		s.add(v)
 	}

@@ -65,14 +65,13 @@ var valueDetectors = []valueDetector{
 }
 
 // findValues appends to dst the spans of every value detector match in
-// text, and returns it with the ids of the detectors that matched.
-func findValues(text string, dst []span, ids func(id string)) []span {
+// text.
+func findValues(text string, dst []span) []span {
 	for i := range valueDetectors {
 		d := &valueDetectors[i]
 		if d.anchors != nil && !containsAny(text, d.anchors) || d.pre != nil && !d.pre(text) {
 			continue
 		}
-		n := len(dst)
 		if d.find != nil {
 			dst = d.find(text, dst)
 		} else {
@@ -83,9 +82,6 @@ func findValues(text string, dst []span, ids func(id string)) []span {
 				}
 				dst = append(dst, span{start: s, end: e})
 			}
-		}
-		if len(dst) > n && ids != nil {
-			ids(d.id)
 		}
 	}
 	return dst

@@ -30,7 +30,6 @@ type metrics struct {
 
 	spooled  prometheus.Counter
 	masked   prometheus.Counter
-	sources  *prometheus.CounterVec
 	uploaded prometheus.Counter
 	uploads  *prometheus.CounterVec
 	dropped  *prometheus.CounterVec
@@ -49,10 +48,6 @@ func newMetrics(sp *spool.Spool) *metrics {
 			Name: "palisade_report_events_masked_total",
 			Help: "Spooled events in which at least one value was masked.",
 		}),
-		sources: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "palisade_report_masked_values_total",
-			Help: "Sensitive values found in reported requests, by what made them sensitive: name, rule, container, decoded, assignment, or a value detector id.",
-		}, []string{"source"}),
 		uploaded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "palisade_report_events_uploaded_total",
 			Help: "Events the cloud has stored (accepted or already stored).",
@@ -87,7 +82,6 @@ func newMetrics(sp *spool.Spool) *metrics {
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.spooled.Describe(ch)
 	m.masked.Describe(ch)
-	m.sources.Describe(ch)
 	m.uploaded.Describe(ch)
 	m.uploads.Describe(ch)
 	m.dropped.Describe(ch)
@@ -118,7 +112,6 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.quarantined, prometheus.CounterValue, float64(st.Quarantined))
 	m.spooled.Collect(ch)
 	m.masked.Collect(ch)
-	m.sources.Collect(ch)
 	m.uploaded.Collect(ch)
 	m.uploads.Collect(ch)
 	m.dropped.Collect(ch)

@@ -282,9 +282,6 @@ func (r *Reporter) events(in Input) ([]apiv1.Event, error) {
 		when = time.Now()
 	}
 	sec := r.cfg.Masker.ForRequest(in.AppID, in.Values)
-	for src, n := range sec.Sources {
-		r.m.sources.WithLabelValues(src).Add(float64(n))
-	}
 	path, pathMasked, pathCut := sec.Path(in.Target, apiv1.MaxPathLen)
 	host, hostMasked := sec.Meta(in.Host)
 	method, methodMasked := sec.Meta(in.Method)
