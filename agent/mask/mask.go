@@ -100,6 +100,7 @@ type Secrets struct {
 	// every text; key is what the correlation hash is computed over (the
 	// value, not its encoding).
 	hunt    []huntEntry
+	hunted  map[string]bool // hunt's texts
 	maxHunt int
 }
 
@@ -222,8 +223,12 @@ func (s *Secrets) add(v string) {
 	if len(v) < MinHuntLen {
 		return
 	}
+	if s.hunted == nil {
+		s.hunted = make(map[string]bool)
+	}
 	for _, e := range encodings(v) {
-		if !slices.ContainsFunc(s.hunt, func(h huntEntry) bool { return h.text == e }) {
+		if !s.hunted[e] {
+			s.hunted[e] = true
 			s.hunt = append(s.hunt, huntEntry{text: e, key: v})
 			s.maxHunt = max(s.maxHunt, len(e))
 		}
