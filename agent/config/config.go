@@ -31,6 +31,9 @@ type Config struct {
 	// Applications and Proxy configure the L7 proxy (applications.go).
 	Applications []Application `yaml:"applications"`
 	Proxy        Proxy         `yaml:"proxy"`
+	// Cloud connects the node to palisade-cloud, or to a local rules file
+	// in standalone mode (cloud.go).
+	Cloud Cloud `yaml:"cloud"`
 }
 
 // XDP configures the packet filter.
@@ -81,6 +84,7 @@ func Default() Config {
 		Metrics: Metrics{Listen: "127.0.0.1:9464"},
 		Log:     Log{Level: "info", Format: "text"},
 		Proxy:   DefaultProxy(),
+		Cloud:   DefaultCloud(),
 	}
 }
 
@@ -121,6 +125,7 @@ func Parse(b []byte) (*Config, error) {
 // Validate checks every field and reports all problems at once.
 func (c *Config) Validate() error {
 	var errs []error
+	errs = append(errs, c.Cloud.validate()...)
 	if _, err := xdp.ParseMode(c.XDP.Mode); err != nil {
 		errs = append(errs, fmt.Errorf("xdp.mode: %w", err))
 	}
