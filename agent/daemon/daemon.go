@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"syscall"
@@ -58,6 +59,7 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	tuneGC()
 	d := &Daemon{cfgPath: cfgPath, cfg: cfg, log: log, reg: prometheus.NewRegistry(), samples: xdp.NewSampleLog(64)}
 	d.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -263,6 +265,26 @@ func (d *Daemon) sweepLoop(ctx context.Context) {
 				d.log.Info("expired list entries swept", "count", n)
 			}
 		}
+	}
+}
+
+// Garbage collector settings unless GOGC / GOMEMLIMIT say otherwise. The
+// proxy's live heap is small (megabytes) and its allocation rate high (the
+// engine's decoded values), so the default GOGC=100 collects every few
+// megabytes: GOGC=400 cut the CPU per 2 KiB JSON request by a fifth in
+// tools/proxybench for about 15 MiB more RSS. The soft limit makes the
+// collector work harder before memory grows large.
+const (
+	gcPercent   = 400
+	memoryLimit = 256 << 20
+)
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
 	}
 }
 
