@@ -29,6 +29,7 @@ import (
 	"github.com/palisadewaf/palisade/cloud/metrics"
 	"github.com/palisadewaf/palisade/cloud/ratelimit"
 	"github.com/palisadewaf/palisade/cloud/store"
+	"github.com/palisadewaf/palisade/cloud/triggers"
 )
 
 // Config configures a Server. Zero values take the defaults named.
@@ -58,6 +59,8 @@ type Config struct {
 	// RulesetSigner signs the rulesets nodes download; without it the
 	// ruleset endpoint answers 503.
 	RulesetSigner *apiv1.Signer
+	// Notifier tells integrations when a trigger fires; nil tells no one.
+	Notifier triggers.Notifier
 }
 
 // Server serves the API. It holds no state that another replica would
@@ -76,6 +79,8 @@ type Server struct {
 	// dummyHash is verified against when a login names no known account,
 	// so that the answer takes as long as for a wrong password.
 	dummyHash string
+
+	triggers *triggers.Evaluator
 
 	appsMu sync.Mutex
 	apps   map[int64]appSet // tenant -> its application ids, for ingest
@@ -134,7 +139,9 @@ func New(cfg Config) (*Server, error) {
 		dummyHash:      dummy,
 		apps:           map[int64]appSet{},
 	}
+	s.triggers = triggers.NewEvaluator(cfg.Store, cfg.Log, cfg.Now, cfg.Notifier)
 	s.routes = append(s.routeTable(), s.ruleRoutes()...)
+	s.routes = append(s.routes, s.triggerRoutes()...)
 	for i := range s.routes {
 		rt := &s.routes[i]
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))

@@ -68,6 +68,10 @@ func (s *Server) ingest(r *http.Request, p *principal) (any, error) {
 		s.metrics.IngestBatches.WithLabelValues("bad_request").Inc()
 		return nil, err
 	}
+	if batch.Sources, err = s.checkSources(batch.Sources, p.node.ID, apps); err != nil {
+		s.metrics.IngestBatches.WithLabelValues("bad_request").Inc()
+		return nil, err
+	}
 	now := s.cfg.Now()
 	var result apiv1.IngestResult
 	keep := batch.Events[:0]
@@ -81,12 +85,13 @@ func (s *Server) ingest(r *http.Request, p *principal) (any, error) {
 	}
 	counts, err := s.store.Ingest(r.Context(), &store.IngestBatch{
 		TenantID: p.tenantID, NodeID: p.node.ID, At: now, ClientIP: p.ip,
-		Health: batch.Health, Events: keep, Counters: batch.Counters,
+		Health: batch.Health, Events: keep, Counters: batch.Counters, Sources: batch.Sources,
 	})
 	if err != nil {
 		s.metrics.IngestBatches.WithLabelValues("error").Inc()
 		return nil, err
 	}
+	s.evaluateTriggers(r.Context(), p.tenantID, keep, batch.Sources)
 	result.Accepted, result.Duplicates = counts.Accepted, counts.Duplicates
 	s.metrics.IngestBatches.WithLabelValues("ok").Inc()
 	s.metrics.IngestEvents.WithLabelValues("accepted").Add(float64(counts.Accepted))
@@ -139,6 +144,9 @@ func (s *Server) decodeBatch(r *http.Request) (*apiv1.ReportBatch, error) {
 	}
 	if len(b.Counters) > maxBatchCounters {
 		return nil, tooLarge("body: %d counters, limit %d per batch", len(b.Counters), maxBatchCounters)
+	}
+	if len(b.Sources) > apiv1.MaxBatchSources {
+		return nil, tooLarge("body: %d source counters, limit %d per batch", len(b.Sources), apiv1.MaxBatchSources)
 	}
 	if h := b.Health; h != nil {
 		if len(h.AgentVersion) > apiv1.MaxAgentVersionLen || h.RulesetVersion < 0 || h.SpoolEvents < 0 || h.SpoolBytes < 0 {

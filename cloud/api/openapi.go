@@ -2,6 +2,7 @@ package api
 
 import (
 	_ "embed"
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -157,11 +158,18 @@ type schemas struct {
 	defs map[string]any
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType      = reflect.TypeOf(time.Time{})
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
 
 func (g *schemas) schema(t reflect.Type) map[string]any {
 	if t == timeType {
 		return map[string]any{"type": "string", "format": "date-time"}
+	}
+	// Addresses, prefixes and points encode as their text form.
+	if t.Kind() == reflect.Struct && t.Implements(textMarshaler) {
+		return map[string]any{"type": "string"}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

@@ -121,6 +121,9 @@ type ReportBatch struct {
 	Version  int        `json:"version"`
 	Events   []Event    `json:"events,omitempty"`
 	Counters []Counters `json:"counters,omitempty"`
+	// Sources are per-source request counts the cloud's brute-force and
+	// forced-browsing triggers read (sources.go).
+	Sources []SourceCounters `json:"sources,omitempty"`
 	// Node health carried on every upload so the console can show it.
 	Health *NodeHealth `json:"health,omitempty"`
 }

@@ -41,6 +41,9 @@ type IngestBatch struct {
 	// SourceIP; NodeID is ignored (the batch's NodeID is stored).
 	Events   []apiv1.Event
 	Counters []apiv1.Counters
+	// Sources have passed apiv1.SourceCounters.Validate; they replace an
+	// earlier upload of the same (node, application, minute, source, path).
+	Sources []apiv1.SourceCounters
 }
 
 // IngestCounts says what became of a batch's events.

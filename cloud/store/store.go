@@ -46,6 +46,7 @@ type Store interface {
 	Events
 	Audit
 	Rules
+	Triggers
 
 	// Ping says whether the database answers; /readyz uses it.
 	Ping(ctx context.Context) error

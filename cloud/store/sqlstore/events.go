@@ -164,6 +164,9 @@ func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, stmts txStmts, b *stor
 			return counts, fmt.Errorf("store counters: %w", mapErr(err))
 		}
 	}
+	if err := s.storeSourceCounters(ctx, tx, b); err != nil {
+		return counts, err
+	}
 	var err error
 	if h := b.Health; h != nil {
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE nodes SET last_seen_at = ?, last_ip = ?, agent_version = ?,

@@ -18,6 +18,9 @@ func (s *Store) CreateTenant(ctx context.Context, by store.Actor, name string) (
 		if err != nil {
 			return mapErr(err)
 		}
+		if err := s.createDefaultTriggers(ctx, tx, t.ID, t.CreatedAt); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, t.ID, by, "tenant.create", "tenant", strconv.FormatInt(t.ID, 10), map[string]any{"name": name})
 	})
 	if err != nil {

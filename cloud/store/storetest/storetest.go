@@ -50,6 +50,8 @@ func Run(t *testing.T, open Opener) {
 		{"Audit", testAudit},
 		{"Rules", testRules},
 		{"ImportIPEntries", testImportIPEntries},
+		{"Triggers", testTriggers},
+		{"FireTrigger", testFireTrigger},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
