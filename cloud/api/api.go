@@ -27,6 +27,7 @@ import (
 	"github.com/palisadewaf/palisade/cloud/apiv1"
 	"github.com/palisadewaf/palisade/cloud/auth"
 	"github.com/palisadewaf/palisade/cloud/metrics"
+	"github.com/palisadewaf/palisade/cloud/notify"
 	"github.com/palisadewaf/palisade/cloud/ratelimit"
 	"github.com/palisadewaf/palisade/cloud/store"
 	"github.com/palisadewaf/palisade/cloud/triggers"
@@ -59,8 +60,9 @@ type Config struct {
 	// RulesetSigner signs the rulesets nodes download; without it the
 	// ruleset endpoint answers 503.
 	RulesetSigner *apiv1.Signer
-	// Notifier tells integrations when a trigger fires; nil tells no one.
-	Notifier triggers.Notifier
+	// Dispatcher delivers notifications to integrations; New makes one
+	// when nil (its owner closes it on shutdown: see server.Run).
+	Dispatcher *notify.Dispatcher
 }
 
 // Server serves the API. It holds no state that another replica would
@@ -80,7 +82,8 @@ type Server struct {
 	// so that the answer takes as long as for a wrong password.
 	dummyHash string
 
-	triggers *triggers.Evaluator
+	triggers   *triggers.Evaluator
+	dispatcher *notify.Dispatcher
 
 	appsMu sync.Mutex
 	apps   map[int64]appSet // tenant -> its application ids, for ingest
@@ -139,9 +142,14 @@ func New(cfg Config) (*Server, error) {
 		dummyHash:      dummy,
 		apps:           map[int64]appSet{},
 	}
-	s.triggers = triggers.NewEvaluator(cfg.Store, cfg.Log, cfg.Now, cfg.Notifier)
+	if cfg.Dispatcher == nil {
+		cfg.Dispatcher = notify.New(cfg.Store, notify.Options{Log: cfg.Log, Now: cfg.Now})
+	}
+	s.dispatcher = cfg.Dispatcher
+	s.triggers = triggers.NewEvaluator(cfg.Store, cfg.Log, cfg.Now, cfg.Dispatcher)
 	s.routes = append(s.routeTable(), s.ruleRoutes()...)
 	s.routes = append(s.routes, s.triggerRoutes()...)
+	s.routes = append(s.routes, s.integrationRoutes()...)
 	for i := range s.routes {
 		rt := &s.routes[i]
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))

@@ -84,6 +84,13 @@ func (s *Server) triggerFromBody(r *http.Request, p *principal) (store.Trigger, 
 	if err := s.checkAppIDs(r.Context(), p.tenantID, t.AppID); err != nil {
 		return t, err
 	}
+	if id := t.Action.IntegrationID; id != 0 {
+		if _, err := s.store.GetIntegration(r.Context(), p.tenantID, id); isNotFound(err) {
+			return t, badRequest("body: integration %d does not exist", id)
+		} else if err != nil {
+			return t, err
+		}
+	}
 	return t, nil
 }
 

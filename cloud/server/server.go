@@ -21,6 +21,7 @@ import (
 	"github.com/palisadewaf/palisade/cloud/api"
 	"github.com/palisadewaf/palisade/cloud/apiv1"
 	"github.com/palisadewaf/palisade/cloud/auth"
+	"github.com/palisadewaf/palisade/cloud/notify"
 	"github.com/palisadewaf/palisade/cloud/signkey"
 	"github.com/palisadewaf/palisade/cloud/store/sqlstore"
 )
@@ -119,10 +120,12 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	dispatcher := notify.New(st, notify.Options{Log: log})
+	defer dispatcher.Close()
 	handler, err := api.New(api.Config{
 		Store: st, Log: log, Version: o.Version,
 		IngestRate: o.IngestRate, IngestBurst: o.IngestBurst, TrustedProxies: o.TrustedProxies,
-		RulesetSigner: signer,
+		RulesetSigner: signer, Dispatcher: dispatcher,
 	})
 	if err != nil {
 		return err

@@ -47,6 +47,7 @@ type Store interface {
 	Audit
 	Rules
 	Triggers
+	Integrations
 
 	// Ping says whether the database answers; /readyz uses it.
 	Ping(ctx context.Context) error
