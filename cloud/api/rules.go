@@ -337,6 +337,7 @@ func (s *Server) serveRuleset(r *http.Request, p *principal) (any, error) {
 	}
 	q := &query{r: r}
 	wait := time.Duration(q.int("wait", 0, 0, apiv1.MaxRulesetWaitSeconds)) * time.Second
+	delta := q.int(apiv1.RulesetDeltaParam, 0, 0, 1) == 1 && q.int(apiv1.RulesetFullParam, 0, 0, 1) == 0
 	if q.err != nil {
 		return nil, q.err
 	}
@@ -349,7 +350,7 @@ func (s *Server) serveRuleset(r *http.Request, p *principal) (any, error) {
 			return nil, err
 		}
 		if v > 0 && apiv1.RulesetETag(v) != known {
-			sr, err := s.compileRuleset(r.Context(), p, v)
+			sr, err := s.compileRulesetFor(r.Context(), p, v, known, delta)
 			if err != nil {
 				return nil, err
 			}
@@ -463,7 +464,9 @@ func (s *Server) ruleRoutes() []route {
 		{method: del, path: "/api/v1/ip-entries/{id}", summary: "Delete an IP-list entry", access: userAccess, scope: auth.ScopeAppsWrite,
 			status: none, h: s.deleteIPEntry},
 		{method: get, path: apiv1.RulesetPath, summary: "Node: long-poll the signed ruleset (If-None-Match, wait); 304 when unchanged", access: nodeAccess,
-			query: []param{{"wait", "integer", "seconds the cloud may hold the request for a newer version (0-30)"}},
-			resp:  apiv1.SignedRuleset{}, status: ok, h: s.serveRuleset},
+			query: []param{{"wait", "integer", "seconds the cloud may hold the request for a newer version (0-30)"},
+				{apiv1.RulesetDeltaParam, "integer", "1: the node applies deltas; answer only the IP-list changes since the version in If-None-Match when that is small"},
+				{apiv1.RulesetFullParam, "integer", "1: answer the whole ruleset (a node resynchronising)"}},
+			resp: apiv1.SignedRuleset{}, status: ok, h: s.serveRuleset},
 	}
 }

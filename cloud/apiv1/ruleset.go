@@ -33,6 +33,11 @@ type Ruleset struct {
 	// entries go to the node's XDP maps; gray and application-scoped
 	// entries are enforced by the proxy.
 	IPList []IPEntry `json:"ip_list"`
+	// BaseVersion, when set, makes this a delta (delta.go): IPList holds
+	// only the entries put since BaseVersion and DeletedIPEntries the ids
+	// removed since; rules are always whole.
+	BaseVersion      int64   `json:"base_version,omitempty"`
+	DeletedIPEntries []int64 `json:"deleted_ip_entries,omitempty"`
 }
 
 // RuleKind says what a rule does; exactly the body of that kind is set.
@@ -178,6 +183,12 @@ func (rs *Ruleset) Validate() error {
 	}
 	if rs.RulesetVersion <= 0 {
 		errs = append(errs, fmt.Errorf("ruleset_version %d is not positive", rs.RulesetVersion))
+	}
+	if rs.BaseVersion < 0 || (rs.BaseVersion > 0 && rs.BaseVersion >= rs.RulesetVersion) {
+		errs = append(errs, fmt.Errorf("base_version %d is not below ruleset_version %d", rs.BaseVersion, rs.RulesetVersion))
+	}
+	if rs.BaseVersion == 0 && len(rs.DeletedIPEntries) > 0 {
+		errs = append(errs, errors.New("deleted_ip_entries without a base_version"))
 	}
 	for i := range rs.Rules {
 		if err := rs.Rules[i].Validate(); err != nil {

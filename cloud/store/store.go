@@ -48,6 +48,7 @@ type Store interface {
 	Rules
 	Triggers
 	Integrations
+	IPListDeltas
 
 	// Ping says whether the database answers; /readyz uses it.
 	Ping(ctx context.Context) error

@@ -214,6 +214,9 @@ func (s *Store) CreateIPEntry(ctx context.Context, by store.Actor, e *store.IPEn
 		if err := s.bumpRuleset(ctx, tx, e.TenantID); err != nil {
 			return err
 		}
+		if err := s.logIPEntry(ctx, tx, e.TenantID, e.ID, opPut); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, e.TenantID, by, "ip_entry.create", "ip_entry", strconv.FormatInt(e.ID, 10),
 			map[string]any{"list": e.List, "prefix": e.Prefix.String(), "app_ids": scope, "origin": e.Origin})
 	})
@@ -251,6 +254,9 @@ func (s *Store) DeleteIPEntry(ctx context.Context, by store.Actor, tenantID, id 
 		if err := s.bumpRuleset(ctx, tx, tenantID); err != nil {
 			return err
 		}
+		if err := s.logIPEntry(ctx, tx, tenantID, id, opDel); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, tenantID, by, "ip_entry.delete", "ip_entry", strconv.FormatInt(id, 10), nil)
 	})
 }
@@ -283,6 +289,9 @@ func (s *Store) ImportIPEntries(ctx context.Context, by store.Actor, tenantID in
 			n++
 		}
 		if err := s.bumpRuleset(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		if err := s.logImport(ctx, tx, tenantID, now); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, tenantID, by, "ip_entry.import", "ip_entry", "", map[string]any{"entries": n})

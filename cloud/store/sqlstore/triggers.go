@@ -397,7 +397,10 @@ func (s *Store) listSource(ctx context.Context, tx *sql.Tx, t *store.Trigger, f 
 		}
 	}
 	f.EntryID = e.ID
-	return s.bumpRuleset(ctx, tx, t.TenantID)
+	if err := s.bumpRuleset(ctx, tx, t.TenantID); err != nil {
+		return err
+	}
+	return s.logIPEntry(ctx, tx, t.TenantID, e.ID, opPut)
 }
 
 // scopeCovers says whether an entry of scope covers application appID

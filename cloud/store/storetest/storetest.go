@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"ImportIPEntries", testImportIPEntries},
 		{"Triggers", testTriggers},
 		{"FireTrigger", testFireTrigger},
+		{"IPEntryChanges", testIPEntryChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
