@@ -119,7 +119,11 @@ func (p *Poller) fetch(ctx context.Context) (*apiv1.SignedRuleset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ruleset URL: %w", err)
 	}
-	u.RawQuery = url.Values{"wait": {strconv.Itoa(int(p.Wait / time.Second))}}.Encode()
+	q := url.Values{"wait": {strconv.Itoa(int(p.Wait / time.Second))}, apiv1.RulesetDeltaParam: {"1"}}
+	if p.Syncer.wantsFull() {
+		q.Set(apiv1.RulesetFullParam, "1")
+	}
+	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("ruleset request: %w", err)

@@ -24,36 +24,44 @@ func saveLastGood(dir string, sr *apiv1.SignedRuleset) error {
 	if err != nil {
 		return fmt.Errorf("encode last known good ruleset: %w", err)
 	}
+	if err := writeFileAtomic(dir, lastGoodFile, raw); err != nil {
+		return fmt.Errorf("save last known good ruleset: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces dir/name with data: a temporary file in dir,
+// fsynced, renamed over the old one, and the directory fsynced.
+func writeFileAtomic(dir, name string, data []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+lastGoodFile+".*")
+	tmp, err := os.CreateTemp(dir, "."+name+".*")
 	if err != nil {
-		return fmt.Errorf("save last known good ruleset: %w", err)
+		return err
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
-	if _, err := tmp.Write(raw); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("save last known good ruleset: %w", err)
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("save last known good ruleset: fsync: %w", err)
+		return fmt.Errorf("fsync: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save last known good ruleset: %w", err)
+		return err
 	}
-	path := filepath.Join(dir, lastGoodFile)
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save last known good ruleset: %w", err)
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
+		return err
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("save last known good ruleset: open directory: %w", err)
+		return fmt.Errorf("open directory: %w", err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("save last known good ruleset: fsync directory: %w", err)
+		return fmt.Errorf("fsync directory: %w", err)
 	}
 	return nil
 }

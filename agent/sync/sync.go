@@ -62,7 +62,7 @@ const (
 )
 
 var results = []string{ResultApplied, ResultUnchanged, ResultSignatureFailure, ResultInvalid,
-	ResultStale, ResultApplyError, ResultPersistError, ResultFetchError}
+	ResultStale, ResultDeltaBase, ResultApplyError, ResultPersistError, ResultFetchError}
 
 // ErrStale refuses a ruleset older than the one in force: replaying an old,
 // validly signed ruleset must not take rules back.
@@ -77,8 +77,14 @@ type Syncer struct {
 
 	mu      gosync.Mutex // serialises applies
 	current *compiled
-	issued  atomic.Int64 // unix nanoseconds of the ruleset in force, 0: none
-	policy  atomic.Pointer[Policy]
+	// inForce is the whole ruleset in force, the base of the next delta.
+	inForce *apiv1.Ruleset
+	// needFull asks the cloud for the whole ruleset: a delta did not apply.
+	needFull bool
+	// savedDeltas counts the deltas saved since the last whole ruleset.
+	savedDeltas int
+	issued      atomic.Int64 // unix nanoseconds of the ruleset in force, 0: none
+	policy      atomic.Pointer[Policy]
 }
 
 // New returns a syncer with no ruleset in force.
@@ -131,6 +137,10 @@ func (s *Syncer) Restore() (bool, error) {
 	if err := s.apply(sr, "disk"); err != nil {
 		return false, fmt.Errorf("restore last known good ruleset: %w", err)
 	}
+	if n, err := s.replayDeltas(); err != nil {
+		// What applied stays in force; the cloud sends the rest.
+		s.log.Warn("saved deltas not all restored", "applied", n, "version", s.Version(), "err", err)
+	}
 	return true, nil
 }
 
@@ -176,13 +186,25 @@ func (s *Syncer) apply(sr *apiv1.SignedRuleset, from string) error {
 		s.m.result(ResultUnchanged)
 		return nil
 	}
+	delta := rs.BaseVersion != 0
+	if delta {
+		whole, err := s.mergeDelta(rs)
+		if err != nil {
+			s.needFull = true
+			return s.refuse(ResultDeltaBase, from, rs.RulesetVersion, err)
+		}
+		rs = whole
+	}
 	if err := s.swap(rs, from); err != nil {
 		return err
+	}
+	if !delta {
+		s.needFull = false
 	}
 	if from == "disk" {
 		return nil
 	}
-	if err := saveLastGood(s.cfg.StateDir, sr); err != nil {
+	if err := s.persist(sr, delta); err != nil {
 		// The ruleset is in force; only a restart without the cloud would
 		// fall back to an older one.
 		s.m.result(ResultPersistError)
@@ -228,6 +250,7 @@ func (s *Syncer) swap(rs *apiv1.Ruleset, from string) error {
 	}
 	s.policy.Store(next.policy)
 	s.current = next
+	s.inForce = rs
 	s.issued.Store(rs.Issued.UnixNano())
 	s.m.result(ResultApplied)
 	s.log.Info("ruleset in force", "version", rs.RulesetVersion, "from", from, "rules", len(rs.Rules),
