@@ -46,6 +46,9 @@ type env struct {
 	agent                    *exec.Cmd
 	agentLog                 string
 	ingest                   *ingest
+	// upstream is the application's upstream setting; empty sends
+	// requests to the address the client connected to.
+	upstream string
 }
 
 // ingest stands in for the cloud's ingest endpoint (POST /api/v1/ingest,
@@ -100,7 +103,7 @@ func (in *ingest) event(t *testing.T, source string, decision apiv1.Decision) ap
 
 func setup(t *testing.T) *env {
 	l := lab.New(t)
-	e := &env{t: t, dir: t.TempDir()}
+	e := &env{t: t, dir: t.TempDir(), upstream: "http://127.0.0.1:80"}
 	e.host = l.MustNS(t, "host")
 	e.client = l.MustNS(t, "cli")
 	e.attacker = l.MustNS(t, "att")
@@ -178,8 +181,8 @@ applications:
     name: blog
     mode: %s
     intercept: {ports: [80]}
-    upstream: http://127.0.0.1:80
-`, e.pinPath, e.socket, e.metrics, steering, filepath.Join(e.dir, "report"), e.ingest.addr, mode)
+    upstream: "%s"
+`, e.pinPath, e.socket, e.metrics, steering, filepath.Join(e.dir, "report"), e.ingest.addr, mode, e.upstream)
 	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o600); err != nil {
 		e.t.Fatal(err)
 	}
@@ -505,9 +508,11 @@ func testTransparentProxy(t *testing.T, steering string) {
 	})
 }
 
-// A request body is forwarded whole, with the agent in between.
-func TestPostBodiesForwarded(t *testing.T) {
+// Without an upstream setting, requests go to the address the client
+// connected to (through the steering bypass), bodies whole.
+func TestOriginalDestination(t *testing.T) {
 	e := setup(t)
+	e.upstream = ""
 	e.writeConfig("block", "auto")
 	e.startAgent()
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
@@ -531,5 +536,9 @@ func TestPostBodiesForwarded(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Fatalf("attack in a JSON body: status %d", resp.StatusCode)
+	}
+	status, s := e.get(e.client, e.host.Addr6.String(), "/v6")
+	if status != 200 || s.XRealIP != e.client.Addr6.String() || s.Peer != e.host.Addr6.String() {
+		t.Fatalf("IPv6 to the original destination: status %d, app saw %+v", status, s)
 	}
 }
