@@ -246,6 +246,23 @@ func TestProxyProtocolV2(t *testing.T) {
 	if n := conns.Load(); n != 2 {
 		t.Errorf("%d upstream connections for 2 clients of 2 requests each", n)
 	}
+
+	// HTTP/2 clients get their own upstream connection with a header too.
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &protocols}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get("http://" + e.addr + "/h2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
+		t.Fatalf("h2c: %s %d", resp.Proto, resp.StatusCode)
+	}
+	if src := <-sources; !src.Addr().IsLoopback() || src.Port() == 0 {
+		t.Errorf("h2c: PROXY header source %s", src)
+	}
 }
 
 func TestHostRouting(t *testing.T) {
