@@ -29,6 +29,9 @@ type Triggers interface {
 	// counts from since on (t's application, or every application when
 	// t.AppID is 0). Sources with nothing to count are left out.
 	CountForTrigger(ctx context.Context, t *Trigger, sources []netip.Addr, since time.Time) (map[netip.Addr]int64, error)
+	// HeldSources answers which of sources t fired for already, with a
+	// firing that still holds at now: they need not be judged again.
+	HeldSources(ctx context.Context, t *Trigger, sources []netip.Addr, now time.Time) (map[netip.Addr]bool, error)
 	// FireTrigger records that f.TriggerID fired for f.Source and does
 	// what its action says to the IP lists (bumping the ruleset version
 	// when they change), in one transaction, unless the trigger fired for

@@ -88,6 +88,22 @@ func (e *Evaluator) Observe(ctx context.Context, tenantID int64, events []apiv1.
 func (e *Evaluator) judge(ctx context.Context, t *store.Trigger, srcs []netip.Addr) ([]store.Firing, error) {
 	now := e.now().UTC()
 	since := now.Add(-t.Condition.Window())
+	// A source that fired and still holds (listed, or reported) is most of
+	// a flood's sources after its first seconds: leave it out before
+	// counting. FireTrigger checks again under its lock.
+	held, err := e.store.HeldSources(ctx, t, srcs, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(held) > 0 {
+		open := make([]netip.Addr, 0, len(srcs)-len(held))
+		for _, a := range srcs {
+			if !held[a] {
+				open = append(open, a)
+			}
+		}
+		srcs = open
+	}
 	counts, err := e.store.CountForTrigger(ctx, t, srcs, since)
 	if err != nil {
 		return nil, err

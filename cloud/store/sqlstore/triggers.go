@@ -237,6 +237,40 @@ func (s *Store) CountForTrigger(ctx context.Context, t *store.Trigger, sources [
 	return out, nil
 }
 
+// HeldSources implements store.Triggers.
+func (s *Store) HeldSources(ctx context.Context, t *store.Trigger, sources []netip.Addr, now time.Time) (map[netip.Addr]bool, error) {
+	out := map[netip.Addr]bool{}
+	const chunk = 500
+	for start := 0; start < len(sources); start += chunk {
+		part := sources[start:min(start+chunk, len(sources))]
+		args := []any{t.ID, t.AppID, ts(now)}
+		for _, a := range part {
+			b := a.As16()
+			args = append(args, b[:])
+		}
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT DISTINCT source FROM trigger_firings WHERE trigger_id = ? AND app_id = ? AND until_at > ?
+			AND source IN (?`+strings.Repeat(", ?", len(part)-1)+")"), args...)
+		if err != nil {
+			return nil, fmt.Errorf("held sources of trigger %d: %w", t.ID, mapErr(err))
+		}
+		for rows.Next() {
+			var src []byte
+			if err := rows.Scan(&src); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if a, ok := netip.AddrFromSlice(src); ok {
+				out[a.Unmap()] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 type sourceQuery struct {
 	text string
 	args []any
@@ -336,8 +370,9 @@ func (s *Store) listSource(ctx context.Context, tx *sql.Tx, t *store.Trigger, f 
 	if t.AppID != 0 {
 		e.AppIDs = []int64{t.AppID}
 	}
-	rows, err := tx.QueryContext(ctx, s.q("SELECT "+ipEntryCols+" FROM ip_entries WHERE tenant_id = ? AND (expires_at IS NULL OR expires_at > ?)"),
-		t.TenantID, ts(f.FiredAt))
+	// Only allow entries can stop a firing; deny lists may hold a million.
+	rows, err := tx.QueryContext(ctx, s.q("SELECT "+ipEntryCols+" FROM ip_entries WHERE tenant_id = ? AND list = ? AND (expires_at IS NULL OR expires_at > ?)"),
+		t.TenantID, apiv1.ListAllow, ts(f.FiredAt))
 	if err != nil {
 		return mapErr(err)
 	}
@@ -351,11 +386,9 @@ func (s *Store) listSource(ctx context.Context, tx *sql.Tx, t *store.Trigger, f 
 		if !x.Prefix.Contains(src) || !scopeCovers(x.AppIDs, t.AppID) {
 			continue
 		}
-		if x.List == apiv1.ListAllow {
-			f.Note = "allowlisted by entry " + strconv.FormatInt(x.ID, 10)
-			rows.Close()
-			return nil
-		}
+		f.Note = "allowlisted by entry " + strconv.FormatInt(x.ID, 10)
+		rows.Close()
+		return nil
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
