@@ -14,6 +14,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -147,6 +148,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.dispatcher = cfg.Dispatcher
 	s.triggers = triggers.NewEvaluator(cfg.Store, cfg.Log, cfg.Now, cfg.Dispatcher)
+	if err := errors.Join(s.triggers.Instrument(cfg.Metrics.Registry), s.dispatcher.Instrument(cfg.Metrics.Registry)); err != nil {
+		return nil, fmt.Errorf("api: trigger and delivery metrics: %w", err)
+	}
 	s.routes = append(s.routeTable(), s.ruleRoutes()...)
 	s.routes = append(s.routes, s.triggerRoutes()...)
 	s.routes = append(s.routes, s.integrationRoutes()...)

@@ -66,6 +66,11 @@ func TestTriggerFiresOnIngest(t *testing.T) {
 	if len(fs) != 1 || fs[0].Count != 10 || fs[0].EntryID != e.ID || fs[0].Source.String() != "198.18.66.6" {
 		t.Errorf("firings %+v", fs)
 	}
+	m := httptest.NewRecorder()
+	ts.api.ServeHTTP(m, httptest.NewRequest("GET", "/metrics", nil))
+	if !contains(m.Body.String(), `palisade_cloud_trigger_firings_total{action="deny"} 1`) {
+		t.Errorf("firing not counted in /metrics")
+	}
 	// The same upload again (a retry) fires nothing more.
 	ts.ingest(t, cred, b, false)
 	if fs := decode[apitypes.List[apitypes.Firing]](t, ts.do(t, "GET", "/api/v1/trigger-firings", a.admin(), nil), http.StatusOK).Items; len(fs) != 1 {

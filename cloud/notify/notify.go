@@ -24,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/palisadewaf/palisade/cloud/store"
 )
 
@@ -88,6 +90,8 @@ type Dispatcher struct {
 	ctx    context.Context // ends when Close is called: retries stop waiting
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	deliveries, attempts *prometheus.CounterVec // nil until Instrument
 }
 
 // New returns a Dispatcher logging deliveries to st.
@@ -207,10 +211,15 @@ func (d *Dispatcher) deliver(in store.Integration, dl *store.Delivery, body []by
 			dl.Error, retry = err.Error(), true
 		case status >= 200 && status < 300:
 			dl.State = store.DeliveryDelivered
+			d.count(d.attempts, "ok")
 		case status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout:
 			dl.Error, retry = fmt.Sprintf("receiver answered %d", status), true
 		default:
 			dl.Error = fmt.Sprintf("receiver refused the delivery with %d", status)
+			d.count(d.attempts, "refused")
+		}
+		if retry {
+			d.count(d.attempts, "retry")
 		}
 		if !retry || dl.Attempts == attempts {
 			if dl.State != store.DeliveryDelivered {
@@ -231,6 +240,7 @@ func (d *Dispatcher) deliver(in store.Integration, dl *store.Delivery, body []by
 		}
 		wait *= 2
 	}
+	d.count(d.deliveries, dl.State)
 	level := slog.LevelInfo
 	if dl.State != store.DeliveryDelivered {
 		level = slog.LevelWarn

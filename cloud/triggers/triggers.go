@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/palisadewaf/palisade/cloud/apiv1"
@@ -36,6 +37,7 @@ type Evaluator struct {
 	log    *slog.Logger
 	now    func() time.Time
 	notify Notifier
+	m      *metrics
 }
 
 // NewEvaluator returns an Evaluator over st. now is the clock (time.Now
@@ -55,10 +57,17 @@ func NewEvaluator(st store.Store, log *slog.Logger, now func() time.Time, notify
 // firings it made. A source that fired already, here or on another
 // replica, and whose firing still holds, does not fire again.
 func (e *Evaluator) Observe(ctx context.Context, tenantID int64, events []apiv1.Event, sources []apiv1.SourceCounters) ([]store.Firing, error) {
+	start := time.Now()
 	byApp := candidates(events, sources)
 	if len(byApp) == 0 {
 		return nil, nil
 	}
+	fired, err := e.observe(ctx, tenantID, byApp)
+	e.m.observe(start, fired, err)
+	return fired, err
+}
+
+func (e *Evaluator) observe(ctx context.Context, tenantID int64, byApp map[int64][]netip.Addr) ([]store.Firing, error) {
 	ts, err := e.store.ListTriggers(ctx, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("triggers of tenant %d: %w", tenantID, err)
@@ -164,6 +173,9 @@ func candidates(events []apiv1.Event, sources []apiv1.SourceCounters) map[int64]
 		for a := range set {
 			out[app] = append(out[app], a)
 		}
+		// In address order: firings and logs come in the same order on
+		// every replica and in every run.
+		slices.SortFunc(out[app], netip.Addr.Compare)
 	}
 	return out
 }

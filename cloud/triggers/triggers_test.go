@@ -74,7 +74,7 @@ func TestDefaultTriggersFire(t *testing.T) {
 		case 3:
 			want = []string{"gray " + attacker}
 		case 10:
-			want = []string{"deny " + attacker, "deny " + bystander}
+			want = []string{"deny " + bystander, "deny " + attacker} // in address order
 		}
 		var got []string
 		for _, f := range fired {
