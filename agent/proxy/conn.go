@@ -207,6 +207,19 @@ func (c *clientConn) handle(s *settings, req *h1.Request) bool {
 	fwd.resolve(s.trusted)
 	ex := &exchange{start: start, method: req.Method, host: req.Host, target: req.Target, client: fwd.client}
 
+	path, query := splitTarget(req.Target)
+	ad := c.p.admit(a, path, fwd.client)
+	if r := ad.refusal; r != nil {
+		// The body is left unread: the connection goes with it.
+		keep := req.KeepAlive && !req.HasBody()
+		ex.requestID, ex.target = newRequestID(), path // the query had no say
+		c.writeBlock(s, a, req, ex.requestID, r.status, r.retryAfter, keep)
+		ex.status = c.status
+		v := r.verdict(ad.mode)
+		c.p.record(a, &v, ex)
+		return keep
+	}
+
 	// Read the body up to the inspection limit.
 	var body []byte
 	var rest io.Reader // the part of the body beyond the limit, streamed
@@ -242,10 +255,10 @@ func (c *clientConn) handle(s *settings, req *h1.Request) bool {
 		}
 		if truncated {
 			rest = &countingReader{r: r, n: am.bytesIn}
-			if a.inspection.Oversize == config.OversizeBlock && a.mode != ModeOff {
-				v := verdict{block: true, decision: DecisionBlocked}
+			if a.inspection.Oversize == config.OversizeBlock && ad.mode != ModeOff {
+				v := verdict{block: true, decision: DecisionBlocked, mode: ad.mode}
 				ex.requestID = newRequestID()
-				c.writeBlock(s, a, req, ex.requestID, 413, false)
+				c.writeBlock(s, a, req, ex.requestID, 413, 0, false)
 				ex.status = c.status
 				c.p.record(a, &v, ex)
 				return false
@@ -253,7 +266,6 @@ func (c *clientConn) handle(s *settings, req *h1.Request) bool {
 		}
 	}
 
-	path, query := splitTarget(req.Target)
 	dreq := &detect.Request{
 		Method:   req.Method,
 		Host:     req.Host,
@@ -269,11 +281,11 @@ func (c *clientConn) handle(s *settings, req *h1.Request) bool {
 		ContentEncoding: req.Get("Content-Encoding"),
 		BodyTruncated:   rest != nil,
 	}
-	v := c.p.inspect(a, dreq, fwd.client)
+	v := c.p.inspect(a, &ad, dreq, fwd.client)
 	if v.block {
 		keep := rest == nil && req.KeepAlive
 		ex.requestID = newRequestID()
-		c.writeBlock(s, a, req, ex.requestID, 403, keep)
+		c.writeBlock(s, a, req, ex.requestID, 403, 0, keep)
 		ex.status = c.status
 		c.p.record(a, &v, ex)
 		return keep
@@ -361,8 +373,9 @@ func (c *clientConn) writeSimple(status int, text string, keep bool) {
 	c.bw.Flush()
 }
 
-// writeBlock answers with the block page.
-func (c *clientConn) writeBlock(s *settings, a *app, req *h1.Request, requestID string, status int, keep bool) {
+// writeBlock answers with the block page; retryAfter, when not 0, is a
+// Retry-After in seconds (429).
+func (c *clientConn) writeBlock(s *settings, a *app, req *h1.Request, requestID string, status int, retryAfter int64, keep bool) {
 	ctype, page := renderBlockPage(s, req.Get("Accept"), blockPageData{RequestID: requestID, Status: status, App: a.name})
 	c.status = status
 	b := c.out[:0]
@@ -371,6 +384,10 @@ func (c *clientConn) writeBlock(s *settings, a *app, req *h1.Request, requestID 
 	b = append(b, ctype...)
 	b = append(b, "\r\nCache-Control: no-store\r\nX-Request-Id: "...)
 	b = append(b, requestID...)
+	if retryAfter > 0 {
+		b = append(b, "\r\nRetry-After: "...)
+		b = strconv.AppendInt(b, retryAfter, 10)
+	}
 	b = append(b, "\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(page)), 10)
 	if !keep {

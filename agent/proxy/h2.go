@@ -172,6 +172,15 @@ func (c *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fwd.resolve(s.trusted)
 	am.bytesIn.Add(float64(headBytes))
 	ex := &exchange{start: start, method: r.Method, host: r.Host, target: r.RequestURI, client: fwd.client}
+	path, query := splitTarget(r.RequestURI)
+	ad := p.admit(a, path, fwd.client)
+	if rf := ad.refusal; rf != nil {
+		ex.target = path // the query had no say
+		ex.requestID, ex.status = c.writeBlock(w, s, a, r, rf.status, rf.retryAfter), rf.status
+		v := rf.verdict(ad.mode)
+		p.record(a, &v, ex)
+		return
+	}
 
 	var body []byte
 	var rest io.Reader
@@ -188,15 +197,14 @@ func (c *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if truncated {
 			rest = r.Body
-			if a.inspection.Oversize == config.OversizeBlock && a.mode != ModeOff {
-				v := verdict{block: true, decision: DecisionBlocked}
-				ex.requestID, ex.status = c.writeBlock(w, s, a, r, 413), 413
+			if a.inspection.Oversize == config.OversizeBlock && ad.mode != ModeOff {
+				v := verdict{block: true, decision: DecisionBlocked, mode: ad.mode}
+				ex.requestID, ex.status = c.writeBlock(w, s, a, r, 413, 0), 413
 				p.record(a, &v, ex)
 				return
 			}
 		}
 	}
-	path, query := splitTarget(r.RequestURI)
 	dreq := &detect.Request{
 		Method:          r.Method,
 		Host:            r.Host,
@@ -208,9 +216,9 @@ func (c *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ContentEncoding: r.Header.Get("Content-Encoding"),
 		BodyTruncated:   rest != nil,
 	}
-	v := p.inspect(a, dreq, fwd.client)
+	v := p.inspect(a, &ad, dreq, fwd.client)
 	if v.block {
-		ex.requestID, ex.status = c.writeBlock(w, s, a, r, http.StatusForbidden), http.StatusForbidden
+		ex.requestID, ex.status = c.writeBlock(w, s, a, r, http.StatusForbidden, 0), http.StatusForbidden
 		p.record(a, &v, ex)
 		return
 	}
@@ -218,13 +226,17 @@ func (c *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.record(a, &v, ex)
 }
 
-// writeBlock answers with the block page and returns the request id on it.
-func (c *h2Conn) writeBlock(w http.ResponseWriter, s *settings, a *app, r *http.Request, status int) string {
+// writeBlock answers with the block page and returns the request id on it;
+// retryAfter, when not 0, is a Retry-After in seconds (429).
+func (c *h2Conn) writeBlock(w http.ResponseWriter, s *settings, a *app, r *http.Request, status int, retryAfter int64) string {
 	id := newRequestID()
 	ctype, page := renderBlockPage(s, r.Header.Get("Accept"), blockPageData{RequestID: id, Status: status, App: a.name})
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Request-Id", id)
+	if retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(retryAfter, 10))
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(page)))
 	w.WriteHeader(status)
 	w.Write(page)

@@ -15,37 +15,49 @@ import (
 type verdict struct {
 	block    bool
 	decision string // request decision (metrics label)
+	mode     Mode   // the filtration mode applied
 	result   *detect.Result
 	// allowlisted and graylisted describe the source at decision time.
 	allowlisted, graylisted bool
-	detectTime              time.Duration
+	// unreported is an attack type counted but left out of the events
+	// (a refused source already reported less than eventInterval ago).
+	unreported string
+	detectTime time.Duration
 }
 
 // inspect runs the engine on a request of application a from client and
-// applies the filtration mode.
-func (p *Proxy) inspect(a *app, req *detect.Request, client netip.Addr) verdict {
-	if a.mode == ModeOff {
-		return verdict{decision: DecisionUninspected}
+// applies the filtration mode and the policy's admission of the request.
+func (p *Proxy) inspect(a *app, ad *admission, req *detect.Request, client netip.Addr) verdict {
+	v := verdict{mode: ad.mode}
+	if ad.mode == ModeOff {
+		v.decision = DecisionUninspected
+		return v
 	}
 	req.AppID = a.id
 	start := time.Now()
 	res := p.opts.Engine.Inspect(req)
-	v := verdict{result: res, detectTime: time.Since(start)}
+	v.result, v.detectTime = res, time.Since(start)
 	a.metrics.detection.Observe(v.detectTime.Seconds())
 	if res.Truncated {
 		a.metrics.truncated.Inc()
+	}
+	if ad.overLimit != nil {
+		res.Detections = append(res.Detections, *ad.overLimit)
+		if ad.quiet {
+			v.unreported = AttackRateLimit
+		}
 	}
 	if !res.Attack() {
 		v.decision = DecisionClean
 		return v
 	}
-	v.allowlisted = p.opts.Allowlisted != nil && p.opts.Allowlisted(client)
-	v.graylisted = p.gray.Contains(client)
-	v.block = decide(a.mode, res, v.allowlisted, v.graylisted)
+	v.allowlisted = ad.isAllowlisted(p, client)
+	v.graylisted = ad.isGraylisted(p, client)
+	v.block = decide(ad.mode, res, v.allowlisted, v.graylisted)
 	switch {
 	case v.block:
 		v.decision = DecisionBlocked
-	case a.mode == ModeMonitoring:
+	case ad.mode == ModeMonitoring:
 		v.decision = DecisionMonitored
 	default:
 		v.decision = DecisionPassed
@@ -112,7 +124,7 @@ func (p *Proxy) record(a *app, v *verdict, ex *exchange) {
 		seen := map[[2]string]bool{}
 		for i := range v.result.Detections {
 			d := &v.result.Detections[i]
-			dec := string(attackDecision(a.mode, v, d))
+			dec := string(attackDecision(v.mode, v, d))
 			if k := [2]string{d.Type, dec}; !seen[k] {
 				seen[k] = true
 				am.attack(d.Type, dec)
@@ -126,10 +138,17 @@ func (p *Proxy) record(a *app, v *verdict, ex *exchange) {
 	if r == nil {
 		return
 	}
-	decision := requestDecision(a.mode, v)
+	decision := requestDecision(v.mode, v)
 	r.Count(a.id, decision, types...)
 	if len(types) == 0 {
 		return
+	}
+	res := v.result
+	if v.unreported != "" {
+		res = withoutType(res, v.unreported)
+		if len(res.Detections) == 0 {
+			return
+		}
 	}
 	id := ex.requestID
 	if id == "" {
@@ -146,10 +165,22 @@ func (p *Proxy) record(a *app, v *verdict, ex *exchange) {
 		Decision:  decision,
 		Status:    ex.status,
 	}
-	in.AddResult(v.result, func(d *detect.Detection) apiv1.Decision { return attackDecision(a.mode, v, d) })
+	in.AddResult(res, func(d *detect.Detection) apiv1.Decision { return attackDecision(v.mode, v, d) })
 	if err := r.Report(in); err != nil {
 		p.log.Warn("events not reported", "app", a.name, "error", err)
 	}
+}
+
+// withoutType returns res without the detections of type typ.
+func withoutType(res *detect.Result, typ string) *detect.Result {
+	out := *res
+	out.Detections = make([]detect.Detection, 0, len(res.Detections))
+	for _, d := range res.Detections {
+		if d.Type != typ {
+			out.Detections = append(out.Detections, d)
+		}
+	}
+	return &out
 }
 
 // requestDecision is what the node did with a request, as the cloud's

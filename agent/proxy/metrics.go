@@ -22,10 +22,10 @@ const (
 
 var requestDecisions = []string{DecisionClean, DecisionUninspected, DecisionMonitored, DecisionPassed, DecisionBlocked}
 
-// attackTypeLabel keeps the type label bounded: built-in types and vpatch
-// as they are, custom detectors' free-form types as "custom".
+// attackTypeLabel keeps the type label bounded: built-in types, vpatch and
+// the policy's ip_deny and rate_limit as they are, custom detectors' free-form types as "custom".
 func attackTypeLabel(t string) string {
-	if t == detect.VirtualPatchType || slices.Contains(attack.Types, t) {
+	if t == detect.VirtualPatchType || t == AttackIPDeny || t == AttackRateLimit || slices.Contains(attack.Types, t) {
 		return t
 	}
 	return "custom"
@@ -45,6 +45,7 @@ type metrics struct {
 	unmatched     prometheus.Counter
 	active        prometheus.Gauge
 	connections   *prometheus.CounterVec
+	rateLimited   *prometheus.CounterVec
 	grayListed    prometheus.GaugeFunc
 	mu            sync.Mutex
 	apps          map[string]*appMetrics
@@ -61,8 +62,10 @@ type appMetrics struct {
 	bytesIn   prometheus.Counter
 	bytesOut  prometheus.Counter
 	truncated prometheus.Counter
-	name      string
-	m         *metrics
+	// rateLimited counts requests over a ruleset rate limit.
+	rateLimited prometheus.Counter
+	name        string
+	m           *metrics
 }
 
 func newMetrics(reg prometheus.Registerer, gray *GrayList) *metrics {
@@ -113,6 +116,10 @@ func newMetrics(reg prometheus.Registerer, gray *GrayList) *metrics {
 			Name: "palisade_proxy_connections_total",
 			Help: "Client connections accepted, or refused by the per-source limit.",
 		}, []string{"result"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_proxy_rate_limited_total",
+			Help: "Requests over a ruleset rate limit: answered 429, or forwarded in monitoring mode.",
+		}, []string{"app"}),
 		grayListed: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "palisade_gray_list_entries",
 			Help: "Entries in the L7 gray list.",
@@ -126,7 +133,7 @@ func newMetrics(reg prometheus.Registerer, gray *GrayList) *metrics {
 	m.connsRefused = m.connections.WithLabelValues("refused_per_source_limit")
 	if reg != nil {
 		reg.MustRegister(m.requests, m.attacks, m.duration, m.detection, m.bytes, m.upstreamErrs,
-			m.truncated, m.malformed, m.unmatched, m.active, m.connections, m.grayListed)
+			m.truncated, m.malformed, m.unmatched, m.active, m.connections, m.rateLimited, m.grayListed)
 	}
 	return m
 }
@@ -138,14 +145,15 @@ func (m *metrics) forApp(name string) *appMetrics {
 		return am
 	}
 	am := &appMetrics{
-		decisions: map[string]prometheus.Counter{},
-		duration:  m.duration.WithLabelValues(name),
-		detection: m.detection.WithLabelValues(name),
-		bytesIn:   m.bytes.WithLabelValues(name, "in"),
-		bytesOut:  m.bytes.WithLabelValues(name, "out"),
-		truncated: m.truncated.WithLabelValues(name),
-		name:      name,
-		m:         m,
+		decisions:   map[string]prometheus.Counter{},
+		duration:    m.duration.WithLabelValues(name),
+		detection:   m.detection.WithLabelValues(name),
+		bytesIn:     m.bytes.WithLabelValues(name, "in"),
+		bytesOut:    m.bytes.WithLabelValues(name, "out"),
+		truncated:   m.truncated.WithLabelValues(name),
+		rateLimited: m.rateLimited.WithLabelValues(name),
+		name:        name,
+		m:           m,
 	}
 	for _, d := range requestDecisions {
 		am.decisions[d] = m.requests.WithLabelValues(name, d)

@@ -52,9 +52,16 @@ type Options struct {
 	// Reporter receives every request's counts and every detection, to
 	// mask, spool and upload. Nil: detections reach the metrics only.
 	Reporter *report.Reporter
+	// Policy is the ruleset's per-request policy: filtration modes by
+	// path prefix, application-scoped IP lists, rate limits. Nil: none,
+	// the configuration alone decides.
+	Policy Policy
 	// Registerer receives the proxy's metrics. Nil: not registered.
 	Registerer prometheus.Registerer
 	Log        *slog.Logger
+
+	// now is the clock of rate limits and list expiry; tests set it.
+	now func() time.Time
 }
 
 // Proxy serves HTTP on the listeners it is given. Create it with New.
@@ -67,6 +74,10 @@ type Proxy struct {
 	pools    pools
 	sources  sourceLimiter
 	h2       *h2Handler
+	now      func() time.Time
+	// limits holds the token buckets of ruleset rate limits; eventGate
+	// those that space out the events of refused sources.
+	limits, eventGate *rateLimiter
 
 	closing atomic.Bool
 	mu      sync.Mutex
@@ -93,7 +104,13 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 		d.SetMultipathTCP(false)
 		opts.Dial = d.DialContext
 	}
-	p := &Proxy{opts: opts, log: opts.Log, gray: NewGrayList(), conns: map[net.Conn]*connState{}}
+	if opts.now == nil {
+		opts.now = time.Now
+	}
+	p := &Proxy{
+		opts: opts, log: opts.Log, gray: NewGrayList(), conns: map[net.Conn]*connState{}, now: opts.now,
+		limits: newRateLimiter(maxRateBuckets), eventGate: newRateLimiter(maxRateBuckets),
+	}
 	p.metrics = newMetrics(opts.Registerer, p.gray)
 	p.h2 = newH2Handler(p)
 	if err := p.Configure(cfg); err != nil {
