@@ -147,6 +147,16 @@ type Reporting struct {
 	CredentialFile string `yaml:"credential_file"`
 	// MaxSpoolBytes bounds the spool on disk; the oldest records go first.
 	MaxSpoolBytes int64 `yaml:"max_spool_bytes"`
+	// LimitExport masks every value of every event and keeps only its
+	// structure ("limit data export").
+	LimitExport bool `yaml:"limit_export"`
+	// CorrelationKeyFile holds a node-local key (16 bytes or more): masked
+	// values become HMAC tags under it instead of ***, so that equal values
+	// can be correlated on this node's events without being revealed.
+	CorrelationKeyFile string `yaml:"correlation_key_file"`
+	// SensitiveNames adds names (query, form, JSON keys, headers, cookies)
+	// to the built-in list of sensitive names.
+	SensitiveNames []string `yaml:"sensitive_names"`
 }
 
 // BlockPage replaces the built-in block responses. Each file is a Go

@@ -29,6 +29,8 @@ import (
 
 	"github.com/palisadewaf/palisade/agent/admin"
 	"github.com/palisadewaf/palisade/agent/config"
+	"github.com/palisadewaf/palisade/agent/detect"
+	"github.com/palisadewaf/palisade/agent/mask"
 	"github.com/palisadewaf/palisade/agent/version"
 	"github.com/palisadewaf/palisade/agent/xdp"
 )
@@ -44,6 +46,7 @@ type Daemon struct {
 	filter  *xdp.Filter
 	samples *xdp.SampleLog
 	l7      *l7
+	cloud   *cloudLink
 }
 
 // Run starts the agent with the configuration at cfgPath and blocks until
@@ -61,6 +64,22 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 
 	tuneGC()
 	d := &Daemon{cfgPath: cfgPath, cfg: cfg, log: log, reg: prometheus.NewRegistry(), samples: xdp.NewSampleLog(64)}
+	// The proxy buffers at most an application's inspection limit; the
+	// engine's own bound is the largest limit the configuration allows.
+	engine := detect.New(detect.Options{MaxBody: 64 << 20})
+	id, credential, hc := d.openIdentity(cfg.Cloud)
+	masker, err := newMasker(cfg.Proxy.Reporting, engine)
+	if err != nil {
+		return err
+	}
+	// Every log line of the agent goes through the same masking as events
+	// (principle 1): sensitive names and shapes, and the node's credential.
+	known := []string{}
+	if credential != "" {
+		known = append(known, credential)
+	}
+	log = slog.New(mask.NewHandler(log.Handler(), masker, known...))
+	d.log = log
 	d.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -80,7 +99,7 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 	if err := d.applyXDP(cfg, true); err != nil {
 		return err
 	}
-	if err := d.startL7(cfg); err != nil {
+	if err := d.startL7(cfg, engine, masker, id, credential, hc); err != nil {
 		d.stopL7(0)
 		d.closeReporter()
 		return err
@@ -135,6 +154,11 @@ func Run(ctx context.Context, cfgPath string, log *slog.Logger) error {
 	wg.Go(func() {
 		if err := d.runReporter(ctx); err != nil {
 			errc <- fmt.Errorf("reporting: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := d.runRules(ctx); err != nil {
+			errc <- fmt.Errorf("ruleset sync: %w", err)
 		}
 	})
 	wg.Go(func() {
@@ -238,6 +262,12 @@ func (d *Daemon) Reload() error {
 	}
 	if err := d.reloadL7(cfg); err != nil {
 		return err
+	}
+	if err := d.reloadRules(cfg); err != nil {
+		return err
+	}
+	if cfg.Cloud.URL != d.cfg.Cloud.URL || cfg.Cloud.StateDir != d.cfg.Cloud.StateDir {
+		d.log.Warn("cloud.url and cloud.state_dir change only on restart")
 	}
 	d.cfg = cfg
 	d.log.Info("configuration reloaded", "config", d.cfgPath)

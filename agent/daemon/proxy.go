@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/palisadewaf/palisade/agent/config"
 	"github.com/palisadewaf/palisade/agent/detect"
+	"github.com/palisadewaf/palisade/agent/enroll"
 	"github.com/palisadewaf/palisade/agent/mask"
 	"github.com/palisadewaf/palisade/agent/proxy"
 	"github.com/palisadewaf/palisade/agent/report"
@@ -39,19 +42,16 @@ type l7 struct {
 	listeners map[string]net.Listener // by listener key
 }
 
-// startL7 builds the detection engine and the proxy and opens the
-// configuration's listeners.
-func (d *Daemon) startL7(cfg *config.Config) error {
+// startL7 builds the proxy over the detection engine, opens the reporting
+// pipeline and the ruleset syncer, and opens the configuration's listeners.
+func (d *Daemon) startL7(cfg *config.Config, engine *detect.Engine, masker *mask.Masker, id *enroll.Identity, credential string, hc *http.Client) error {
 	d.l7 = &l7{listeners: map[string]net.Listener{}}
 	d.l7.allow.Store(proxy.NewPrefixSet(nil))
 	if err := d.refreshAllowlist(); err != nil {
 		return err
 	}
-	// The proxy buffers at most an application's inspection limit; the
-	// engine's own bound is the largest limit the configuration allows.
-	engine := detect.New(detect.Options{MaxBody: 64 << 20})
-	if cfg.Proxy.Reporting.IngestURL != "" {
-		r, err := d.newReporter(&cfg.Proxy.Reporting, engine)
+	if rc := reportingFor(cfg, id); rc.IngestURL != "" {
+		r, err := d.newReporter(&rc, engine, masker)
 		if err != nil {
 			return err
 		}
@@ -69,24 +69,46 @@ func (d *Daemon) startL7(cfg *config.Config) error {
 		return err
 	}
 	d.l7.proxy = p
+	link, err := d.startRules(cfg, engine, p, id, credential, hc)
+	if err != nil {
+		return err
+	}
+	d.cloud = link
 	return d.applyListeners(cfg)
+}
+
+// newMasker builds the node's masker: rule-marked points come from the
+// engine's rules in force, so a "mark as sensitive" rule masks from the
+// first event after its ruleset is applied.
+func newMasker(rc config.Reporting, engine *detect.Engine) (*mask.Masker, error) {
+	mc := mask.Config{
+		Sensitive:   func(app int64, p point.Point) bool { return engine.Rules().Sensitive(app, p) },
+		LimitExport: rc.LimitExport,
+		ExtraNames:  rc.SensitiveNames,
+	}
+	if rc.CorrelationKeyFile != "" {
+		key, err := os.ReadFile(rc.CorrelationKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("proxy.reporting.correlation_key_file: %w", err)
+		}
+		mc.CorrelationKey = []byte(strings.TrimSpace(string(key)))
+	}
+	m, err := mask.New(mc)
+	if err != nil {
+		return nil, fmt.Errorf("masking: %w", err)
+	}
+	return m, nil
 }
 
 // newReporter opens the reporting pipeline: events are masked with the
 // engine's current sensitive-data rules before they are spooled, and the
 // credential is masked in the reporter's own logs.
-func (d *Daemon) newReporter(rc *config.Reporting, engine *detect.Engine) (*report.Reporter, error) {
+func (d *Daemon) newReporter(rc *config.Reporting, engine *detect.Engine, masker *mask.Masker) (*report.Reporter, error) {
 	b, err := os.ReadFile(rc.CredentialFile)
 	if err != nil {
 		return nil, fmt.Errorf("reporting credential: %w", err)
 	}
 	credential := strings.TrimSpace(string(b))
-	masker, err := mask.New(mask.Config{
-		Sensitive: func(app int64, p point.Point) bool { return engine.Rules().Sensitive(app, p) },
-	})
-	if err != nil {
-		return nil, err
-	}
 	return report.New(report.Config{
 		Dir:            rc.Dir,
 		Spool:          spool.Options{MaxBytes: rc.MaxSpoolBytes},
@@ -234,7 +256,7 @@ func (d *Daemon) reloadL7(cfg *config.Config) error {
 	if err := d.l7.proxy.Configure(cfg); err != nil {
 		return err
 	}
-	if cfg.Proxy.Reporting != d.cfg.Proxy.Reporting {
+	if !reflect.DeepEqual(cfg.Proxy.Reporting, d.cfg.Proxy.Reporting) {
 		d.log.Warn("proxy.reporting changes only on restart")
 	}
 	if d.l7.steerer.Load() != nil && (cfg.Proxy.Steering != d.cfg.Proxy.Steering || cfg.Proxy.SocketMark != d.cfg.Proxy.SocketMark) {
