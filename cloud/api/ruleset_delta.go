@@ -7,13 +7,15 @@ import (
 	"strings"
 
 	"github.com/palisadewaf/palisade/cloud/apiv1"
+	"github.com/palisadewaf/palisade/cloud/store"
 )
 
 // Limits of a delta: beyond them a node gets the whole ruleset, which is
 // then about as cheap to send and simpler to apply.
 const (
-	// maxDeltaVersions is how far behind a node may be for a delta.
-	maxDeltaVersions = 1000
+	// maxDeltaVersions is how far behind a node may be for a delta: as
+	// far as the store keeps its log.
+	maxDeltaVersions = store.DeltaVersionsKept
 	// maxDeltaEntries bounds the entry changes one delta carries.
 	maxDeltaEntries = 100_000
 )

@@ -23,6 +23,7 @@ import (
 	"github.com/palisadewaf/palisade/cloud/auth"
 	"github.com/palisadewaf/palisade/cloud/notify"
 	"github.com/palisadewaf/palisade/cloud/signkey"
+	"github.com/palisadewaf/palisade/cloud/store"
 	"github.com/palisadewaf/palisade/cloud/store/sqlstore"
 )
 
@@ -185,7 +186,10 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// housekeep removes expired sessions every hour.
+// triggerDataKept is how long firings and deliveries stay in their logs.
+const triggerDataKept = 30 * 24 * time.Hour
+
+// housekeep removes expired sessions and old trigger data every hour.
 func housekeep(ctx context.Context, st *sqlstore.Store, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -196,6 +200,13 @@ func housekeep(ctx context.Context, st *sqlstore.Store, log *slog.Logger) {
 			log.Warn("delete expired sessions", "err", err)
 		case n > 0:
 			log.Info("deleted expired sessions", "count", n)
+		}
+		n, err = st.PruneTriggerData(ctx, time.Now(), triggerDataKept, store.DeltaVersionsKept)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("prune trigger data", "err", err)
+		case n > 0:
+			log.Info("pruned trigger firings, deliveries and the IP-entry log", "rows", n)
 		}
 		select {
 		case <-ctx.Done():

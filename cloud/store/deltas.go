@@ -16,7 +16,16 @@ type IPListDeltas interface {
 	// log covers, or more than max entries changed): the node needs the
 	// whole list.
 	IPEntryChanges(ctx context.Context, tenantID, from, to int64, max int, now time.Time) (d IPEntryDelta, ok bool, err error)
+	// PruneTriggerData trims what deltas, triggers and integrations log:
+	// the IP-entry log beyond the last versions of each tenant (the server
+	// keeps DeltaVersionsKept), firings and finished deliveries older than
+	// keep.
+	PruneTriggerData(ctx context.Context, now time.Time, keep time.Duration, versions int64) (int64, error)
 }
+
+// DeltaVersionsKept is how many ruleset versions back a delta can reach:
+// a node further behind gets the whole ruleset.
+const DeltaVersionsKept = 1000
 
 // IPEntryDelta is the difference between two versions of a tenant's IP
 // lists.

@@ -93,3 +93,59 @@ func testIPEntryChanges(t *testing.T, s store.Store) {
 		t.Fatal("ids not in creation order")
 	}
 }
+
+// testPruneTriggerData: firings and finished deliveries older than the
+// kept time go; pending deliveries, recent rows and the IP-entry log of
+// recent versions stay.
+func testPruneTriggerData(t *testing.T, s store.Store) {
+	w := newWorld(t, s)
+	tr := must(s.ListTriggers(ctx, w.a.ID))[0]
+	for i, at := range []time.Time{t0, t0.Add(40 * 24 * time.Hour)} {
+		f := store.Firing{Source: netip.AddrFrom4([4]byte{198, 18, 0, byte(i)}), Count: 3, WindowStart: at, FiredAt: at, Until: at.Add(time.Hour)}
+		if !must(s.FireTrigger(ctx, &tr, &f)) {
+			t.Fatal("did not fire")
+		}
+	}
+	in := store.Integration{TenantID: w.a.ID, Name: "hook", Kind: store.IntegrationWebhook, URL: "http://198.18.0.1/", Secret: "s"}
+	check(t, s.CreateIntegration(ctx, system, &in))
+	for _, d := range []store.Delivery{
+		{State: store.DeliveryDelivered, UpdatedAt: t0},
+		{State: store.DeliveryPending, UpdatedAt: t0},
+		{State: store.DeliveryFailed, UpdatedAt: t0.Add(40 * 24 * time.Hour)},
+	} {
+		d.TenantID, d.IntegrationID, d.Event, d.CreatedAt = w.a.ID, in.ID, "test", d.UpdatedAt
+		check(t, s.CreateDelivery(ctx, &d))
+	}
+	n := must(s.PruneTriggerData(ctx, t0.Add(41*24*time.Hour), 30*24*time.Hour, 100))
+	if n != 2 {
+		t.Errorf("pruned %d rows, want the old firing and the old delivered delivery", n)
+	}
+	if fs := must(s.ListFirings(ctx, w.a.ID, 0, 10)); len(fs) != 1 || !fs[0].FiredAt.Equal(t0.Add(40*24*time.Hour)) {
+		t.Errorf("firings left %+v", fs)
+	}
+	if ds := must(s.ListDeliveries(ctx, w.a.ID, in.ID, 10)); len(ds) != 2 {
+		t.Errorf("deliveries left %+v", ds)
+	}
+	v := must(s.RulesetVersion(ctx, w.a.ID))
+	if _, ok, err := s.IPEntryChanges(ctx, w.a.ID, 1, v, 100, t0); !ok || err != nil {
+		t.Errorf("recent versions' changes gone after pruning: %v %v", ok, err)
+	}
+
+	// Keeping 2 versions of 5: a node at version 2 gets no delta, one at
+	// version 3 does, and the log holds versions 4 and 5 only.
+	for i := range 3 {
+		e := store.IPEntry{TenantID: w.a.ID, IPEntry: apiv1.IPEntry{List: apiv1.ListDeny,
+			Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, 9, byte(i)}), 32), Origin: apiv1.OriginManual}}
+		check(t, s.CreateIPEntry(ctx, system, &e))
+	}
+	if v = must(s.RulesetVersion(ctx, w.a.ID)); v != 5 {
+		t.Fatalf("version %d, want 5", v)
+	}
+	must(s.PruneTriggerData(ctx, t0, time.Hour, 2))
+	if _, ok, _ := s.IPEntryChanges(ctx, w.a.ID, 2, 5, 100, t0); ok {
+		t.Error("a delta from a pruned version")
+	}
+	if d, ok, _ := s.IPEntryChanges(ctx, w.a.ID, 3, 5, 100, t0); !ok || len(d.Put) != 2 {
+		t.Errorf("delta from the oldest kept version: %v %+v", ok, d)
+	}
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"Triggers", testTriggers},
 		{"FireTrigger", testFireTrigger},
 		{"IPEntryChanges", testIPEntryChanges},
+		{"PruneTriggerData", testPruneTriggerData},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
