@@ -86,6 +86,9 @@ type Server struct {
 	triggers   *triggers.Evaluator
 	dispatcher *notify.Dispatcher
 
+	wakeMu sync.Mutex
+	wake   map[int64]chan struct{} // tenant -> closed when its ruleset may have changed (wake.go)
+
 	appsMu sync.Mutex
 	apps   map[int64]appSet // tenant -> its application ids, for ingest
 }
@@ -142,6 +145,7 @@ func New(cfg Config) (*Server, error) {
 		loginByAccount: ratelimit.New(float64(cfg.LoginsPerMinute)/60, cfg.LoginsPerMinute),
 		dummyHash:      dummy,
 		apps:           map[int64]appSet{},
+		wake:           map[int64]chan struct{}{},
 	}
 	if cfg.Dispatcher == nil {
 		cfg.Dispatcher = notify.New(cfg.Store, notify.Options{Log: cfg.Log, Now: cfg.Now})

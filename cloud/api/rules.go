@@ -345,6 +345,9 @@ func (s *Server) serveRuleset(r *http.Request, p *principal) (any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	for {
+		// Taken before reading the version: a change committed after the
+		// read wakes this very channel.
+		woken := s.rulesetWaiter(p.tenantID)
 		v, err := s.store.RulesetVersion(r.Context(), p.tenantID)
 		if err != nil {
 			return nil, err
@@ -363,6 +366,7 @@ func (s *Server) serveRuleset(r *http.Request, p *principal) (any, error) {
 			}
 			return notModified{}, nil
 		case <-time.After(rulesetPollInterval):
+		case <-woken:
 		}
 	}
 }
@@ -446,23 +450,23 @@ func (s *Server) ruleRoutes() []route {
 		{method: get, path: "/api/v1/rules", summary: "List rules", access: userAccess, scope: auth.ScopeAppsRead,
 			resp: apitypes.List[apitypes.Rule]{}, status: ok, h: s.listRules},
 		{method: post, path: "/api/v1/rules", summary: "Create a rule (validated as nodes validate it)", access: userAccess, scope: auth.ScopeAppsWrite,
-			body: apiv1.Rule{}, resp: apitypes.Rule{}, status: created, h: s.createRule},
+			body: apiv1.Rule{}, resp: apitypes.Rule{}, status: created, h: s.wakesNodes(s.createRule)},
 		{method: get, path: "/api/v1/rules/{id}", summary: "Get a rule", access: userAccess, scope: auth.ScopeAppsRead,
 			resp: apitypes.Rule{}, status: ok, h: s.getRule},
 		{method: put, path: "/api/v1/rules/{id}", summary: "Replace a rule", access: userAccess, scope: auth.ScopeAppsWrite,
-			body: apiv1.Rule{}, resp: apitypes.Rule{}, status: ok, h: s.replaceRule},
+			body: apiv1.Rule{}, resp: apitypes.Rule{}, status: ok, h: s.wakesNodes(s.replaceRule)},
 		{method: del, path: "/api/v1/rules/{id}", summary: "Delete a rule", access: userAccess, scope: auth.ScopeAppsWrite,
-			status: none, h: s.deleteRule},
+			status: none, h: s.wakesNodes(s.deleteRule)},
 		{method: get, path: "/api/v1/ip-entries", summary: "List IP-list entries (deny, allow, gray) not expired", access: userAccess, scope: auth.ScopeAppsRead,
 			resp: apitypes.List[apitypes.IPEntry]{}, status: ok, h: s.listIPEntries},
 		{method: post, path: "/api/v1/ip-entries", summary: "Add an IP-list entry", access: userAccess, scope: auth.ScopeAppsWrite,
-			body: apitypes.CreateIPEntryRequest{}, resp: apitypes.IPEntry{}, status: created, h: s.createIPEntry},
+			body: apitypes.CreateIPEntryRequest{}, resp: apitypes.IPEntry{}, status: created, h: s.wakesNodes(s.createIPEntry)},
 		{method: post, path: "/api/v1/ip-entries/import", summary: "Bulk import IP-list entries: NDJSON, one entry per line, all or nothing", access: userAccess, scope: auth.ScopeAppsWrite,
-			body: apitypes.CreateIPEntryRequest{}, resp: apitypes.ImportResult{}, status: ok, h: s.importIPEntries},
+			body: apitypes.CreateIPEntryRequest{}, resp: apitypes.ImportResult{}, status: ok, h: s.wakesNodes(s.importIPEntries)},
 		{method: get, path: "/api/v1/ip-entries/export", summary: "Export the IP-list entries not expired as NDJSON, in the import format", access: userAccess, scope: auth.ScopeAppsRead,
 			resp: apitypes.CreateIPEntryRequest{}, status: ok, h: s.exportIPEntries},
 		{method: del, path: "/api/v1/ip-entries/{id}", summary: "Delete an IP-list entry", access: userAccess, scope: auth.ScopeAppsWrite,
-			status: none, h: s.deleteIPEntry},
+			status: none, h: s.wakesNodes(s.deleteIPEntry)},
 		{method: get, path: apiv1.RulesetPath, summary: "Node: long-poll the signed ruleset (If-None-Match, wait); 304 when unchanged", access: nodeAccess,
 			query: []param{{"wait", "integer", "seconds the cloud may hold the request for a newer version (0-30)"},
 				{apiv1.RulesetDeltaParam, "integer", "1: the node applies deltas; answer only the IP-list changes since the version in If-None-Match when that is small"},

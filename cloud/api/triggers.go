@@ -44,8 +44,12 @@ func (s *Server) checkSources(cs []apiv1.SourceCounters, nodeID string, apps map
 // The batch is safe whatever happens here: a failure is logged, and the
 // next batch from the same sources judges them again.
 func (s *Server) evaluateTriggers(ctx context.Context, tenantID int64, events []apiv1.Event, sources []apiv1.SourceCounters) {
-	if _, err := s.triggers.Observe(ctx, tenantID, events, sources); err != nil && ctx.Err() == nil {
+	fired, err := s.triggers.Observe(ctx, tenantID, events, sources)
+	if err != nil && ctx.Err() == nil {
 		s.log.Error("evaluate triggers", "tenant_id", tenantID, "err", err)
+	}
+	if len(fired) > 0 {
+		s.wakeRulesets(tenantID)
 	}
 }
 
