@@ -152,16 +152,31 @@ func (c *Client) Enroll(ctx context.Context, enrollToken string, req apiv1.Enrol
 
 // Ingest uploads a batch with the client's node credential, gzip-compressed.
 func (c *Client) Ingest(ctx context.Context, b *apiv1.ReportBatch) (apiv1.IngestResult, error) {
+	body, err := EncodeBatch(b)
+	if err != nil {
+		return apiv1.IngestResult{}, err
+	}
+	return c.IngestEncoded(ctx, body)
+}
+
+// EncodeBatch returns b as an ingest body: JSON, gzip-compressed.
+func EncodeBatch(b *apiv1.ReportBatch) ([]byte, error) {
 	b.Version = apiv1.Version
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	if err := json.NewEncoder(zw).Encode(b); err != nil {
-		return apiv1.IngestResult{}, fmt.Errorf("ingest: encode batch: %w", err)
+		return nil, fmt.Errorf("ingest: encode batch: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return apiv1.IngestResult{}, fmt.Errorf("ingest: compress batch: %w", err)
+		return nil, fmt.Errorf("ingest: compress batch: %w", err)
 	}
-	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/ingest", nil, &buf)
+	return buf.Bytes(), nil
+}
+
+// IngestEncoded uploads a body made by EncodeBatch (a node keeps the
+// encoded batch in its spool and retries it as is).
+func (c *Client) IngestEncoded(ctx context.Context, body []byte) (apiv1.IngestResult, error) {
+	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/ingest", nil, bytes.NewReader(body))
 	if err != nil {
 		return apiv1.IngestResult{}, err
 	}

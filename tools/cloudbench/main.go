@@ -52,7 +52,9 @@ func main() {
 	fs.StringVar(&o.token, "token", "", "admin API token for -url")
 	fs.IntVar(&o.nodes, "nodes", 200, "simulated nodes uploading at once (ingest)")
 	fs.IntVar(&o.batch, "batch", 100, "events per batch (ingest)")
-	fs.DurationVar(&o.duration, "duration", 30*time.Second, "how long to upload (ingest)")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "longest time to upload (ingest)")
+	fs.IntVar(&o.pregen, "batches", 50, "batches each node encodes before the clock starts; it stops when they are sent (ingest)")
+	fs.BoolVar(&o.triggers, "triggers", true, "keep the tenant's triggers (false deletes them first, to measure ingest alone)")
 	fs.IntVar(&o.events, "events", 1_000_000, "events in the store (search)")
 	fs.IntVar(&o.queries, "queries", 50, "runs of each query (search)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
@@ -85,6 +87,8 @@ type options struct {
 	database, dataDir string
 	url, token        string
 	nodes, batch      int
+	triggers          bool
+	pregen            int
 	duration          time.Duration
 	events, queries   int
 }
