@@ -37,7 +37,8 @@ type IngestBatch struct {
 	At       time.Time // when the cloud received it
 	ClientIP string
 	Health   *apiv1.NodeHealth
-	// Events have passed apiv1.Event.Validate and carry a parseable
+	// Events have passed apiv1.Event.Validate and carry a UUID ID (stored
+	// as its 16 bytes, read back in canonical form) and a parseable
 	// SourceIP; NodeID is ignored (the batch's NodeID is stored).
 	Events   []apiv1.Event
 	Counters []apiv1.Counters

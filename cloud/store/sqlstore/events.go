@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/palisadewaf/palisade/cloud/apiv1"
 	"github.com/palisadewaf/palisade/cloud/store"
 )
@@ -126,12 +128,16 @@ func (s *Store) ingestTx(ctx context.Context, tx *sql.Tx, stmts txStmts, b *stor
 				return counts, fmt.Errorf("event %s: source_ip: %w", e.ID, err)
 			}
 			src16 := src.As16()
+			id, err := uuid.Parse(e.ID)
+			if err != nil {
+				return counts, fmt.Errorf("event %q: id: %w", e.ID, err)
+			}
 			ruleIDs := "[]"
 			if len(e.RuleIDs) > 0 {
 				r, _ := json.Marshal(e.RuleIDs) // []int64 always encodes
 				ruleIDs = string(r)
 			}
-			args = append(args, b.TenantID, e.ID, ts(e.Time), received, b.NodeID, e.AppID, e.RequestID, src16[:],
+			args = append(args, b.TenantID, id[:], ts(e.Time), received, b.NodeID, e.AppID, e.RequestID, src16[:],
 				e.Method, e.Host, e.Path, e.AttackType, e.Point, e.DetectorID, ruleIDs, e.Excerpt,
 				b2i(e.Masked), b2i(e.Truncated), string(e.Decision), e.Status, b2i(e.Experimental))
 		}
@@ -188,15 +194,18 @@ const eventCols = `seq, tenant_id, id, time, received_at, node_id, app_id, reque
 func scanEvent(row interface{ Scan(...any) error }) (store.Event, int64, error) {
 	var e store.Event
 	var seq, t, received int64
-	var src []byte
+	var src, id []byte
 	var ruleIDs, decision string
-	err := row.Scan(&seq, &e.TenantID, &e.ID, &t, &received, &e.NodeID, &e.AppID, &e.RequestID, &src, &e.Method, &e.Host, &e.Path,
+	err := row.Scan(&seq, &e.TenantID, &id, &t, &received, &e.NodeID, &e.AppID, &e.RequestID, &src, &e.Method, &e.Host, &e.Path,
 		&e.AttackType, &e.Point, &e.DetectorID, &ruleIDs, &e.Excerpt, &e.Masked, &e.Truncated, &decision, &e.Status, &e.Experimental)
 	if err != nil {
 		return store.Event{}, 0, mapErr(err)
 	}
 	e.Time, e.ReceivedAt, e.Decision = fromTS(t), fromTS(received), apiv1.Decision(decision)
 	e.SourceIP = addrString(src)
+	if u, err := uuid.FromBytes(id); err == nil {
+		e.ID = u.String()
+	}
 	if ruleIDs != "[]" {
 		if err := json.Unmarshal([]byte(ruleIDs), &e.RuleIDs); err != nil {
 			return store.Event{}, 0, fmt.Errorf("event %s: decode rule_ids: %w", e.ID, err)
@@ -327,7 +336,11 @@ func (s *Store) SearchEvents(ctx context.Context, tenantID int64, f store.EventF
 
 // GetEvent implements store.Events.
 func (s *Store) GetEvent(ctx context.Context, tenantID int64, id string) (store.Event, error) {
-	e, _, err := scanEvent(s.r.QueryRowContext(ctx, s.q("SELECT "+eventCols+" FROM events WHERE tenant_id = ? AND id = ?"), tenantID, id))
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return store.Event{}, store.ErrNotFound
+	}
+	e, _, err := scanEvent(s.r.QueryRowContext(ctx, s.q("SELECT "+eventCols+" FROM events WHERE tenant_id = ? AND id = ?"), tenantID, u[:]))
 	return e, err
 }
 

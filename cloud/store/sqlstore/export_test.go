@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/palisadewaf/palisade/cloud/apiv1"
 )
 
@@ -29,7 +31,8 @@ func InsertBaseline(ctx context.Context, s *Store, events []apiv1.Event) error {
 			var args []any
 			for _, e := range chunk {
 				src := netip.MustParseAddr(e.SourceIP).As16()
-				args = append(args, 1, e.ID, ts(e.Time), ts(e.Time), "n", e.AppID, e.RequestID, src[:], e.Method, e.Host, e.Path,
+				id := uuid.MustParse(e.ID)
+				args = append(args, 1, id[:], ts(e.Time), ts(e.Time), "n", e.AppID, e.RequestID, src[:], e.Method, e.Host, e.Path,
 					e.AttackType, e.Point, e.DetectorID, "[7]", e.Excerpt, 0, 0, string(e.Decision), e.Status, 0)
 			}
 			stmt := q

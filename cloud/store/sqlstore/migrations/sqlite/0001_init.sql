@@ -95,7 +95,7 @@ CREATE INDEX nodes_tenant ON nodes (tenant_id);
 CREATE TABLE events (
     seq           INTEGER PRIMARY KEY,
     tenant_id     INTEGER NOT NULL,
-    id            TEXT    NOT NULL,
+    id            BLOB    NOT NULL, -- the UUID's 16 bytes
     time          INTEGER NOT NULL,
     received_at   INTEGER NOT NULL,
     node_id       TEXT    NOT NULL,
