@@ -2,6 +2,9 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -152,5 +155,36 @@ func TestPollerTakesDeltasFromTheCloud(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "198.18.0.2/32 198.18.0.3/32 fd00::1/128" {
 		t.Errorf("entries in force %v", got)
+	}
+}
+
+// TestPollerOlderCloud: a cloud that refuses the delta parameters (it
+// predates them) costs one failed poll; the node then asks for whole
+// rulesets and follows it.
+func TestPollerOlderCloud(t *testing.T) {
+	c := newCloud(t)
+	sr := c.sign(ruleset(2))
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.RawQuery)
+		if r.URL.Query().Has(apiv1.RulesetDeltaParam) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(apiv1.Error{Code: "bad_request", Message: `unknown query parameter "delta"`})
+			return
+		}
+		json.NewEncoder(w).Encode(sr)
+	}))
+	defer srv.Close()
+	s := newPollingSyncer(t, c.keyring())
+	p := &Poller{BaseURL: srv.URL, Credential: "pcn_x", Wait: time.Second, Syncer: s}
+	if _, err := p.Poll(context.Background()); err == nil {
+		t.Fatal("first poll against the older cloud succeeded")
+	}
+	if changed, err := p.Poll(context.Background()); err != nil || !changed || s.Version() != 2 {
+		t.Fatalf("second poll: %v %v, version %d", changed, err, s.Version())
+	}
+	if len(asked) != 2 || strings.Contains(asked[1], apiv1.RulesetDeltaParam) {
+		t.Errorf("queries %q", asked)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/palisadewaf/palisade/cloud/apiv1"
@@ -35,6 +36,10 @@ type Poller struct {
 	MinBackoff, MaxBackoff time.Duration
 	Syncer                 *Syncer
 	Log                    *slog.Logger
+
+	// noDeltas is set when the cloud refused the delta parameters (a cloud
+	// older than the node): the poller then asks for whole rulesets.
+	noDeltas atomic.Bool
 }
 
 // Run polls until ctx ends. Failures (cloud unreachable, a ruleset
@@ -119,9 +124,13 @@ func (p *Poller) fetch(ctx context.Context) (*apiv1.SignedRuleset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ruleset URL: %w", err)
 	}
-	q := url.Values{"wait": {strconv.Itoa(int(p.Wait / time.Second))}, apiv1.RulesetDeltaParam: {"1"}}
-	if p.Syncer.wantsFull() {
-		q.Set(apiv1.RulesetFullParam, "1")
+	q := url.Values{"wait": {strconv.Itoa(int(p.Wait / time.Second))}}
+	deltas := !p.noDeltas.Load()
+	if deltas {
+		q.Set(apiv1.RulesetDeltaParam, "1")
+		if p.Syncer.wantsFull() {
+			q.Set(apiv1.RulesetFullParam, "1")
+		}
 	}
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -145,6 +154,11 @@ func (p *Poller) fetch(ctx context.Context) (*apiv1.SignedRuleset, error) {
 	default:
 		var e apiv1.Error
 		_ = json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&e)
+		if deltas && resp.StatusCode == http.StatusBadRequest && strings.Contains(e.Message, `"`+apiv1.RulesetDeltaParam+`"`) {
+			// A cloud that predates deltas: whole rulesets from now on.
+			p.noDeltas.Store(true)
+			p.Log.Warn("the cloud does not serve ruleset deltas; asking for whole rulesets")
+		}
 		return nil, fmt.Errorf("fetch ruleset: %s: %s %s", resp.Status, e.Code, e.Message)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, apiv1.MaxSignedRulesetBytes+1))
