@@ -98,6 +98,13 @@ func testTriggers(t *testing.T, s store.Store) {
 			t.Errorf("%s: counted %d for a, %d for b; want %d, %d", c.name, got[a], got[b], c.a, c.b)
 		}
 	}
+	// A minute sent again replaces the first upload (a retry), never adds.
+	_, err = s.Ingest(ctx, &store.IngestBatch{TenantID: w.a.ID, NodeID: node.ID, At: t0, Sources: []apiv1.SourceCounters{
+		{AppID: 3, Minute: min0, SourceIP: b.String(), Path: "/login/mfa", Requests: 25, NotFound: 3}}})
+	check(t, err)
+	if got := count(store.TriggerCondition{Kind: store.CountBruteForce, Path: "/login"}, 3); got[b] != 35 {
+		t.Errorf("brute force after a re-sent minute: %d, want 10 + 25", got[b])
+	}
 	// The other tenant's view of the same sources is empty.
 	tr := store.Trigger{TenantID: w.b.ID, ID: 99, Condition: store.TriggerCondition{Kind: store.CountAttacks}}
 	if got := must(s.CountForTrigger(ctx, &tr, []netip.Addr{a, b}, since)); len(got) != 0 {
