@@ -27,7 +27,8 @@ var (
 )
 
 // fakeEvent is a plausible masked event: attackers come from a few
-// thousand addresses of 198.18.0.0/15 and fd00::/8.
+// thousand addresses of 198.18.0.0/15 and fd00::/8, and the id is a
+// time-ordered UUIDv7, as agent/report makes them.
 func fakeEvent(r *rand.Rand, at time.Time, apps []int64) apiv1.Event {
 	var src netip.Addr
 	if r.IntN(10) == 0 {
@@ -44,7 +45,7 @@ func fakeEvent(r *rand.Rand, at time.Time, apps []int64) apiv1.Event {
 		status = 200
 	}
 	return apiv1.Event{
-		ID: uuid.NewString(), Time: at, AppID: apps[r.IntN(len(apps))], RequestID: uuid.NewString()[:18],
+		ID: uuid.Must(uuid.NewV7()).String(), Time: at, AppID: apps[r.IntN(len(apps))], RequestID: uuid.NewString()[:18],
 		SourceIP: src.String(), Method: "GET", Host: "shop.example.test", Path: "/products/search?q=***",
 		AttackType: typ, Point: points[r.IntN(len(points))], DetectorID: "libinjection." + typ,
 		RuleIDs: []int64{int64(r.IntN(100))}, Excerpt: "1' UNION SELECT username, **** FROM users--",

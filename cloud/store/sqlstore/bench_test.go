@@ -19,7 +19,7 @@ func benchEvents(n int, at time.Time) []apiv1.Event {
 	es := make([]apiv1.Event, n)
 	for i := range es {
 		es[i] = apiv1.Event{
-			ID: uuid.NewString(), Time: at.Add(time.Duration(i) * time.Millisecond), AppID: int64(i % 5), RequestID: "r-0123456789",
+			ID: uuid.Must(uuid.NewV7()).String(), Time: at.Add(time.Duration(i) * time.Millisecond), AppID: int64(i % 5), RequestID: "r-0123456789",
 			SourceIP: fmt.Sprintf("198.18.%d.%d", i%16, i%251), Method: "GET", Host: "shop.example.test", Path: "/products/search?q=***",
 			AttackType: []string{"sqli", "xss", "rce", "ptrav"}[i%4], Point: "query.q", DetectorID: "libinjection.sqli",
 			RuleIDs: []int64{7}, Excerpt: "1' UNION SELECT username, **** FROM users--", Decision: apiv1.DecisionBlocked, Status: 403,
