@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/palisadewaf/palisade/agent/config"
 	"github.com/palisadewaf/palisade/agent/detect"
@@ -164,4 +167,32 @@ func (d *Daemon) reloadRules(cfg *config.Config) error {
 		return fmt.Errorf("rules file: %w", err)
 	}
 	return nil
+}
+
+// policyView hands the proxy the L7 policy of the ruleset in force (modes
+// by path prefix, application-scoped lists, rate limits). The syncer is
+// made after the proxy (it writes the proxy's gray list), so the view is
+// given its syncer before the first listener opens.
+type policyView struct {
+	syncer atomic.Pointer[rulesync.Syncer]
+}
+
+func (v *policyView) policy() *rulesync.Policy {
+	if s := v.syncer.Load(); s != nil {
+		return s.Policy()
+	}
+	return nil // a nil *Policy answers "nothing configured"
+}
+
+func (v *policyView) Mode(app int64, path string) (string, bool) {
+	return v.policy().Mode(app, path)
+}
+
+func (v *policyView) Source(app int64, a netip.Addr, now time.Time) string {
+	return v.policy().Source(app, a, now)
+}
+
+func (v *policyView) RateLimit(app int64, path string) (proxy.RateLimit, bool) {
+	rl, ok := v.policy().RateLimit(app, path)
+	return proxy.RateLimit(rl), ok
 }

@@ -57,11 +57,13 @@ func (d *Daemon) startL7(cfg *config.Config, engine *detect.Engine, masker *mask
 		}
 		d.l7.reporter = r
 	}
+	policy := &policyView{}
 	p, err := proxy.New(cfg, proxy.Options{
 		Engine:      engine,
 		Dial:        d.dialUpstream,
 		Allowlisted: d.allowlisted,
 		Reporter:    d.l7.reporter,
+		Policy:      policy,
 		Registerer:  d.reg,
 		Log:         d.log,
 	})
@@ -74,6 +76,7 @@ func (d *Daemon) startL7(cfg *config.Config, engine *detect.Engine, masker *mask
 		return err
 	}
 	d.cloud = link
+	policy.syncer.Store(link.syncer)
 	return d.applyListeners(cfg)
 }
 

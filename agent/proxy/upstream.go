@@ -35,9 +35,17 @@ func (u *upConn) stale() bool {
 	if u.br.Buffered() > 0 {
 		return true // unsolicited bytes: not a clean connection
 	}
+	// Read the socket itself, not through br: its deadlineReader would
+	// push the deadline a whole response timeout ahead and turn this check
+	// into a wait. A byte arriving now is unsolicited: the connection is
+	// not clean either way.
 	u.nc.SetReadDeadline(time.Now())
-	_, err := u.br.Peek(1)
+	var one [1]byte
+	n, err := u.nc.Read(one[:])
 	u.dr.progress(u.dr.timeout) // the next read sets a real deadline again
+	if n > 0 {
+		return true
+	}
 	var ne net.Error
 	return !(errors.As(err, &ne) && ne.Timeout())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -229,3 +231,25 @@ func (ns *NS) Command(ctx context.Context, name string, args ...string) *exec.Cm
 
 // Handle is the namespace's netlink handle, for tests that need more.
 func (ns *NS) Handle() *netlink.Handle { return ns.nl }
+
+// HTTPClient is an HTTP client whose connections start inside ns.
+func (ns *NS) HTTPClient(timeout time.Duration) *http.Client {
+	tr := &http.Transport{
+		DialContext:       func(ctx context.Context, network, addr string) (net.Conn, error) { return ns.Dial(ctx, network, addr) },
+		DisableKeepAlives: true,
+	}
+	return &http.Client{Transport: tr, Timeout: timeout}
+}
+
+// CanConnect reports whether a TCP connection from ns to addr opens within
+// timeout (a dropped SYN times out).
+func (ns *NS) CanConnect(addr string, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := ns.Dial(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
