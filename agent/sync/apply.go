@@ -3,7 +3,6 @@ package sync
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/palisadewaf/palisade/agent/detect"
@@ -19,8 +18,7 @@ type Engine interface {
 // IPFilter is where the node's global deny and allow entries go: the XDP
 // filter's maps (*xdp.Filter).
 type IPFilter interface {
-	Entries(xdp.List) ([]xdp.Entry, error)
-	Replace(xdp.List, []xdp.Entry) error
+	ReplaceSource(xdp.List, xdp.Source, []xdp.Entry) error
 }
 
 // GrayList is the proxy's L7 gray list (*proxy.GrayList); the global gray
@@ -90,33 +88,13 @@ func entryOf(e apiv1.IPEntry) xdp.Entry {
 	return xdp.Entry{Prefix: e.Prefix, Expires: e.Expires, Reason: e.Reason, Source: xdp.SourceCloud}
 }
 
-// replaceCloudEntries swaps the entries of source cloud in one XDP list for
-// entries, keeping those added by hand or from the lists file (which win
-// over a cloud entry for the same prefix: an operator's decision on the
-// node is not overridden from afar). The list is swapped in one atomic
-// Replace.
-//
-// An entry added by hand between the read and the swap is lost; the admin
-// API and the syncer are the only writers and both are rare.
+// replaceCloudEntries makes the entries of source cloud in one XDP list
+// the ruleset's, keeping those added by hand or from the lists file (which
+// win over a cloud entry for the same prefix: an operator's decision on the
+// node is not overridden from afar). The filter diffs and applies the
+// change under its own lock, so an entry added by hand meanwhile is kept.
 func replaceCloudEntries(f IPFilter, l xdp.List, entries []xdp.Entry) error {
-	current, err := f.Entries(l)
-	if err != nil {
-		return fmt.Errorf("read %s list: %w", l, err)
-	}
-	kept := make([]xdp.Entry, 0, len(current)+len(entries))
-	local := map[netip.Prefix]bool{}
-	for _, e := range current {
-		if e.Source != xdp.SourceCloud {
-			kept = append(kept, e)
-			local[e.Prefix] = true
-		}
-	}
-	for _, e := range entries {
-		if !local[e.Prefix] {
-			kept = append(kept, e)
-		}
-	}
-	return f.Replace(l, kept)
+	return f.ReplaceSource(l, xdp.SourceCloud, entries)
 }
 
 // applyXDP writes the global lists; on failure it puts back the lists of

@@ -319,3 +319,60 @@ func TestParsePrefixErrors(t *testing.T) {
 		t.Errorf("masking: %v %v", p, err)
 	}
 }
+
+func TestReplaceSource(t *testing.T) {
+	f := openTestFilter(t)
+	manual := Entry{Prefix: mustPrefix(t, "198.18.8.1"), Reason: "operator", Source: SourceManual}
+	if err := f.Add(Deny, manual); err != nil {
+		t.Fatal(err)
+	}
+	cloud := func(prefixes ...string) []Entry {
+		var out []Entry
+		for _, p := range prefixes {
+			out = append(out, Entry{Prefix: mustPrefix(t, p), Reason: "cloud"})
+		}
+		return out
+	}
+	// The cloud's entry for the operator's prefix does not replace it.
+	if err := f.ReplaceSource(Deny, SourceCloud, cloud("198.18.8.1", "198.18.8.2", "198.18.9.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	check := func(want map[string]string) {
+		t.Helper()
+		entries, err := f.Entries(Deny)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, e := range entries {
+			got[e.Prefix.String()] = e.Source.String()
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("deny list %v, want %v", got, want)
+		}
+	}
+	check(map[string]string{"198.18.8.1/32": "manual", "198.18.8.2/32": "cloud", "198.18.9.0/24": "cloud"})
+	if run(t, f, frame("198.18.9.7", "198.18.0.1")) != xdpDrop {
+		t.Fatal("cloud prefix entry does not apply")
+	}
+	// A later ruleset drops one entry and adds another; the operator's stays.
+	if err := f.ReplaceSource(Deny, SourceCloud, cloud("198.18.8.3", "198.18.9.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	check(map[string]string{"198.18.8.1/32": "manual", "198.18.8.3/32": "cloud", "198.18.9.0/24": "cloud"})
+	if run(t, f, frame("198.18.8.2", "198.18.0.1")) != xdpPass || run(t, f, frame("198.18.8.3", "198.18.0.1")) != xdpDrop {
+		t.Fatal("in-place change not in force")
+	}
+	// A change bigger than the in-place limit rebuilds the list, keeping
+	// the operator's entry.
+	big := make([]Entry, inPlaceLimit+10)
+	for i := range big {
+		big[i] = Entry{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 19, byte(i >> 8), byte(i)}), 32)}
+	}
+	if err := f.ReplaceSource(Deny, SourceCloud, big); err != nil {
+		t.Fatal(err)
+	}
+	if f.Len(Deny) != len(big)+1 || run(t, f, frame("198.18.8.1", "198.18.0.1")) != xdpDrop || run(t, f, frame("198.19.0.5", "198.18.0.1")) != xdpDrop {
+		t.Fatalf("after a big change: len %d", f.Len(Deny))
+	}
+}

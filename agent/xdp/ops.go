@@ -277,3 +277,101 @@ func ExpiresIn(ttl time.Duration) time.Time {
 	}
 	return time.Now().Add(ttl)
 }
+
+// inPlaceLimit is the largest change ReplaceSource makes entry by entry;
+// a bigger one rebuilds the list and flips it in one write. In place,
+// every address moves from its old verdict to its new one atomically, and
+// nothing else about the list changes; a rebuild costs the kernel a few
+// RCU grace periods, which is worth it only for big changes.
+const inPlaceLimit = 4096
+
+// ReplaceSource makes the entries of one source (the cloud's ruleset, say)
+// in list l exactly entries, and leaves the entries of other sources alone:
+// for a prefix held by another source (an operator's palisadectl entry),
+// that entry wins. Small changes are made in place, big ones by an atomic
+// rebuild of the whole list.
+func (f *Filter) ReplaceSource(l List, src Source, entries []Entry) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ls, err := f.list(l)
+	if err != nil {
+		return err
+	}
+	current := map[netip.Prefix]bpf.XdpListEntry{}
+	if err := ls.each(func(p netip.Prefix, v bpf.XdpListEntry) error {
+		current[p] = v
+		return nil
+	}); err != nil {
+		return fmt.Errorf("replace %s entries of %s list: %w", src, l, err)
+	}
+	want := make(map[netip.Prefix]encoded, len(entries))
+	for i, e := range entries {
+		e.Source = src
+		enc, err := f.encode(e)
+		if err != nil {
+			return fmt.Errorf("replace %s entries of %s list: entry %d: %w", src, l, i, err)
+		}
+		if v, ok := current[enc.prefix]; ok && Source(v.Source) != src {
+			continue // another source's entry for this prefix wins
+		}
+		want[enc.prefix] = enc
+	}
+	var adds []encoded
+	var dels []netip.Prefix
+	for p, v := range current {
+		if _, ok := want[p]; !ok && Source(v.Source) == src {
+			dels = append(dels, p)
+		}
+	}
+	for p, e := range want {
+		if v, ok := current[p]; !ok || !sameEntry(v, e.value) {
+			adds = append(adds, e)
+		}
+	}
+	if len(adds)+len(dels) <= inPlaceLimit {
+		err := func() error {
+			for _, p := range dels {
+				if _, err := ls.remove(p); err != nil {
+					return err
+				}
+			}
+			for _, e := range adds {
+				if err := ls.put(e.prefix, e.value); err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, errFull) {
+			return fmt.Errorf("replace %s entries of %s list: %w", src, l, err)
+		}
+		// Out of room: the rebuild below sizes the maps for the new list.
+	}
+	all := make([]encoded, 0, len(current)+len(want))
+	for p, v := range current {
+		if Source(v.Source) != src {
+			all = append(all, encoded{p, v})
+		}
+	}
+	for _, e := range want {
+		all = append(all, e)
+	}
+	if err := ls.replace(all); err != nil {
+		return fmt.Errorf("replace %s entries of %s list (%d entries): %w", src, l, len(all), err)
+	}
+	return nil
+}
+
+// sameEntry compares two values, taking expiries within a second as equal:
+// converting a wall-clock expiry to boot time is not exact to the
+// nanosecond, and rewriting every entry for that would be waste.
+func sameEntry(a, b bpf.XdpListEntry) bool {
+	d := int64(a.ExpiresNs) - int64(b.ExpiresNs)
+	if (a.ExpiresNs == 0) != (b.ExpiresNs == 0) || d > int64(time.Second) || d < -int64(time.Second) {
+		return false
+	}
+	return a.ReasonId == b.ReasonId && a.Source == b.Source
+}
