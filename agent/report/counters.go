@@ -16,7 +16,7 @@ type counterKey struct {
 // what the node did with it (empty for a request without a detected
 // attack), attackTypes the types detected in it.
 func (r *Reporter) Count(app int64, d apiv1.Decision, attackTypes ...string) {
-	minute := time.Now().UTC().Truncate(time.Minute)
+	minute := r.now().UTC().Truncate(time.Minute)
 	k := counterKey{app: app, minute: minute.Unix()}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -38,8 +38,10 @@ func (r *Reporter) Count(app int64, d apiv1.Decision, attackTypes ...string) {
 }
 
 // spoolClosedMinutes moves the counts of every minute that has ended into
-// the spool, once per application and minute.
+// the spool, once per application and minute, and the per-source counts
+// once per application, source and path.
 func (r *Reporter) spoolClosedMinutes(now time.Time) {
+	defer r.spoolClosedSourceMinutes(now)
 	current := now.UTC().Truncate(time.Minute).Unix()
 	r.mu.Lock()
 	var closed []*apiv1.Counters

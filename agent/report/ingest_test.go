@@ -35,6 +35,7 @@ type ingestServer struct {
 	events   map[string]apiv1.Event // by id
 	order    []string               // ids in the order first stored
 	counters []apiv1.Counters
+	sources  []apiv1.SourceCounters
 	rejected []apiv1.Event // refused by the sensitive-value scanner
 	received int           // events received, duplicates included
 	posts    int
@@ -171,6 +172,15 @@ func (s *ingestServer) serve(w http.ResponseWriter, r *http.Request) {
 		res.Accepted++
 	}
 	s.counters = append(s.counters, batch.Counters...)
+	if len(batch.Sources) > apiv1.MaxBatchSources {
+		s.t.Errorf("batch of %d source counters, limit %d", len(batch.Sources), apiv1.MaxBatchSources)
+	}
+	for _, c := range batch.Sources {
+		if err := c.Validate(); err != nil {
+			s.t.Errorf("invalid source counters %+v: %v", c, err)
+		}
+	}
+	s.sources = append(s.sources, batch.Sources...)
 	s.mu.Unlock()
 	select {
 	case s.stored <- struct{}{}:

@@ -19,6 +19,15 @@ const (
 	reasonPerRequestCap = "per_request_cap"
 )
 
+// Reasons a request was not counted under its source and path, the
+// "reason" label of palisade_report_source_requests_uncounted_total.
+const (
+	// reasonPathCap: counted under its source, without its path.
+	reasonPathCap = "path_cap"
+	// reasonSourceCap: its source was evicted, not counted at all.
+	reasonSourceCap = "source_cap"
+)
+
 // metrics are the reporter's Prometheus metrics. The spool's gauges are
 // read from the spool at scrape time.
 type metrics struct {
@@ -33,6 +42,8 @@ type metrics struct {
 	uploaded prometheus.Counter
 	uploads  *prometheus.CounterVec
 	dropped  *prometheus.CounterVec
+	// uncounted are requests the per-source counts lost to their bounds.
+	uncounted *prometheus.CounterVec
 
 	spoolEvents, spoolBytes, oldestAge, quarantined *prometheus.Desc
 }
@@ -60,6 +71,10 @@ func newMetrics(sp *spool.Spool) *metrics {
 			Name: "palisade_report_events_dropped_total",
 			Help: "Events that will never be delivered, by reason.",
 		}, []string{"reason"}),
+		uncounted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "palisade_report_source_requests_uncounted_total",
+			Help: "Requests not counted under their source and path in the per-source counters, by bound reached (path_cap, source_cap).",
+		}, []string{"reason"}),
 		spoolEvents: prometheus.NewDesc("palisade_report_spool_events",
 			"Events and counters in the spool, not yet stored by the cloud.", nil, nil),
 		spoolBytes: prometheus.NewDesc("palisade_report_spool_bytes",
@@ -75,6 +90,9 @@ func newMetrics(sp *spool.Spool) *metrics {
 	for _, r := range []string{reasonSpoolFull, reasonRejected, reasonUndecodable, reasonSpoolError, reasonPerRequestCap} {
 		m.dropped.WithLabelValues(r)
 	}
+	for _, r := range []string{reasonPathCap, reasonSourceCap} {
+		m.uncounted.WithLabelValues(r)
+	}
 	return m
 }
 
@@ -85,6 +103,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.uploaded.Describe(ch)
 	m.uploads.Describe(ch)
 	m.dropped.Describe(ch)
+	m.uncounted.Describe(ch)
 	ch <- m.spoolEvents
 	ch <- m.spoolBytes
 	ch <- m.oldestAge
@@ -115,4 +134,5 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	m.uploaded.Collect(ch)
 	m.uploads.Collect(ch)
 	m.dropped.Collect(ch)
+	m.uncounted.Collect(ch)
 }

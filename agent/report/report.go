@@ -77,6 +77,12 @@ type Config struct {
 	// MaxEventsPerRequest bounds the events one request produces (default
 	// 16); further detections are counted, not reported.
 	MaxEventsPerRequest int
+	// MaxSources and MaxSourcePaths bound the per-source counts of one
+	// minute (CountSource): sources, and (source, path) pairs (defaults
+	// 4096 each). The lighter half is evicted when a table is full.
+	MaxSources, MaxSourcePaths int
+	// Clock tells the time of counts (default time.Now).
+	Clock func() time.Time
 }
 
 func (c *Config) setDefaults() error {
@@ -129,6 +135,15 @@ func (c *Config) setDefaults() error {
 	if c.MaxEventsPerRequest <= 0 {
 		c.MaxEventsPerRequest = 16
 	}
+	if c.MaxSources <= 0 {
+		c.MaxSources = 4096
+	}
+	if c.MaxSourcePaths <= 0 {
+		c.MaxSourcePaths = 4096
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
 	return nil
 }
 
@@ -141,6 +156,10 @@ type Reporter struct {
 
 	mu     sync.Mutex
 	counts map[counterKey]*apiv1.Counters
+
+	// smu guards the per-source counts, by minute (Unix seconds).
+	smu           sync.Mutex
+	sourceMinutes map[int64]*sourceMinute
 
 	// batchEvents shrinks when the cloud answers 413.
 	batchEvents atomic.Int64
@@ -160,6 +179,8 @@ func New(cfg Config) (*Reporter, error) {
 		log:    cfg.Logger,
 		spool:  sp,
 		counts: make(map[counterKey]*apiv1.Counters),
+
+		sourceMinutes: make(map[int64]*sourceMinute),
 	}
 	r.batchEvents.Store(int64(cfg.BatchEvents))
 	r.m = newMetrics(sp)
@@ -172,6 +193,9 @@ func New(cfg Config) (*Reporter, error) {
 	if err := r.loadCounts(); err != nil {
 		// Losing up to a minute of counts is better than not starting.
 		r.log.Warn("report: saved counters unreadable, starting from zero", "err", err)
+	}
+	if err := r.loadSources(); err != nil {
+		r.log.Warn("report: saved source counters unreadable, starting from zero", "err", err)
 	}
 	return r, nil
 }
@@ -333,6 +357,7 @@ func (r *Reporter) events(in Input) ([]apiv1.Event, error) {
 const (
 	kindEvent    = 'E'
 	kindCounters = 'C'
+	kindSources  = 'S'
 )
 
 func (r *Reporter) spoolRecord(kind byte, v any) error {
@@ -370,6 +395,8 @@ func cut(s string, n int) string {
 	return s[:n]
 }
 
+func (r *Reporter) now() time.Time { return r.cfg.Clock() }
+
 // Stats returns the spool's counts.
 func (r *Reporter) Stats() spool.Stats { return r.spool.Stats() }
 
@@ -377,8 +404,7 @@ func (r *Reporter) Stats() spool.Stats { return r.spool.Stats() }
 // restart, with the counts to come) and closes the spool. Call it after
 // Run has returned.
 func (r *Reporter) Close() error {
-	err := r.saveCounts()
-	return errors.Join(err, r.spool.Close())
+	return errors.Join(r.saveCounts(), r.saveSources(), r.spool.Close())
 }
 
 // countsFile holds the counts of minutes not yet spooled across a restart.

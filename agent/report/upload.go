@@ -23,7 +23,7 @@ import (
 func (r *Reporter) Run(ctx context.Context) error {
 	backoff := r.cfg.BackoffMin
 	for {
-		r.spoolClosedMinutes(time.Now())
+		r.spoolClosedMinutes(r.now())
 		batch, err := r.spool.Peek(int(r.batchEvents.Load()), r.cfg.BatchBytes)
 		if errors.Is(err, spool.ErrClosed) {
 			return nil // Close was called first
@@ -131,6 +131,11 @@ func (r *Reporter) upload(ctx context.Context, b *spool.Batch) error {
 			if err = json.Unmarshal(rec.Payload[1:], &c); err == nil {
 				batch.Counters = append(batch.Counters, c)
 			}
+		case kindSources:
+			var c apiv1.SourceCounters
+			if err = json.Unmarshal(rec.Payload[1:], &c); err == nil {
+				batch.Sources = append(batch.Sources, c)
+			}
 		default:
 			err = fmt.Errorf("unknown record kind %q", rec.Payload[0])
 		}
@@ -141,7 +146,7 @@ func (r *Reporter) upload(ctx context.Context, b *spool.Batch) error {
 			r.log.Error("report: dropped a spooled record that does not decode", "err", err)
 		}
 	}
-	if len(batch.Events) == 0 && len(batch.Counters) == 0 {
+	if len(batch.Events) == 0 && len(batch.Counters) == 0 && len(batch.Sources) == 0 {
 		return nil
 	}
 	st := r.spool.Stats()
