@@ -110,9 +110,9 @@ type exchange struct {
 	status int
 }
 
-// record counts a finished request in the metrics and the per-minute
-// counters, and hands its detections to the reporting pipeline, which
-// masks them before anything is written.
+// record counts a finished request in the metrics, the per-minute
+// counters and the per-source counters, and hands its detections to the
+// reporting pipeline, which masks them before anything is written.
 func (p *Proxy) record(a *app, v *verdict, ex *exchange) {
 	am := a.metrics
 	am.decisions[v.decision].Inc()
@@ -140,6 +140,9 @@ func (p *Proxy) record(a *app, v *verdict, ex *exchange) {
 	}
 	decision := requestDecision(v.mode, v)
 	r.Count(a.id, decision, types...)
+	// Every request, attack or not: brute force and forced browsing are
+	// made of requests that are each harmless.
+	r.CountSource(a.id, ex.client, ex.target, ex.status)
 	if len(types) == 0 {
 		return
 	}

@@ -4,10 +4,12 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,9 +22,10 @@ import (
 // ingest is a stand-in for the cloud's ingest endpoint that keeps the
 // events it receives.
 type ingest struct {
-	mu     sync.Mutex
-	events []apiv1.Event
-	raw    strings.Builder
+	mu      sync.Mutex
+	events  []apiv1.Event
+	sources []apiv1.SourceCounters
+	raw     strings.Builder
 }
 
 func (in *ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -39,6 +42,7 @@ func (in *ingest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	in.mu.Lock()
 	in.events = append(in.events, batch.Events...)
+	in.sources = append(in.sources, batch.Sources...)
 	in.raw.WriteString(body.String())
 	in.mu.Unlock()
 	json.NewEncoder(w).Encode(apiv1.IngestResult{Accepted: len(batch.Events)})
@@ -110,5 +114,91 @@ func TestDetectionsReported(t *testing.T) {
 				t.Fatalf("a password left the node: %s", raw)
 			}
 		})
+	}
+}
+
+// Every request is counted per source and path with the status the
+// client got, and the counts reach the ingest endpoint once the minute
+// ends: what the cloud's brute-force and forced-browsing triggers read.
+func TestSourceCountsReported(t *testing.T) {
+	in := &ingest{}
+	srv := httptest.NewServer(in)
+	defer srv.Close()
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/login" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer upstream.Close()
+	masker, err := mask.New(mask.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var later atomic.Int64 // added to the reporter's clock
+	rep, err := report.New(report.Config{
+		Dir: t.TempDir(), IngestURL: srv.URL + "/api/v1/ingest", Credential: "pcn_test",
+		Masker: masker, BatchDelay: 20 * time.Millisecond,
+		Clock: func() time.Time { return time.Now().Add(time.Duration(later.Load())) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { rep.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done; rep.Close() }()
+
+	e := newEnv(t, config.ModeBlock, func(c *config.Config) { c.Applications[0].Upstream = upstream.URL },
+		func(o *Options) { o.Reporter = rep })
+	for i := range 5 {
+		if resp, _ := e.get(fmt.Sprintf("/login?user=admin&password=hunter2-guess-%d", i), nil); resp.StatusCode != 200 {
+			t.Fatalf("login answered %d", resp.StatusCode)
+		}
+	}
+	for range 3 {
+		if resp, _ := e.get("/wp-admin.php", nil); resp.StatusCode != 404 {
+			t.Fatalf("scan answered %d", resp.StatusCode)
+		}
+	}
+	if resp, _ := e.get("/login?id=1%27%20OR%20%271%27%3D%271", nil); resp.StatusCode != 403 {
+		t.Fatalf("attack answered %d", resp.StatusCode)
+	}
+	// The minute ends; an event wakes the uploader, which spools the
+	// minute's per-source counts.
+	later.Store(int64(time.Minute))
+	e.get("/?q=%3Cscript%3Ealert(1)%3C/script%3E", nil)
+
+	want := map[string]apiv1.SourceCounters{
+		"/login":        {Requests: 6, NotFound: 0},
+		"/wp-admin.php": {Requests: 3, NotFound: 3},
+	}
+	var got map[string]apiv1.SourceCounters
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		got = map[string]apiv1.SourceCounters{}
+		in.mu.Lock()
+		for _, c := range in.sources {
+			if c.AppID != 1 || c.SourceIP != "127.0.0.1" {
+				t.Errorf("source counters %+v", c)
+			}
+			g := got[c.Path]
+			g.Requests += c.Requests
+			g.NotFound += c.NotFound
+			got[c.Path] = g
+		}
+		in.mu.Unlock()
+		if got["/login"] == want["/login"] && got["/wp-admin.php"] == want["/wp-admin.php"] {
+			break
+		}
+	}
+	for path, w := range want {
+		if g := got[path]; g.Requests != w.Requests || g.NotFound != w.NotFound {
+			t.Errorf("%s: %d requests, %d not found; want %d, %d (all rows: %+v)", path, g.Requests, g.NotFound, w.Requests, w.NotFound, got)
+		}
+	}
+	in.mu.Lock()
+	raw := in.raw.String()
+	in.mu.Unlock()
+	if strings.Contains(raw, "hunter2-guess") {
+		t.Fatalf("a password left the node: %s", raw)
 	}
 }
