@@ -5,7 +5,9 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -201,4 +203,46 @@ func BenchmarkSpoolAppend(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCountSource measures the per-request cost of the per-source
+// counts against Count (the per-application counters, which the proxy
+// already pays on every request): a source and path seen before (the
+// common case: a client's next request), a normalised path, and a flood
+// of new sources and paths that keeps the bounded tables evicting.
+func BenchmarkCountSource(b *testing.B) {
+	r := newTestReporter(b, b.TempDir(), "http://127.0.0.1:1/api/v1/ingest", "pcn_x", nil)
+	b.Cleanup(func() { r.Close() })
+	src := netip.MustParseAddr("198.18.0.7")
+	b.Run("baseline-Count", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Count(3, "")
+		}
+	})
+	b.Run("seen-source-and-path", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.CountSource(3, src, "/api/v1/login?next=%2Faccount&lang=en", 200)
+		}
+	})
+	b.Run("path-to-normalise", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r.CountSource(3, src, "/api//v1/./%6Cogin?next=%2Faccount", 200)
+		}
+	})
+	b.Run("new-source-and-path-each-time", func(b *testing.B) {
+		paths := make([]string, 1<<12)
+		for i := range paths {
+			paths[i] = fmt.Sprintf("/scan/%d.php", i)
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			a := netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
+			r.CountSource(3, a, paths[i%len(paths)], 404)
+			i++
+		}
+	})
 }
