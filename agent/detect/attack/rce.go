@@ -45,6 +45,12 @@ var weakCommands = map[string]bool{
 	"killall": true, "pkill": true, "dmesg": true, "whereis": true, "file": true, "stat": true, "diff": true, "cut": true,
 }
 
+// shellPaths are shells and tools named by their full path, and bash's
+// network pseudo-files.
+var shellPaths = []string{"/dev/tcp/", "/dev/udp/", "/bin/sh", "/bin/bash", "/bin/zsh", "/bin/busybox", "/usr/bin/id", "/bin/nc", "/usr/bin/wget", "/usr/bin/curl", "/usr/bin/python", "/usr/bin/perl"}
+
+var shellPathSet = newSubstrings(shellPaths)
+
 func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 	if len(lv) < 2 {
 		return 0, 0, false
@@ -68,10 +74,8 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	if f&(fSlash) != 0 {
-		for _, s := range []string{"/dev/tcp/", "/dev/udp/", "/bin/sh", "/bin/bash", "/bin/zsh", "/bin/busybox", "/usr/bin/id", "/bin/nc", "/usr/bin/wget", "/usr/bin/curl", "/usr/bin/python", "/usr/bin/perl"} {
-			if i := strings.Index(lv, s); i >= 0 {
-				return i, i + len(s), true
-			}
+		if e, i, ok := shellPathSet.index(lv); ok {
+			return i, i + len(shellPaths[e]), true
 		}
 	}
 	if f&(fBackslash) != 0 {
@@ -179,6 +183,9 @@ func shellWord(lv string, j int) (string, int) {
 	var b [32]byte
 	n := 0
 	e := j
+	// plain stays true while the word is lv[j:e] unchanged, the common
+	// case, which then needs no copy.
+	plain := true
 	for e < len(lv) && n < len(b) {
 		ch := lv[e]
 		switch {
@@ -187,6 +194,7 @@ func shellWord(lv string, j int) (string, int) {
 			n++
 			e++
 		case ch == '\'' || ch == '"' || ch == '\\':
+			plain = false
 			if ch != '\\' && e+1 < len(lv) && lv[e+1] == ch { // '' ""
 				e += 2
 				continue
@@ -197,13 +205,19 @@ func shellWord(lv string, j int) (string, int) {
 			}
 			e++
 		case ch == '$' && e+1 < len(lv) && (lv[e+1] == '@' || lv[e+1] == '*'):
+			plain = false
 			e += 2
 		default:
 			goto done
 		}
 	}
 done:
-	w := string(b[:n])
+	var w string
+	if plain {
+		w = lv[j : j+n]
+	} else {
+		w = string(b[:n])
+	}
 	if k := strings.LastIndexByte(w, '/'); k >= 0 {
 		w = w[k+1:]
 	}

@@ -20,14 +20,14 @@ var scannerAgents = []string{
 	"nmap scripting engine", "python-nmap", "censysinspect", "expanse", "internet-measurement",
 }
 
+var scannerAgentSet = newSubstrings(scannerAgents)
+
 func checkScannerAgent(v, lv string, f Features, c *Context) (int, int, bool) {
 	if c.Where != InHeader || c.Header != "user-agent" && !strings.HasPrefix(c.Header, "x-") {
 		return 0, 0, false
 	}
-	for _, a := range scannerAgents {
-		if i := strings.Index(lv, a); i >= 0 {
-			return i, i + len(a), true
-		}
+	if e, i, ok := scannerAgentSet.index(lv); ok {
+		return i, i + len(scannerAgents[e]), true
 	}
 	return 0, 0, false
 }

@@ -127,8 +127,24 @@ func Base64(s string) (string, bool) {
 			return "", false
 		}
 	}
-	b, err := enc.DecodeString(s)
-	if err != nil || !mostlyText(b) {
+	// Short values (tokens, ids) decode on the stack: most are refused,
+	// and then nothing is allocated.
+	var small [48]byte
+	var b []byte
+	if enc.DecodedLen(len(s)) <= len(small) {
+		var src [64]byte
+		n, err := enc.Decode(small[:], src[:copy(src[:], s)])
+		if err != nil {
+			return "", false
+		}
+		b = small[:n]
+	} else {
+		var err error
+		if b, err = enc.DecodeString(s); err != nil {
+			return "", false
+		}
+	}
+	if !mostlyText(b) {
 		return "", false
 	}
 	return string(b), true

@@ -1,0 +1,49 @@
+package attack
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// naiveIndex is what substrings.index replaces: strings.Index over the
+// list, first entry found wins.
+func naiveIndex(list []string, v string) (int, int, bool) {
+	for e, s := range list {
+		if i := strings.Index(v, s); i >= 0 {
+			return e, i, true
+		}
+	}
+	return 0, 0, false
+}
+
+// TestSubstringsMatchesIndexLoop checks the one-pass finder against the
+// loop it replaces on random values built from pieces of the entries, so
+// that overlapping, repeated and partial entries are common.
+func TestSubstringsMatchesIndexLoop(t *testing.T) {
+	for _, list := range [][]string{scannerAgents, shellPaths, {"ab", "abc", "bc", "cab", "b/"}} {
+		set := newSubstrings(list)
+		rng := rand.New(rand.NewPCG(1, uint64(len(list))))
+		for n := 0; n < 20000; n++ {
+			var b strings.Builder
+			for k := rng.IntN(6); k >= 0; k-- {
+				e := list[rng.IntN(len(list))]
+				switch rng.IntN(4) {
+				case 0:
+					e = e[:rng.IntN(len(e))] // a prefix only
+				case 1:
+					e = e[rng.IntN(len(e)):] // a suffix only
+				case 2:
+					b.WriteString("mozilla/5.0 (x11; linux) ")
+				}
+				b.WriteString(e)
+			}
+			v := b.String()
+			we, wi, wok := naiveIndex(list, v)
+			ge, gi, gok := set.index(v)
+			if we != ge || wi != gi || wok != gok {
+				t.Fatalf("%q: index = %d,%d,%v; strings.Index loop = %d,%d,%v", v, ge, gi, gok, we, wi, wok)
+			}
+		}
+	}
+}
