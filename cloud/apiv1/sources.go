@@ -23,6 +23,9 @@ type SourceCounters struct {
 	Minute   time.Time `json:"minute"` // start of the minute, UTC
 	SourceIP string    `json:"source_ip"`
 	// Path is the request path without the query, masked like an event's.
+	// An empty Path carries the source's requests that the node counted
+	// without their path (its bound on paths was reached): they count for
+	// forced browsing, not for brute force on any path.
 	Path     string `json:"path"`
 	Requests uint64 `json:"requests"`
 	// NotFound counts the answers with status 404 among Requests.
