@@ -168,6 +168,7 @@ func TestSourceCountersUploaded(t *testing.T) {
 	}
 	r.CountSource(1, a, "/reset/"+jwt, 404)
 	r.CountSource(2, b, "/admin.php", 404)
+	r.CountSource(2, b, "/users/john.doe@example.com/cards/4111111111111111", 200)
 	// A restart in the middle of the minute keeps its counts.
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
@@ -181,7 +182,7 @@ func TestSourceCountersUploaded(t *testing.T) {
 	waitFor(t, "source counters", func() bool {
 		srv.mu.Lock()
 		defer srv.mu.Unlock()
-		return len(srv.sources) >= 3
+		return len(srv.sources) >= 4
 	})
 	srv.mu.Lock()
 	by := rowsBy(srv.sources)
@@ -196,11 +197,14 @@ func TestSourceCountersUploaded(t *testing.T) {
 	if c := by["2 198.18.1.2 /admin.php"]; c.Requests != 1 || c.NotFound != 1 {
 		t.Errorf("/admin.php row %+v", c)
 	}
-	if len(by) != 3 {
-		t.Errorf("rows %+v, want 3", srv.sources)
+	if c := by["2 198.18.1.2 /users/***/cards/***"]; c.Requests != 1 {
+		t.Errorf("masked /users row %+v; rows %+v", c, srv.sources)
+	}
+	if len(by) != 4 {
+		t.Errorf("rows %+v, want 4", srv.sources)
 	}
 	raw := string(srv.rawBytes())
-	for _, secret := range []string{"hunter2-secret", "password", jwt[:20]} {
+	for _, secret := range []string{"hunter2-secret", "password", jwt[:20], "john.doe", "example.com", "41111111"} {
 		if strings.Contains(raw, secret) {
 			t.Errorf("%q left the node: %s", secret, raw)
 		}
