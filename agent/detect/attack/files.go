@@ -74,11 +74,20 @@ var sensitiveSegments = map[string]bool{
 	"system32": true,
 }
 
+// sensitiveSegmentStart holds the first two bytes of every
+// sensitiveSegments key, so that most words skip the map lookup.
+var sensitiveSegmentStart = func() (b bigrams) {
+	for k := range sensitiveSegments {
+		b.add(k[0], k[1])
+	}
+	return b
+}()
+
 func hasSensitiveSegment(s string) bool {
 	start := 0
 	for i := 0; i <= len(s); i++ {
 		if i == len(s) || s[i] == '/' || s[i] == ' ' || s[i] == '=' || s[i] == '"' || s[i] == '\'' {
-			if i-start >= 2 && i-start <= 22 && sensitiveSegments[s[start:i]] {
+			if i-start >= 2 && i-start <= 22 && sensitiveSegmentStart.has(s[start], s[start+1]) && sensitiveSegments[s[start:i]] {
 				return true
 			}
 			start = i + 1
@@ -90,15 +99,15 @@ func hasSensitiveSegment(s string) bool {
 // wrappers are stream wrappers that read or execute local files.
 var wrappers = []string{"php://filter", "php://input", "php://fd", "php://memory", "php://stdin", "file://", "zip://", "phar://", "expect://", "glob://", "compress.zlib://", "jar:file:", "netdoc:"}
 
+var wrapperSet = newSubstrings(wrappers)
+
 func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&(fSlash|fBackslash|fDot|fColon) == 0 {
 		return 0, 0, false
 	}
 	if f&fColon != 0 {
-		for _, w := range wrappers {
-			if i := strings.Index(lv, w); i >= 0 {
-				return i, len(v), true
-			}
+		if _, i, ok := wrapperSet.index(lv); ok {
+			return i, len(v), true
 		}
 	}
 	if c.Where == InHeader && !headerTakesFreeText(c.Header) || c.Where == InHeader && (c.Header == "referer" || c.Header == "origin") {

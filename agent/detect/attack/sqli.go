@@ -51,6 +51,40 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 // isProse reports whether s reads as running text: at least eight words,
 // most of its space-separated tokens plain words.
 func isProse(s string) bool {
+	// ASCII text is split here in one pass; strings.Fields splits on
+	// Unicode spaces as well, so any other text goes the long way.
+	words, tokens := 0, 0
+	letters, n := 0, 0 // of the current token
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) {
+			c := s[i]
+			if c >= 0x80 {
+				return isProseUnicode(s)
+			}
+			if !asciiSpace[c] {
+				n++
+				if c >= 'a' && c <= 'z' {
+					letters++
+				}
+				continue
+			}
+		}
+		if n > 0 {
+			tokens++
+			if letters >= 2 && letters+2 >= n {
+				words++
+			}
+			letters, n = 0, 0
+		}
+	}
+	return words >= 8 && words*2 >= tokens
+}
+
+// asciiSpace holds the ASCII bytes unicode.IsSpace accepts.
+var asciiSpace = [128]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// isProseUnicode is isProse for text that is not all ASCII.
+func isProseUnicode(s string) bool {
 	words, tokens := 0, 0
 	for f := range strings.FieldsSeq(s) {
 		tokens++

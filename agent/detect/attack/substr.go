@@ -8,8 +8,21 @@ import "strings"
 // load; the entries starting with a hit are then compared in place.
 type substrings struct {
 	list    []string
-	first   [1 << 16 / 64]uint64 // bit b0<<8|b1 set: some entry starts with b0 b1
-	byFirst map[uint16][]int     // entries (indexes into list) by their first two bytes
+	first   bigrams          // the first two bytes of every entry
+	byFirst map[uint16][]int // entries (indexes into list) by their first two bytes
+}
+
+// bigrams is a set of byte pairs.
+type bigrams [1 << 16 / 64]uint64
+
+func (b *bigrams) add(c0, c1 byte) {
+	k := uint16(c0)<<8 | uint16(c1)
+	b[k/64] |= 1 << (k % 64)
+}
+
+func (b *bigrams) has(c0, c1 byte) bool {
+	k := uint16(c0)<<8 | uint16(c1)
+	return b[k/64]&(1<<(k%64)) != 0
 }
 
 // newSubstrings indexes list; every entry must be at least two bytes long.
@@ -19,8 +32,8 @@ func newSubstrings(list []string) *substrings {
 		if len(e) < 2 {
 			panic("attack: substrings entry shorter than two bytes: " + e)
 		}
+		s.first.add(e[0], e[1])
 		k := uint16(e[0])<<8 | uint16(e[1])
-		s.first[k/64] |= 1 << (k % 64)
 		s.byFirst[k] = append(s.byFirst[k], i)
 	}
 	return s
@@ -32,11 +45,10 @@ func newSubstrings(list []string) *substrings {
 func (s *substrings) index(v string) (entry, at int, ok bool) {
 	best, bestAt := len(s.list), -1
 	for i := 0; i+1 < len(v); i++ {
-		k := uint16(v[i])<<8 | uint16(v[i+1])
-		if s.first[k/64]&(1<<(k%64)) == 0 {
+		if !s.first.has(v[i], v[i+1]) {
 			continue
 		}
-		for _, e := range s.byFirst[k] {
+		for _, e := range s.byFirst[uint16(v[i])<<8|uint16(v[i+1])] {
 			// Positions only grow, so the first time an entry is seen is
 			// its first occurrence; a later entry never displaces an
 			// earlier one.
@@ -49,4 +61,42 @@ func (s *substrings) index(v string) (entry, at int, ok bool) {
 		return 0, 0, false
 	}
 	return best, bestAt, true
+}
+
+// containsFold reports whether strings.ToLower(name) contains an entry
+// (entries are lower case). ASCII names are folded on the fly; others
+// take strings.ToLower, whose Unicode folding can yield ASCII letters.
+func (s *substrings) containsFold(name string) bool {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		_, _, ok := s.index(strings.ToLower(name))
+		return ok
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 {
+			_, _, ok := s.index(strings.ToLower(name))
+			return ok
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return s.indexBytes(buf[:len(name)])
+}
+
+// indexBytes reports whether any entry occurs in v.
+func (s *substrings) indexBytes(v []byte) bool {
+	for i := 0; i+1 < len(v); i++ {
+		if !s.first.has(v[i], v[i+1]) {
+			continue
+		}
+		for _, e := range s.byFirst[uint16(v[i])<<8|uint16(v[i+1])] {
+			if w := s.list[e]; len(v)-i >= len(w) && string(v[i:i+len(w)]) == w {
+				return true
+			}
+		}
+	}
+	return false
 }

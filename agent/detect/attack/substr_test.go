@@ -47,3 +47,33 @@ func TestSubstringsMatchesIndexLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldedHelpersMatchOriginals checks the allocation-free parameter-name
+// and prose checks against the code they replace, on random names and
+// texts mixing cases, spaces, punctuation and non-ASCII letters.
+func TestFoldedHelpersMatchOriginals(t *testing.T) {
+	pieces := []string{"url", "Src", "IMG", "page", "Path", "x", "_", " ", "\t", "\n", "The", "quick", "brown", ",", ".", "é", "\u212a", "\u00a0", "\u0085", "io", "12", "it's", "--", "LoAd"}
+	rng := rand.New(rand.NewPCG(2, 3))
+	for n := 0; n < 50000; n++ {
+		var b strings.Builder
+		for k := rng.IntN(24); k >= 0; k-- {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+			if rng.IntN(3) == 0 {
+				b.WriteByte(' ')
+			}
+		}
+		s := b.String()
+		for _, set := range []struct {
+			s    *substrings
+			list []string
+		}{{hostParams, hostParams.list}, {includeParams, includeParams.list}} {
+			_, _, want := naiveIndex(set.list, strings.ToLower(s))
+			if got := set.s.containsFold(s); got != want {
+				t.Fatalf("%q: containsFold = %v, want %v", s, got, want)
+			}
+		}
+		if got, want := isProse(s), isProseUnicode(s); got != want {
+			t.Fatalf("%q: isProse = %v, the strings.Fields version says %v", s, got, want)
+		}
+	}
+}

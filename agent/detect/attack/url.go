@@ -181,7 +181,7 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	// A bare host or host:port in a parameter that takes one.
 	if c.Where == InQuery || c.Where == InField {
-		if hostParam(c.Name) && f&fSpace == 0 {
+		if f&fSpace == 0 && hostParam(c.Name) {
 			h := lv
 			if j := strings.IndexAny(h, "/?#"); j >= 0 {
 				h = h[:j]
@@ -199,26 +199,14 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 	return 0, 0, false
 }
 
-func hostParam(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range []string{"url", "uri", "host", "domain", "server", "target", "dest", "proxy", "fetch", "webhook", "callback", "endpoint", "address", "addr", "ip", "site", "feed", "link", "src", "source", "image", "img", "remote", "api", "download", "load"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
+func hostParam(name string) bool { return hostParams.containsFold(name) }
+
+var hostParams = newSubstrings([]string{"url", "uri", "host", "domain", "server", "target", "dest", "proxy", "fetch", "webhook", "callback", "endpoint", "address", "addr", "ip", "site", "feed", "link", "src", "source", "image", "img", "remote", "api", "download", "load"})
 
 // includeParams are parameter names applications pass to include/require.
-func includeParam(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range []string{"file", "page", "include", "inc", "path", "template", "tpl", "doc", "folder", "dir", "load", "read", "module", "mod", "lang", "locale", "layout", "conf", "cfg", "style", "pg", "show", "cat", "action", "content", "view", "body", "req", "location", "nav", "site", "theme", "skin", "main", "root", "base"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
+func includeParam(name string) bool { return includeParams.containsFold(name) }
+
+var includeParams = newSubstrings([]string{"file", "page", "include", "inc", "path", "template", "tpl", "doc", "folder", "dir", "load", "read", "module", "mod", "lang", "locale", "layout", "conf", "cfg", "style", "pg", "show", "cat", "action", "content", "view", "body", "req", "location", "nav", "site", "theme", "skin", "main", "root", "base"})
 
 func checkRFI(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fColon == 0 || f&fSlash == 0 {
