@@ -9,21 +9,28 @@ import (
 
 // BenchmarkInspect measures the engine on the requests of
 // agent/detect/benchdata; tools/corazabench runs the same requests through
-// Coraza and the OWASP CRS for the baseline (docs/BENCHMARKS.md).
+// Coraza and the OWASP CRS for the baseline (docs/BENCHMARKS.md). Each
+// request is also run through the engine without its per-value prefilter
+// (.../noprefilter), every detector on every value, in the same run.
 func BenchmarkInspect(b *testing.B) {
-	e := detect.New(detect.Options{})
+	engines := []struct {
+		suffix string
+		e      *detect.Engine
+	}{{"", detect.New(detect.Options{})}, {"/noprefilter", detect.NewWithoutPrefilter(detect.Options{})}}
 	for _, r := range benchdata.Requests() {
 		req := r.Detect()
 		attack := r.Name == "AttackGET"
-		b.Run(r.Name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(req.Body) + len(req.RawQuery) + len(req.Path)))
-			for b.Loop() {
-				res := e.Inspect(req)
-				if res.Attack() != attack {
-					b.Fatalf("attack = %v, want %v: %+v", res.Attack(), attack, res.Detections)
+		for _, eng := range engines {
+			b.Run(r.Name+eng.suffix, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(req.Body) + len(req.RawQuery) + len(req.Path)))
+				for b.Loop() {
+					res := eng.e.Inspect(req)
+					if res.Attack() != attack {
+						b.Fatalf("attack = %v, want %v: %+v", res.Attack(), attack, res.Detections)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }

@@ -64,6 +64,10 @@ func (o Options) withDefaults() Options {
 type Engine struct {
 	opts  Options
 	rules atomic.Pointer[Rules]
+	// noPrefilter makes every detector look at every value (see
+	// attack.ScanWithoutPrefilter); tests and benchmarks set it to check
+	// and measure the prefilter.
+	noPrefilter bool
 }
 
 // New returns an engine with no rules (built-in detectors only).
@@ -172,6 +176,8 @@ func (e *Engine) Inspect(req *Request) *Result {
 		rules: rules.forApp(req.AppID),
 		req:   req,
 		res:   &Result{RulesVersion: rules.Version()},
+
+		noPrefilter: e.noPrefilter,
 	}
 	w.run()
 	return w.res

@@ -33,6 +33,8 @@ type walker struct {
 	ctx    attack.Context // reused by scan, so that it is not allocated per value
 	recent []scanned      // ring of the last values scanned, see scan
 	next   int            // next slot of recent to overwrite
+
+	noPrefilter bool // Engine.noPrefilter
 }
 
 // scanned remembers what the built-in detectors found in one value in one
@@ -257,7 +259,12 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 		w.builtin(p, v)
 	} else {
 		skip := func(typ string) bool { return w.rules.isDisabled(typ, p) }
-		attack.Scan(v, &w.ctx, skip, func(m attack.Match) { w.report(p, v, m) })
+		report := func(m attack.Match) { w.report(p, v, m) }
+		if w.noPrefilter {
+			attack.ScanWithoutPrefilter(v, &w.ctx, skip, report)
+		} else {
+			attack.Scan(v, &w.ctx, skip, report)
+		}
 	}
 	for i := range w.rules.detectors {
 		d := &w.rules.detectors[i]
@@ -295,10 +302,17 @@ func (w *walker) builtin(p point.Point, v string) {
 		w.next = (w.next + 1) % recentScans
 	}
 	*slot = scanned{v: v, where: w.ctx.Where, header: w.ctx.Header, name: w.ctx.Name, matches: slot.matches[:0]}
-	attack.Scan(v, &w.ctx, nil, func(m attack.Match) {
+	found := func(m attack.Match) {
 		slot.matches = append(slot.matches, m)
 		w.report(p, v, m)
-	})
+	}
+	// Direct calls (not through a func value), so that the closures stay
+	// on the stack.
+	if w.noPrefilter {
+		attack.ScanWithoutPrefilter(v, &w.ctx, nil, found)
+	} else {
+		attack.Scan(v, &w.ctx, nil, found)
+	}
 }
 
 func coveredByAny(pats []point.Pattern, p point.Point) bool {

@@ -10,6 +10,8 @@
 package attack
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -79,44 +81,85 @@ type Detector struct {
 	// Check returns the matched fragment of v, if any. lv is v with ASCII
 	// letters lower-cased (same length, same offsets) and f its features.
 	Check func(v, lv string, f Features, c *Context) (start, end int, ok bool)
+	// Needs is the prefilter: each of its masks must share a feature with
+	// the value, or Check cannot match (see Scan). Every mask restates a
+	// test at the top of Check, which returns early without it.
+	Needs []Features
+	// In lists the places Check can match at; nil means everywhere.
+	In []Where
 }
 
+// needs is a shorthand for Needs entries.
+func needs(masks ...Features) []Features { return masks }
+
 // Detectors lists the built-in detectors in the order Scan runs them.
+//
+// Needs and In restate, per detector, the early returns at the top of its
+// Check, so that Scan skips it without calling it: a detector whose
+// tokens all need a quote, a bracket or a line break cannot match a value
+// without one. The masks marked "digraph" are stronger than the check's
+// own first test and follow from its next one: log4shell.lookup reads
+// from strings.Index(lv, "${"), ptrav.dotdot matches only at "..",
+// data_bomb.xml_entities counts "<!entity" declarations.
 var Detectors = []Detector{
-	{ID: "log4shell.lookup", Type: Log4Shell, Check: checkLog4Shell},
-	{ID: "sqli.libinjection", Type: SQLi, Check: checkSQLiLibinjection},
-	{ID: "sqli.tokenizer", Type: SQLi, Check: checkSQLiTokens},
-	{ID: "xss.libinjection", Type: XSS, Check: checkXSSLibinjection},
-	{ID: "xss.html", Type: XSS, Check: checkXSSHTML},
-	{ID: "xss.js", Type: XSS, Check: checkXSSJS},
+	{ID: "log4shell.lookup", Type: Log4Shell, Check: checkLog4Shell, Needs: needs(fDollarBrace)}, // digraph
+	{ID: "sqli.libinjection", Type: SQLi, Check: checkSQLiLibinjection, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash | fPipe | fAmp | fEq)},
+	{ID: "sqli.tokenizer", Type: SQLi, Check: checkSQLiTokens, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash)},
+	{ID: "xss.libinjection", Type: XSS, Check: checkXSSLibinjection, Needs: needs(fLT | fQuote | fEq)},
+	{ID: "xss.html", Type: XSS, Check: checkXSSHTML, Needs: needs(fLT | fColon | fQuote | fEq)},
+	{ID: "xss.js", Type: XSS, Check: checkXSSJS, Needs: needs(fParen|fBacktick, fQuote|fSemi|fGT)},
 	{ID: "rce.shell", Type: RCE, Check: checkShell},
-	{ID: "rce.code", Type: RCE, Check: checkCodeInjection},
-	{ID: "rce.upload", Type: RCE, Check: checkUpload},
-	{ID: "ptrav.dotdot", Type: PTrav, Check: checkDotDot},
-	{ID: "ptrav.file", Type: PTrav, Check: checkSensitiveFile},
-	{ID: "rfi.url", Type: RFI, Check: checkRFI},
-	{ID: "ssrf.url", Type: SSRF, Check: checkSSRF},
-	{ID: "ssti.template", Type: SSTI, Check: checkSSTI},
-	{ID: "crlf.header", Type: CRLF, Check: checkCRLF},
-	{ID: "mail.header", Type: Mail, Check: checkMail},
-	{ID: "nosqli.operator", Type: NoSQLi, Check: checkNoSQLOperator},
-	{ID: "nosqli.js", Type: NoSQLi, Check: checkNoSQLJS},
-	{ID: "ldapi.filter", Type: LDAPi, Check: checkLDAP},
-	{ID: "xxe.entity", Type: XXE, Check: checkXXE},
-	{ID: "data_bomb.xml_entities", Type: DataBomb, Check: checkEntityBomb},
-	{ID: "redir.url", Type: Redir, Check: checkRedirect},
-	{ID: "scanner.agent", Type: Scanner, Check: checkScannerAgent},
-	{ID: "scanner.probe", Type: Scanner, Check: checkProbePath},
+	{ID: "rce.code", Type: RCE, Check: checkCodeInjection, Needs: needs(fParen | fLT | fDollar)},
+	{ID: "rce.upload", Type: RCE, Check: checkUpload, In: []Where{InFilename}},
+	{ID: "ptrav.dotdot", Type: PTrav, Check: checkDotDot, Needs: needs(fDotDot, fSlash|fBackslash|fSemi)}, // digraph
+	{ID: "ptrav.file", Type: PTrav, Check: checkSensitiveFile, Needs: needs(fSlash | fBackslash | fDot | fColon)},
+	{ID: "rfi.url", Type: RFI, Check: checkRFI, Needs: needs(fColon, fSlash)},
+	{ID: "ssrf.url", Type: SSRF, Check: checkSSRF, Needs: needs(fColon | fDot | fDigit)},
+	{ID: "ssti.template", Type: SSTI, Check: checkSSTI, Needs: needs(fBrace | fLT | fHash | fDollar)},
+	{ID: "crlf.header", Type: CRLF, Check: checkCRLF, Needs: needs(fNewline | fHigh)},
+	{ID: "mail.header", Type: Mail, Check: checkMail, Needs: needs(fNewline)},
+	{ID: "nosqli.operator", Type: NoSQLi, Check: checkNoSQLOperator, Needs: needs(fDollar), In: []Where{InName, InQuery, InField}},
+	{ID: "nosqli.js", Type: NoSQLi, Check: checkNoSQLJS, Needs: needs(fQuote | fSemi | fPipe | fAmp)},
+	{ID: "ldapi.filter", Type: LDAPi, Check: checkLDAP, Needs: needs(fParen)},
+	{ID: "xxe.entity", Type: XXE, Check: checkXXE, Needs: needs(fLT)},
+	{ID: "data_bomb.xml_entities", Type: DataBomb, Check: checkEntityBomb, Needs: needs(fMarkupDecl, fAmp), In: []Where{InMarkup, InBody, InField, InQuery}}, // digraph
+	{ID: "redir.url", Type: Redir, Check: checkRedirect, Needs: needs(fSlash | fBackslash | fColon), In: []Where{InQuery, InField}},
+	{ID: "scanner.agent", Type: Scanner, Check: checkScannerAgent, In: []Where{InHeader}},
+	{ID: "scanner.probe", Type: Scanner, Check: checkProbePath, In: []Where{InPath}},
+}
+
+// can reports whether d's prefilter lets it look at a value with
+// features f at w.
+func (d *Detector) can(f Features, w Where) bool {
+	for _, m := range d.Needs {
+		if f&m == 0 {
+			return false
+		}
+	}
+	return d.In == nil || slices.Contains(d.In, w)
 }
 
 // Scan runs every detector whose type skip does not exclude on v and calls
-// fn for each finding (at most one per detector).
+// fn for each finding (at most one per detector). It computes the value's
+// features once and calls only the detectors whose prefilter (Needs, In)
+// the value passes.
 func Scan(v string, c *Context, skip func(typ string) bool, fn func(Match)) {
+	scan(v, c, skip, fn, true)
+}
+
+// ScanWithoutPrefilter is Scan calling every detector on every value. It
+// finds exactly what Scan finds, only slower: it is the reference that
+// the engine's equivalence test and benchmarks compare Scan with.
+func ScanWithoutPrefilter(v string, c *Context, skip func(typ string) bool, fn func(Match)) {
+	scan(v, c, skip, fn, false)
+}
+
+func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), prefilter bool) {
 	if len(v) == 0 {
 		return
 	}
 	f := features(v)
-	if f&^(fLetter|fUpper|fDigit|fSpace) == 0 && c.Where != InHeader && c.Where != InPath {
+	if prefilter && f&^(fLetter|fUpper|fDigit|fSpace) == 0 && c.Where != InHeader && c.Where != InPath {
 		// Words, numbers and spaces: only keyword-shaped SQL injection
 		// ("1 union select 2") can hide in those.
 		if f&fSpace == 0 || f&fLetter == 0 {
@@ -134,7 +177,7 @@ func Scan(v string, c *Context, skip func(typ string) bool, fn func(Match)) {
 	}
 	for i := range Detectors {
 		d := &Detectors[i]
-		if skip != nil && skip(d.Type) {
+		if prefilter && !d.can(f, c.Where) || skip != nil && skip(d.Type) {
 			continue
 		}
 		if s, e, ok := d.Check(v, lv, f, c); ok {
@@ -145,7 +188,7 @@ func Scan(v string, c *Context, skip func(typ string) bool, fn func(Match)) {
 
 // Features is a bit set of character classes present in a value, computed
 // once so that each detector can skip values that cannot hold its attack.
-type Features uint32
+type Features uint64
 
 const (
 	fLetter Features = 1 << iota
@@ -178,6 +221,11 @@ const (
 	fBacktick  // `
 	fComma     // ,
 	fOther
+
+	// Byte pairs, for the detectors that start from one.
+	fDotDot      // ..
+	fDollarBrace // ${
+	fMarkupDecl  // <!
 )
 
 var featureOf = func() (t [256]Features) {
@@ -220,6 +268,16 @@ func features(v string) Features {
 	var f Features
 	for i := 0; i < len(v); i++ {
 		f |= featureOf[v[i]]
+	}
+	// Pairs are looked for only when both bytes are there.
+	if f&fDot != 0 && strings.Contains(v, "..") {
+		f |= fDotDot
+	}
+	if f&(fDollar|fBrace) == fDollar|fBrace && strings.Contains(v, "${") {
+		f |= fDollarBrace
+	}
+	if f&fLT != 0 && strings.Contains(v, "<!") {
+		f |= fMarkupDecl
 	}
 	return f
 }
