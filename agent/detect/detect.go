@@ -15,6 +15,7 @@ package detect
 
 import (
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/palisadewaf/palisade/cloud/apiv1/point"
@@ -171,14 +172,24 @@ func (r *Result) VirtualPatch() *Detection {
 // Inspect decodes and inspects one request.
 func (e *Engine) Inspect(req *Request) *Result {
 	rules := e.rules.Load()
-	w := walker{
+	w := walkers.Get().(*walker)
+	*w = walker{
 		opts:  &e.opts,
 		rules: rules.forApp(req.AppID),
 		req:   req,
 		res:   &Result{RulesVersion: rules.Version()},
 
 		noPrefilter: e.noPrefilter,
+		stack:       w.stack[:0],
+		recent:      w.recent[:0],
 	}
 	w.run()
-	return w.res
+	res := w.res
+	w.release()
+	walkers.Put(w)
+	return res
 }
+
+// walkers keeps walkers between requests for their scratch space (the
+// point stack and the ring of recent scans), which no result refers to.
+var walkers = sync.Pool{New: func() any { return new(walker) }}

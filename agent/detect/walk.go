@@ -55,14 +55,26 @@ const recentScans = 16
 
 func (w *walker) run() {
 	w.gql = -1
-	w.stack = make([]point.Step, 0, 16)
-	w.recent = make([]scanned, 0, recentScans)
+	if w.stack == nil {
+		w.stack = make([]point.Step, 0, 16)
+		w.recent = make([]scanned, 0, recentScans)
+	}
 	w.res.Values = make([]Value, 0, 32)
 	w.path()
 	w.query()
 	w.headers()
 	w.body()
 	w.virtualPatches()
+}
+
+// release drops what the walker holds of the request and its result, so
+// that a pooled walker keeps only its scratch space.
+func (w *walker) release() {
+	for i := range w.recent {
+		w.recent[i] = scanned{matches: w.recent[i].matches[:0]}
+	}
+	clear(w.stack[:cap(w.stack)])
+	*w = walker{stack: w.stack[:0], recent: w.recent[:0]}
 }
 
 // point returns the current position as a Point backed by the arena.
