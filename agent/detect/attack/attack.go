@@ -87,6 +87,10 @@ type Detector struct {
 	Needs []Features
 	// In lists the places Check can match at; nil means everywhere.
 	In []Where
+	// Excludes, when set, is a finer prefilter run after Needs: it reports
+	// that Check cannot match lv (the lower-cased value), more cheaply than
+	// Check would find out.
+	Excludes func(lv string) bool
 }
 
 // needs is a shorthand for Needs entries.
@@ -100,10 +104,12 @@ func needs(masks ...Features) []Features { return masks }
 // without one. The masks marked "digraph" are stronger than the check's
 // own first test and follow from its next one: log4shell.lookup reads
 // from strings.Index(lv, "${"), ptrav.dotdot matches only at "..",
-// data_bomb.xml_entities counts "<!entity" declarations.
+// data_bomb.xml_entities counts "<!entity" declarations. sqli.libinjection
+// also Excludes values made of plain words, numbers and symbol operators,
+// whose every fingerprint libinjection lets pass (libinjectionCannotMatch).
 var Detectors = []Detector{
 	{ID: "log4shell.lookup", Type: Log4Shell, Check: checkLog4Shell, Needs: needs(fDollarBrace)}, // digraph
-	{ID: "sqli.libinjection", Type: SQLi, Check: checkSQLiLibinjection, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash | fPipe | fAmp | fEq)},
+	{ID: "sqli.libinjection", Type: SQLi, Check: checkSQLiLibinjection, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash | fPipe | fAmp | fEq), Excludes: libinjectionCannotMatch},
 	{ID: "sqli.tokenizer", Type: SQLi, Check: checkSQLiTokens, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash)},
 	{ID: "xss.libinjection", Type: XSS, Check: checkXSSLibinjection, Needs: needs(fLT | fQuote | fEq)},
 	{ID: "xss.html", Type: XSS, Check: checkXSSHTML, Needs: needs(fLT | fColon | fQuote | fEq)},
@@ -177,7 +183,7 @@ func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), pref
 	}
 	for i := range Detectors {
 		d := &Detectors[i]
-		if prefilter && !d.can(f, c.Where) || skip != nil && skip(d.Type) {
+		if prefilter && (!d.can(f, c.Where) || d.Excludes != nil && d.Excludes(lv)) || skip != nil && skip(d.Type) {
 			continue
 		}
 		if s, e, ok := d.Check(v, lv, f, c); ok {

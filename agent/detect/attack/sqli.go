@@ -48,6 +48,123 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 	return 0, len(v), true
 }
 
+// libinjectionCannotMatch reports, without running it, that libinjection
+// cannot call the value lv (lower-cased) SQL injection. libinjection
+// flags a value when the fingerprint of its first tokens is in its list,
+// and every fingerprint in that list holds a token other than a plain word
+// (n), a number (1), a symbol operator (o), a comma or a dot
+// (TestLibinjectionFingerprintsNeedMore checks the list). A value made of
+// letters, digits, '_', '.', ',', '+', '/', '-' (never "--") and spaces
+// yields no other token unless libinjection's keyword table types one of
+// its words, or merges two adjacent ones: without a quote no string opens,
+// without '#', "--" or "/*" no comment, without '(' no function, without
+// '@' no variable, without ';' no statement. Those words are looked up in
+// libinjectionWords, a copy of the table.
+func libinjectionCannotMatch(lv string) bool {
+	prev := ""          // the previous run of word bytes
+	spacesOnly := false // only spaces since prev
+	start := -1
+	for i := 0; i <= len(lv); i++ {
+		c := byte(' ')
+		if i < len(lv) {
+			c = lv[i]
+		}
+		switch {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.':
+			if start < 0 {
+				start = i
+			}
+			continue
+		case c == ' ' || c == ',' || c == '+' || c == '/':
+		case c == '-':
+			if i+1 < len(lv) && lv[i+1] == '-' {
+				return false
+			}
+		default:
+			return false
+		}
+		if start >= 0 {
+			run := lv[start:i]
+			if !libinjectionPlainRun(run) {
+				return false
+			}
+			// libinjection merges adjacent words ("group by") into one
+			// keyword token when the pair is in its table.
+			if spacesOnly && prev != "" && wordStart(run[0]) && !libinjectionPlainPair(prev, run) {
+				return false
+			}
+			prev, spacesOnly, start = run, true, -1
+		}
+		if c != ' ' {
+			spacesOnly = false
+		}
+	}
+	return true
+}
+
+// maxLibinjectionWord is longer than any entry of libinjectionWords.
+const maxLibinjectionWord = 40
+
+func wordStart(c byte) bool { return c >= 'a' && c <= 'z' || c == '_' }
+
+// libinjectionPlainRun reports whether none of the words libinjection may
+// read in run (a maximal run of letters, digits, '_' and '.') is in its
+// table. A run that starts with a letter is one word, which libinjection
+// also looks up up to each '.'; one that starts with a number may switch
+// to a word at any letter (the number's end depends on its base), so
+// every such suffix is looked up.
+func libinjectionPlainRun(run string) bool {
+	if wordStart(run[0]) {
+		return libinjectionPlainWord(run)
+	}
+	if len(run) > 64 {
+		return false // bound the suffix look-ups; libinjection decides
+	}
+	for p := 1; p < len(run); p++ {
+		if wordStart(run[p]) && !libinjectionPlainWord(run[p:]) {
+			return false
+		}
+	}
+	return true
+}
+
+// libinjectionPlainWord reports whether neither w nor any of its prefixes
+// ending before a '.' is in libinjection's table.
+func libinjectionPlainWord(w string) bool {
+	for k := 0; k <= len(w); k++ {
+		if (k == len(w) || w[k] == '.') && k <= maxLibinjectionWord && libinjectionWords[w[:k]] {
+			return false
+		}
+	}
+	return true
+}
+
+// libinjectionPlainPair reports whether no word that can end prev,
+// followed by the word next, is a pair in libinjection's table.
+func libinjectionPlainPair(prev, next string) bool {
+	if len(next) > maxLibinjectionWord {
+		return true
+	}
+	var buf [2*maxLibinjectionWord + 1]byte
+	for p := 0; p < len(prev); p++ {
+		if !wordStart(prev[p]) || p > 0 && wordStart(prev[0]) {
+			continue // a run starting with a word is that one word
+		}
+		a := prev[p:]
+		if len(a) > maxLibinjectionWord {
+			continue
+		}
+		n := copy(buf[:], a)
+		buf[n] = ' '
+		n++
+		n += copy(buf[n:], next)
+		if libinjectionWords[string(buf[:n])] {
+			return false
+		}
+	}
+	return true
+}
+
 // isProse reports whether s reads as running text: at least eight words,
 // most of its space-separated tokens plain words.
 func isProse(s string) bool {
