@@ -223,3 +223,23 @@ func FuzzInflate(f *testing.F) {
 		}
 	})
 }
+
+// TestValidUTF8MatchesToValidUTF8 checks validUTF8 against the test it
+// replaced on every short byte sequence of interesting bytes.
+func TestValidUTF8MatchesToValidUTF8(t *testing.T) {
+	bytes := []byte{0x00, 'a', 0x7f, 0x80, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff}
+	var walk func(b []byte)
+	walk = func(b []byte) {
+		want := len(b) > 1 && strings.ToValidUTF8(string(b), "\uFFFD") == string(b)
+		if got := validUTF8(b); got != want {
+			t.Fatalf("validUTF8(% x) = %v, want %v", b, got, want)
+		}
+		if len(b) == 4 {
+			return
+		}
+		for _, c := range bytes {
+			walk(append(b, c))
+		}
+	}
+	walk(nil)
+}
