@@ -404,7 +404,8 @@ func (w *walker) query() {
 
 func (w *walker) form(raw string, where attack.Where) {
 	type pair struct{ name, value string }
-	var seen []pair
+	var seenBuf [16]pair // most forms fit; saves growing the slice per request
+	seen := seenBuf[:0]
 	truncated := decode.Form(raw, w.opts.MaxValues, func(name, value string) {
 		w.push(point.Step{Kind: point.Field, Name: name})
 		w.name(name)

@@ -54,10 +54,10 @@ func TestLibinjectionWordsComplete(t *testing.T) {
 
 // TestLibinjectionFingerprintsNeedMore checks the other half of
 // libinjectionCannotMatch's argument: no fingerprint libinjection flags is
-// made only of plain words (N), numbers (1), symbol operators (O), commas
-// and dots.
+// made only of plain words (N), numbers (1), symbol operators (O), commas,
+// dots and colons.
 func TestLibinjectionFingerprintsNeedMore(t *testing.T) {
-	plain := regexp.MustCompile(`^[N1O,.]+$`)
+	plain := regexp.MustCompile(`^[N1O,.:]+$`)
 	n := 0
 	for k, typ := range libinjectionTable(t) {
 		if k[0] != '0' || typ != 'F' {
@@ -81,7 +81,7 @@ func TestLibinjectionCannotMatchAgrees(t *testing.T) {
 	pieces := []string{"union", "select", "or", "and", "1", "0x1f", "1e5", "sku", "shoes", "group", "by", "not", "in",
 		"like", "sleep", "user", "a.b", "information_schema.tables", "12", "3.5", ".", ",", "+", "-", "/", " ", "  ",
 		"9ab", "char", "x", "true", "null", "order", "having", "xor", "div", "1union", "_id", "0b1", "version",
-		"current", "path", "next", "value", "for", "full", "outer", "at", "time", "zone", "degree", "server"}
+		"current", "path", "next", "value", "for", "full", "outer", "at", "time", "zone", "degree", "server", ":", "::", "https://a.example/"}
 	rng := rand.New(rand.NewPCG(5, 8))
 	skipped := 0
 	for n := 0; n < 200000; n++ {

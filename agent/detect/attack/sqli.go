@@ -52,9 +52,9 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 // cannot call the value lv (lower-cased) SQL injection. libinjection
 // flags a value when the fingerprint of its first tokens is in its list,
 // and every fingerprint in that list holds a token other than a plain word
-// (n), a number (1), a symbol operator (o), a comma or a dot
+// (n), a number (1), a symbol operator (o), a comma, a dot or a colon
 // (TestLibinjectionFingerprintsNeedMore checks the list). A value made of
-// letters, digits, '_', '.', ',', '+', '/', '-' (never "--") and spaces
+// letters, digits, '_', '.', ',', ':', '+', '/', '-' (never "--") and spaces
 // yields no other token unless libinjection's keyword table types one of
 // its words, or merges two adjacent ones: without a quote no string opens,
 // without '#', "--" or "/*" no comment, without '(' no function, without
@@ -75,7 +75,7 @@ func libinjectionCannotMatch(lv string) bool {
 				start = i
 			}
 			continue
-		case c == ' ' || c == ',' || c == '+' || c == '/':
+		case c == ' ' || c == ',' || c == ':' || c == '+' || c == '/':
 		case c == '-':
 			if i+1 < len(lv) && lv[i+1] == '-' {
 				return false
