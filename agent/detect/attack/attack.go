@@ -105,11 +105,12 @@ func needs(masks ...Features) []Features { return masks }
 // own first test and follow from its next one: log4shell.lookup reads
 // from strings.Index(lv, "${"), ptrav.dotdot matches only at "..",
 // data_bomb.xml_entities counts "<!entity" declarations. sqli.libinjection
-// also Excludes values made of plain words, numbers and symbol operators,
-// whose every fingerprint libinjection lets pass (libinjectionCannotMatch).
+// also Excludes running prose, which its Check leaves to the tokenizer, and
+// values made of plain words, numbers and symbol operators, whose every
+// fingerprint libinjection lets pass (libinjectionCannotMatch).
 var Detectors = []Detector{
 	{ID: "log4shell.lookup", Type: Log4Shell, Check: checkLog4Shell, Needs: needs(fDollarBrace)}, // digraph
-	{ID: "sqli.libinjection", Type: SQLi, Check: checkSQLiLibinjection, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash | fPipe | fAmp | fEq), Excludes: libinjectionCannotMatch},
+	{ID: "sqli.libinjection", Type: SQLi, Check: checkSQLiLibinjection, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash | fPipe | fAmp | fEq), Excludes: libinjectionExcludes},
 	{ID: "sqli.tokenizer", Type: SQLi, Check: checkSQLiTokens, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash)},
 	{ID: "xss.libinjection", Type: XSS, Check: checkXSSLibinjection, Needs: needs(fLT | fQuote | fEq)},
 	{ID: "xss.html", Type: XSS, Check: checkXSSHTML, Needs: needs(fLT | fColon | fQuote | fEq)},

@@ -302,13 +302,11 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fParen == 0 {
 		return 0, 0, false
 	}
-	for _, call := range codeCalls {
-		i := strings.Index(lv, call)
-		if i < 0 {
-			continue
-		}
+	var start, end int
+	found := codeCallSet.each(lv, func(e, i int) bool {
+		call := codeCalls[e]
 		if i > 0 && isWordByte(lv[i-1]) && lv[i-1] != '_' && !strings.HasPrefix(call, "_") {
-			continue // "filesystem(" is not "system("
+			return false // "filesystem(" is not "system("
 		}
 		rest := lv[i+len(call):]
 		// The argument must be something an attacker controls: a string,
@@ -316,13 +314,16 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 		if strings.HasSuffix(call, "(") {
 			rest = strings.TrimLeft(rest, " ")
 			if rest == "" || strings.IndexByte("'\"$`[", rest[0]) < 0 && !strings.HasPrefix(rest, "base64_decode") && !strings.HasPrefix(rest, "chr(") && !strings.HasPrefix(rest, "str_rot13") && !strings.HasPrefix(rest, ")") {
-				continue
+				return false
 			}
 		}
-		return i, i + len(call), true
-	}
-	return 0, 0, false
+		start, end = i, i+len(call)
+		return true
+	})
+	return start, end, found
 }
+
+var codeCallSet = newSubstrings(codeCalls)
 
 // executableExts are file name extensions a web server may execute.
 var executableExts = []string{

@@ -57,18 +57,19 @@ func checkProbePath(v, lv string, f Features, c *Context) (int, int, bool) {
 	if c.Where != InPath {
 		return 0, 0, false
 	}
-	for _, p := range probePaths {
-		i := strings.Index(lv, p)
-		if i < 0 {
-			continue
-		}
+	var start, end int
+	found := probePathSet.each(lv, func(k, i int) bool {
+		p := probePaths[k]
 		e := i + len(p)
 		// A probe names a file or directory exactly: "/.envoy" and
 		// "/.github/" are somebody's routes.
 		if p[len(p)-1] != '/' && e < len(lv) && lv[e] != '/' && lv[e] != '?' && lv[e] != '.' && lv[e] != '~' && lv[e] != ';' {
-			continue
+			return false
 		}
-		return i, e, true
-	}
-	return 0, 0, false
+		start, end = i, e
+		return true
+	})
+	return start, end, found
 }
+
+var probePathSet = newSubstrings(probePaths)

@@ -48,6 +48,11 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 	return 0, len(v), true
 }
 
+// libinjectionExcludes is sqli.libinjection's prefilter: the values its
+// Check returns early on (prose, checked first as the cheaper test), and
+// those libinjection cannot flag.
+func libinjectionExcludes(lv string) bool { return isProse(lv) || libinjectionCannotMatch(lv) }
+
 // libinjectionCannotMatch reports, without running it, that libinjection
 // cannot call the value lv (lower-cased) SQL injection. libinjection
 // flags a value when the fingerprint of its first tokens is in its list,

@@ -1,6 +1,9 @@
 package attack
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // substrings finds which of a fixed list of strings occurs in a value, in
 // one pass over the value instead of one strings.Index per entry. A
@@ -27,6 +30,9 @@ func (b *bigrams) has(c0, c1 byte) bool {
 
 // newSubstrings indexes list; every entry must be at least two bytes long.
 func newSubstrings(list []string) *substrings {
+	if len(list) > 256 {
+		panic("attack: substrings list longer than 256 entries")
+	}
 	s := &substrings{list: list, byFirst: map[uint16][]int{}}
 	for i, e := range list {
 		if len(e) < 2 {
@@ -96,6 +102,38 @@ func (s *substrings) indexBytes(v []byte) bool {
 			if w := s.list[e]; len(v)-i >= len(w) && string(v[i:i+len(w)]) == w {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// each calls fn, in list order, with every entry that occurs in v and the
+// index of its first occurrence, until fn returns true; it reports
+// whether fn did. It is the loop
+//
+//	for e, w := range list { if i := strings.Index(v, w); i >= 0 && fn(e, i) { return true } }
+//
+// in one pass over v. Lists must have at most 256 entries.
+func (s *substrings) each(v string, fn func(entry, at int) bool) bool {
+	type hit struct{ entry, at int }
+	var buf [16]hit
+	hits := buf[:0]
+	var seen [4]uint64
+	for i := 0; i+1 < len(v); i++ {
+		if !s.first.has(v[i], v[i+1]) {
+			continue
+		}
+		for _, e := range s.byFirst[uint16(v[i])<<8|uint16(v[i+1])] {
+			if seen[e/64]&(1<<(e%64)) == 0 && strings.HasPrefix(v[i:], s.list[e]) {
+				seen[e/64] |= 1 << (e % 64)
+				hits = append(hits, hit{e, i})
+			}
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int { return a.entry - b.entry })
+	for _, h := range hits {
+		if fn(h.entry, h.at) {
+			return true
 		}
 	}
 	return false

@@ -2,6 +2,7 @@ package attack
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -74,6 +75,41 @@ func TestFoldedHelpersMatchOriginals(t *testing.T) {
 		}
 		if got, want := isProse(s), isProseUnicode(s); got != want {
 			t.Fatalf("%q: isProse = %v, the strings.Fields version says %v", s, got, want)
+		}
+	}
+}
+
+// TestSubstringsEachMatchesIndexLoop checks each against the loop it
+// replaces: the same entries, first occurrences and order, stopping at the
+// same one.
+func TestSubstringsEachMatchesIndexLoop(t *testing.T) {
+	for _, list := range [][]string{codeCalls, probePaths, {"ab", "abc", "bc", "cab", "b/"}} {
+		set := newSubstrings(list)
+		rng := rand.New(rand.NewPCG(3, uint64(len(list))))
+		for n := 0; n < 20000; n++ {
+			var b strings.Builder
+			for k := rng.IntN(6); k >= 0; k-- {
+				e := list[rng.IntN(len(list))]
+				if rng.IntN(3) == 0 {
+					e = e[:rng.IntN(len(e))]
+				}
+				b.WriteString(e)
+			}
+			v := b.String()
+			accept := func(e, i int) bool { return (e+i)%3 == 0 }
+			var want, got []int
+			for e, w := range list {
+				if i := strings.Index(v, w); i >= 0 {
+					want = append(want, e, i)
+					if accept(e, i) {
+						break
+					}
+				}
+			}
+			set.each(v, func(e, i int) bool { got = append(got, e, i); return accept(e, i) })
+			if !slices.Equal(want, got) {
+				t.Fatalf("%q: each visits %v, the strings.Index loop %v", v, got, want)
+			}
 		}
 	}
 }
