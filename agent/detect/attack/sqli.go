@@ -415,6 +415,24 @@ func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 	return 0, 0, false
 }
 
+// sqlTokensExcluded is sqli.tokenizer's prefilter: values none of its
+// contexts can flag. Without a quote there is no string context; in the
+// raw one, sqlRaw needs a "union" token, a first token that is a time
+// function, '(' , ')', '-' or a number, or a ';' (stacked statement). A
+// value without quotes, "union" and ';' whose first token is a word other
+// than a time function has none of them.
+func sqlTokensExcluded(lv string) bool {
+	if strings.ContainsAny(lv, "'\"`;") || strings.Contains(lv, "union") {
+		return false
+	}
+	i := skipSpace(lv, 0, false)
+	if i >= len(lv) || !(isWordByte(lv[i]) && (lv[i] < '0' || lv[i] > '9') || lv[i] >= 0x80) {
+		return false
+	}
+	w := lv[i:]
+	return !strings.HasPrefix(w, "sleep") && !strings.HasPrefix(w, "benchmark") && !strings.HasPrefix(w, "pg_sleep") && !strings.HasPrefix(w, "randomblob")
+}
+
 // sqlRaw checks a value as it would sit in numeric context: "1 OR 1=1",
 // "-1 UNION SELECT ...", "1; DROP TABLE t", "1 AND SLEEP(5)".
 func sqlRaw(toks []sqlTok) (int, bool) {
