@@ -74,20 +74,22 @@ var sensitiveSegments = map[string]bool{
 	"system32": true,
 }
 
-// sensitiveSegmentStart holds the first two bytes of every
-// sensitiveSegments key, so that most words skip the map lookup.
-var sensitiveSegmentStart = func() (b bigrams) {
+// sensitiveSegmentStart and sensitiveSegmentEnd hold the first and the
+// last two bytes of every sensitiveSegments key, so that most words skip
+// the map lookup.
+var sensitiveSegmentStart, sensitiveSegmentEnd = func() (start, end bigrams) {
 	for k := range sensitiveSegments {
-		b.add(k[0], k[1])
+		start.add(k[0], k[1])
+		end.add(k[len(k)-2], k[len(k)-1])
 	}
-	return b
+	return start, end
 }()
 
 func hasSensitiveSegment(s string) bool {
 	start := 0
 	for i := 0; i <= len(s); i++ {
 		if i == len(s) || s[i] == '/' || s[i] == ' ' || s[i] == '=' || s[i] == '"' || s[i] == '\'' {
-			if i-start >= 2 && i-start <= 22 && sensitiveSegmentStart.has(s[start], s[start+1]) && sensitiveSegments[s[start:i]] {
+			if i-start >= 2 && i-start <= 22 && sensitiveSegmentStart.has(s[start], s[start+1]) && sensitiveSegmentEnd.has(s[i-2], s[i-1]) && sensitiveSegments[s[start:i]] {
 				return true
 			}
 			start = i + 1

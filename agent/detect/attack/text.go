@@ -63,7 +63,14 @@ func trimLeftSpaceCtl(s string) (string, int) {
 // squeeze removes the bytes browsers ignore inside a URL scheme (tab, CR,
 // LF) and, for obfuscation-tolerant checks, NUL.
 func squeeze(s string) string {
-	if !strings.ContainsAny(s, "\t\r\n\x00") {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= '\r' && (c == '\t' || c == '\r' || c == '\n' || c == 0) {
+			clean = false
+			break
+		}
+	}
+	if clean {
 		return s
 	}
 	b := make([]byte, 0, len(s))
