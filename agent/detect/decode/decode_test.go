@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -242,4 +243,21 @@ func TestValidUTF8MatchesToValidUTF8(t *testing.T) {
 		}
 	}
 	walk(nil)
+}
+
+// TestFormUnescapeOnePass checks FormUnescape against what it does in one
+// pass: '+' to space, then percent decoding.
+func TestFormUnescapeOnePass(t *testing.T) {
+	pieces := []string{"+", "%", "%2", "%2B", "%20", "%u", "%u00", "%uFF1C", "%U0041", "%+1", "%%", "a", "Z", " ", "é", "%zz", "%e9"}
+	rng := rand.New(rand.NewPCG(4, 9))
+	for n := 0; n < 50000; n++ {
+		var b strings.Builder
+		for k := rng.IntN(8); k >= 0; k-- {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := b.String()
+		if got, want := FormUnescape(s), Percent(strings.ReplaceAll(s, "+", " ")); got != want {
+			t.Fatalf("FormUnescape(%q) = %q, want %q", s, got, want)
+		}
+	}
 }

@@ -40,16 +40,15 @@ func Form(s string, maxPairs int, fn func(name, value string)) (truncated bool) 
 
 // FormUnescape decodes '+' to space and %XX once. Malformed escapes stay.
 func FormUnescape(s string) string {
-	if strings.IndexByte(s, '+') < 0 {
+	plus := strings.IndexByte(s, '+')
+	if plus < 0 {
 		return Percent(s)
 	}
-	b := []byte(s)
-	for i, c := range b {
-		if c == '+' {
-			b[i] = ' '
-		}
+	pct := strings.IndexByte(s, '%')
+	if pct < 0 {
+		return strings.ReplaceAll(s, "+", " ")
 	}
-	return Percent(string(b))
+	return percent(s, min(plus, pct), true)
 }
 
 // Cookies splits a Cookie header into names and values. It is lenient the

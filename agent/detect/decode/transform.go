@@ -80,11 +80,22 @@ func Percent(s string) string {
 	if i < 0 {
 		return s
 	}
+	return percent(s, i, false)
+}
+
+// percent decodes s from i, its first '%' (or '+' when plus is set), and
+// '+' to space when plus is set: one copy for both, and since '+' and ' '
+// are neither hex digits nor 'u', decoding them together gives what
+// decoding one after the other does.
+func percent(s string, i int, plus bool) string {
 	b := make([]byte, 0, len(s))
 	b = append(b, s[:i]...)
 	for ; i < len(s); i++ {
 		c := s[i]
 		if c != '%' {
+			if c == '+' && plus {
+				c = ' '
+			}
 			b = append(b, c)
 			continue
 		}
