@@ -26,17 +26,22 @@ var (
 	decisions = []apiv1.Decision{apiv1.DecisionBlocked, apiv1.DecisionBlocked, apiv1.DecisionMonitored, apiv1.DecisionPassed}
 )
 
-// fakeEvent is a plausible masked event: attackers come from a few
-// thousand addresses of 198.18.0.0/15 and fd00::/8, and the id is a
-// time-ordered UUIDv7, as agent/report makes them.
+// sources is how many attacking addresses the simulated fleet sees, a
+// tenth of them IPv6 (-sources).
+var sources = 8192
+
+// fakeEvent is a plausible masked event from one of sources addresses of
+// 198.18.0.0/15 and fd00::/8, chosen uniformly; its id is a time-ordered
+// UUIDv7, as agent/report makes them.
 func fakeEvent(r *rand.Rand, at time.Time, apps []int64) apiv1.Event {
 	var src netip.Addr
-	if r.IntN(10) == 0 {
+	n := r.IntN(sources)
+	if n%10 == 9 {
 		var b [16]byte
-		b[0], b[15], b[14] = 0xfd, byte(r.IntN(256)), byte(r.IntN(8))
+		b[0], b[14], b[15] = 0xfd, byte(n>>8), byte(n)
 		src = netip.AddrFrom16(b)
 	} else {
-		src = netip.AddrFrom4([4]byte{198, 18 + byte(r.IntN(2)), byte(r.IntN(16)), byte(r.IntN(256))})
+		src = netip.AddrFrom4([4]byte{198, 18 + byte(n>>16&1), byte(n >> 8), byte(n)})
 	}
 	typ := attackTypes[r.IntN(len(attackTypes))]
 	d := decisions[r.IntN(len(decisions))]

@@ -55,6 +55,7 @@ func main() {
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "longest time to upload (ingest)")
 	fs.IntVar(&o.pregen, "batches", 50, "batches each node encodes before the clock starts; it stops when they are sent (ingest)")
 	fs.BoolVar(&o.triggers, "triggers", true, "keep the tenant's triggers (false deletes them first, to measure ingest alone)")
+	fs.IntVar(&sources, "sources", sources, "distinct attacking addresses, chosen uniformly")
 	fs.IntVar(&o.events, "events", 1_000_000, "events in the store (search)")
 	fs.IntVar(&o.queries, "queries", 50, "runs of each query (search)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
