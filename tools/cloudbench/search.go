@@ -54,8 +54,8 @@ func runSearch(ctx context.Context, o options) error {
 			return nil
 		}},
 		{"by attack type", search(ctx, c.admin, client.EventQuery{AttackType: "xxe", Limit: 100})},
-		{"by source IP", search(ctx, c.admin, client.EventQuery{Source: "198.18.7.77", Limit: 100})},
-		{"by source /24", search(ctx, c.admin, client.EventQuery{Source: "198.19.3.0/24", Limit: 100})},
+		{"by source IP", search(ctx, c.admin, client.EventQuery{Source: "198.18.4.210", Limit: 100})},
+		{"by source /24", search(ctx, c.admin, client.EventQuery{Source: "198.18.5.0/24", Limit: 100})},
 		{"app+decision, last 1h", search(ctx, c.admin, client.EventQuery{App: &app, Decision: "passed", From: now.Add(-time.Hour), Limit: 100})},
 		{"point, last 24h", search(ctx, c.admin, client.EventQuery{Point: "header.referer", From: now.Add(-24 * time.Hour), Limit: 100})},
 		{"aggregate type x 1h, 24h", func() error {
