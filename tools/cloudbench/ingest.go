@@ -124,9 +124,14 @@ func runIngest(ctx context.Context, o options) error {
 			r := rand.New(rand.NewPCG(uint64(i), 42))
 			now := time.Now()
 			for j := 0; j < perNode; j++ {
+				// A node reports what just happened: the events of its
+				// j-th batch are from the two seconds before the time it
+				// is expected to be sent, so that event times advance
+				// through the run as they do in a fleet.
+				sent := now.Add(time.Duration(j) * o.duration / time.Duration(perNode))
 				b := &apiv1.ReportBatch{Health: &apiv1.NodeHealth{AgentVersion: "cloudbench", RulesetVersion: 1}}
 				for k := 0; k < o.batch; k++ {
-					b.Events = append(b.Events, fakeEvent(r, now.Add(-time.Duration(r.IntN(60000))*time.Millisecond), apps))
+					b.Events = append(b.Events, fakeEvent(r, sent.Add(-time.Duration(r.IntN(2000))*time.Millisecond), apps))
 				}
 				body, err := client.EncodeBatch(b)
 				if err != nil {
