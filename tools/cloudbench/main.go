@@ -1,19 +1,21 @@
 // Command cloudbench measures the Palisade cloud under a simulated fleet.
 //
-//	cloudbench ingest [-database URL] [-nodes 200] [-batch 100] [-duration 30s]
-//	cloudbench search [-database URL] [-events 1000000] [-queries 50]
+//	cloudbench ingest [-database URL] [-nodes 200] [-batch 100] [-batches 50] [-duration 30s] [-triggers=false]
+//	cloudbench search [-database URL] [-data-dir DIR] [-events 1000000] [-queries 50]
 //
-// ingest enrolls -nodes nodes through the API and has each upload batches
-// of -batch events (gzip JSON over HTTP, as a node does) as fast as the
-// cloud answers, then reports events/s, batch latency and memory. search
-// fills a store with -events events (directly, in large transactions),
-// then times the events API's searches and aggregations against it.
+// ingest enrolls -nodes nodes through the API; each encodes -batches
+// batches of -batch events (gzip JSON, as a node sends them) before the
+// clock starts, then all upload as fast as the cloud answers; it reports
+// events/s, batch latency and memory. search fills a store with -events
+// events (directly, in large transactions), then times the events API's
+// searches and aggregations against it.
 //
 // By default the cloud runs in this process on a loopback listener, over a
 // SQLite database in a temporary directory (-data-dir keeps it, so a large
 // store is filled once) or the PostgreSQL database of -database. With -url
-// and -token (an admin API token) ingest drives a cloud running elsewhere.
-// Results are for docs/BENCHMARKS.md.
+// and -token (an admin API token) ingest drives a cloud running elsewhere
+// and reads that cloud's memory from its /metrics. Results are in
+// docs/BENCHMARKS.md.
 package main
 
 import (
