@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/palisadewaf/palisade/agent/version.Version=$(VERSION)
+LDFLAGS := -s -w -X github.com/palisadewaf/palisade/agent/version.Version=$(VERSION) -X main.version=$(VERSION)
 # Tools the tests need; `make test` runs `make deps` when one is missing.
 NEEDED_TOOLS := clang llvm-strip bpftool ip nft ping curl pg_ctlcluster wrk
 export PATH := $(PATH):$(shell $(GO) env GOPATH)/bin

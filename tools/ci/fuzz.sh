@@ -6,6 +6,6 @@ for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   for name in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //'); do
     echo "fuzz: $pkg $name ($t)"
-    go test -run '^$' -fuzz "^${name}\$" -fuzztime "$t" "$pkg"
+    go test -run '^$' -fuzz "^${name}\$" -fuzztime "$t" -fuzzminimizetime 5s "$pkg"
   done
 done
