@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"runtime"
 	"strconv"
 	"testing"
@@ -14,18 +13,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/palisadewaf/palisade/tools/lab"
 )
 
 // inNewNetns moves the test's goroutine, for good, onto a thread in a fresh
 // network namespace with loopback up. The thread dies with the test.
 func inNewNetns(t *testing.T) {
 	t.Helper()
-	if unix.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("root is required (CI=true: failing instead of skipping)")
-		}
-		t.Skip("root is required; skipping (set CI=true to make this a failure)")
-	}
+	lab.RequireRoot(t)
 	runtime.LockOSThread() // never unlocked: the thread is discarded
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		t.Fatalf("unshare network namespace: %v", err)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/palisadewaf/palisade/cloud/store/sqlstore"
+	"github.com/palisadewaf/palisade/tools/lab"
 )
 
 // EnvPostgres names the variable with the URL of the test database.
@@ -54,12 +55,7 @@ func OpenSQLite(tb testing.TB) *sqlstore.Store {
 func PostgresURL(tb testing.TB) string {
 	tb.Helper()
 	u := os.Getenv(EnvPostgres)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s is not set: CI must run the PostgreSQL store tests (source tools/ci/env.d/postgres.sh)", EnvPostgres)
-		}
-		tb.Skipf("%s is not set (source tools/ci/env.d/postgres.sh to run the PostgreSQL tests)", EnvPostgres)
-	}
+	lab.Require(tb, EnvPostgres+" (source tools/ci/env.d/postgres.sh)", u != "")
 	return u
 }
 
