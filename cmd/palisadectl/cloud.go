@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -321,6 +322,63 @@ func tokenCmd() *cobra.Command {
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }
+
+// run wraps a command body that needs a logged-in client.
+func run(fn func(cmd *cobra.Command, c *client.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := newCloudClient(true)
+		if err != nil {
+			return err
+		}
+		return fn(cmd, c, args)
+	}
+}
+
+// cloudList is a "list" command: one API call, printed as a table or JSON.
+func cloudList[T any](short string, list func(*client.Client, context.Context) ([]T, error), rows func([]T) [][]string) *cobra.Command {
+	return &cobra.Command{Use: "list", Short: short, Args: cobra.NoArgs,
+		RunE: run(func(cmd *cobra.Command, c *client.Client, _ []string) error {
+			items, err := list(c, cmd.Context())
+			if err != nil {
+				return err
+			}
+			return output(cmd.OutOrStdout(), items, func() [][]string { return rows(items) })
+		})}
+}
+
+// cloudItem is a "<use> ID" command on one object (get, revoke, ...),
+// printed like a list of one.
+func cloudItem[K, T any](use, short string, parse func(string) (K, error), call func(*client.Client, context.Context, K) (T, error), rows func([]T) [][]string) *cobra.Command {
+	return &cobra.Command{Use: use + " ID", Short: short, Args: cobra.ExactArgs(1),
+		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			id, err := parse(args[0])
+			if err != nil {
+				return err
+			}
+			item, err := call(c, cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return output(cmd.OutOrStdout(), item, func() [][]string { return rows([]T{item}) })
+		})}
+}
+
+// cloudAction is a "<use> ID" command that prints nothing on success
+// (delete, ...).
+func cloudAction[K any](use, short string, parse func(string) (K, error), call func(*client.Client, context.Context, K) error) *cobra.Command {
+	return &cobra.Command{Use: use + " ID", Short: short, Args: cobra.ExactArgs(1),
+		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
+			id, err := parse(args[0])
+			if err != nil {
+				return err
+			}
+			return call(c, cmd.Context(), id)
+		})}
+}
+
+// nodeID is the parse function of commands taking a node's id (a UUID,
+// checked by the cloud).
+func nodeID(s string) (string, error) { return s, nil }
 
 func parseID(s string) (int64, error) {
 	var id int64

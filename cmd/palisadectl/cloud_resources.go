@@ -25,50 +25,11 @@ func appRows(as []apitypes.App) [][]string {
 
 func appsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "apps", Short: "Applications: list, get, create, update, delete"}
-	cmd.AddCommand(&cobra.Command{
-		Use: "list", Short: "List applications", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newCloudClient(true)
-			if err != nil {
-				return err
-			}
-			as, err := c.ListApps(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return output(cmd.OutOrStdout(), as, func() [][]string { return appRows(as) })
-		},
-	}, &cobra.Command{
-		Use: "get ID", Short: "Show an application", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := newCloudClient(true)
-			if err != nil {
-				return err
-			}
-			a, err := c.GetApp(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return output(cmd.OutOrStdout(), a, func() [][]string { return appRows([]apitypes.App{a}) })
-		},
-	}, &cobra.Command{
-		Use: "delete ID", Short: "Delete an application (its events stay)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := newCloudClient(true)
-			if err != nil {
-				return err
-			}
-			return c.DeleteApp(cmd.Context(), id)
-		},
-	})
+	cmd.AddCommand(
+		cloudList("List applications", (*client.Client).ListApps, appRows),
+		cloudItem("get", "Show an application", parseID, (*client.Client).GetApp, appRows),
+		cloudAction("delete", "Delete an application (its events stay)", parseID, (*client.Client).DeleteApp),
+	)
 
 	var name, mode, desc string
 	var hosts []string
@@ -143,46 +104,11 @@ func nodeRows(ns []apitypes.NodeView) [][]string {
 
 func nodesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "nodes", Short: "Nodes: list, get, revoke, enrollment tokens"}
-	cmd.AddCommand(&cobra.Command{
-		Use: "list", Short: "List nodes with their health", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newCloudClient(true)
-			if err != nil {
-				return err
-			}
-			ns, err := c.ListNodes(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return output(cmd.OutOrStdout(), ns, func() [][]string { return nodeRows(ns) })
-		},
-	}, &cobra.Command{
-		Use: "get ID", Short: "Show a node's health", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newCloudClient(true)
-			if err != nil {
-				return err
-			}
-			n, err := c.GetNode(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return output(cmd.OutOrStdout(), n, func() [][]string { return nodeRows([]apitypes.NodeView{n}) })
-		},
-	}, &cobra.Command{
-		Use: "revoke ID", Short: "Revoke a node: its credential is refused from now on", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newCloudClient(true)
-			if err != nil {
-				return err
-			}
-			n, err := c.RevokeNode(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return output(cmd.OutOrStdout(), n, func() [][]string { return nodeRows([]apitypes.NodeView{n}) })
-		},
-	})
+	cmd.AddCommand(
+		cloudList("List nodes with their health", (*client.Client).ListNodes, nodeRows),
+		cloudItem("get", "Show a node's health", nodeID, (*client.Client).GetNode, nodeRows),
+		cloudItem("revoke", "Revoke a node: its credential is refused from now on", nodeID, (*client.Client).RevokeNode, nodeRows),
+	)
 	var name string
 	var ttl time.Duration
 	enroll := &cobra.Command{

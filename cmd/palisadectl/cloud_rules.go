@@ -23,17 +23,6 @@ func init() {
 	cloudCmd.AddCommand(rulesCmd(), iplistCmd(), triggersCmd(), integrationsCmd())
 }
 
-// run wraps a command body that needs a logged-in client.
-func run(fn func(cmd *cobra.Command, c *client.Client, args []string) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		c, err := newCloudClient(true)
-		if err != nil {
-			return err
-		}
-		return fn(cmd, c, args)
-	}
-}
-
 // openInput opens a file named on the command line, "-" for standard
 // input.
 func openInput(cmd *cobra.Command, name string) (io.ReadCloser, error) {
@@ -113,38 +102,11 @@ func rulesCmd() *cobra.Command {
 	for _, c := range []*cobra.Command{create, replace} {
 		c.Flags().StringVarP(&file, "file", "f", "-", "JSON rule, e.g. {\"kind\":\"sensitive\",\"app_id\":7,\"sensitive\":{\"point\":\"body|json.password\"}}")
 	}
-	cmd.AddCommand(create, replace, &cobra.Command{
-		Use: "list", Short: "List rules", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			rs, err := c.ListRules(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return output(cmd.OutOrStdout(), rs, func() [][]string { return ruleRows(rs) })
-		}),
-	}, &cobra.Command{
-		Use: "get ID", Short: "Show a rule", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			r, err := c.GetRule(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return output(cmd.OutOrStdout(), r, func() [][]string { return ruleRows([]apitypes.Rule{r}) })
-		}),
-	}, &cobra.Command{
-		Use: "delete ID", Short: "Delete a rule", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			return c.DeleteRule(cmd.Context(), id)
-		}),
-	})
+	cmd.AddCommand(create, replace,
+		cloudList("List rules", (*client.Client).ListRules, ruleRows),
+		cloudItem("get", "Show a rule", parseID, (*client.Client).GetRule, ruleRows),
+		cloudAction("delete", "Delete a rule", parseID, (*client.Client).DeleteRule),
+	)
 	return cmd
 }
 
@@ -196,44 +158,29 @@ func iplistCmd() *cobra.Command {
 	f.Int64SliceVar(&apps, "app", nil, "only for this application (repeatable; none: every application)")
 	add.MarkFlagRequired("prefix")
 
-	cmd.AddCommand(add, &cobra.Command{
-		Use: "list", Short: "List the entries not expired", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			es, err := c.ListIPEntries(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return output(cmd.OutOrStdout(), es, func() [][]string { return entryRows(es) })
-		}),
-	}, &cobra.Command{
-		Use: "delete ID", Short: "Delete an entry", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			return c.DeleteIPEntry(cmd.Context(), id)
-		}),
-	}, &cobra.Command{
-		Use: "import FILE", Short: "Bulk import NDJSON entries (- for standard input), all or nothing", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			in, err := openInput(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			defer in.Close()
-			res, err := c.ImportIPEntries(cmd.Context(), in)
-			if err != nil {
-				return err
-			}
-			return output(cmd.OutOrStdout(), res, func() [][]string { return [][]string{{"IMPORTED"}, {fmt.Sprint(res.Imported)}} })
-		}),
-	}, &cobra.Command{
-		Use: "export", Short: "Print the entries not expired as NDJSON, in the import format", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			return c.ExportIPEntries(cmd.Context(), cmd.OutOrStdout())
-		}),
-	})
+	cmd.AddCommand(add,
+		cloudList("List the entries not expired", (*client.Client).ListIPEntries, entryRows),
+		cloudAction("delete", "Delete an entry", parseID, (*client.Client).DeleteIPEntry),
+		&cobra.Command{
+			Use: "import FILE", Short: "Bulk import NDJSON entries (- for standard input), all or nothing", Args: cobra.ExactArgs(1),
+			RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
+				in, err := openInput(cmd, args[0])
+				if err != nil {
+					return err
+				}
+				defer in.Close()
+				res, err := c.ImportIPEntries(cmd.Context(), in)
+				if err != nil {
+					return err
+				}
+				return output(cmd.OutOrStdout(), res, func() [][]string { return [][]string{{"IMPORTED"}, {fmt.Sprint(res.Imported)}} })
+			}),
+		}, &cobra.Command{
+			Use: "export", Short: "Print the entries not expired as NDJSON, in the import format", Args: cobra.NoArgs,
+			RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
+				return c.ExportIPEntries(cmd.Context(), cmd.OutOrStdout())
+			}),
+		})
 	return cmd
 }
 
@@ -379,25 +326,10 @@ func triggersCmd() *cobra.Command {
 	firings.Flags().Int64Var(&triggerID, "trigger", 0, "only this trigger's")
 	firings.Flags().IntVar(&limit, "limit", 100, "at most this many")
 
-	cmd.AddCommand(create, replace, firings, &cobra.Command{
-		Use: "list", Short: "List triggers", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			ts, err := c.ListTriggers(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return output(cmd.OutOrStdout(), ts, func() [][]string { return triggerRows(ts) })
-		}),
-	}, &cobra.Command{
-		Use: "delete ID", Short: "Delete a trigger (its entries stay until they expire)", Args: cobra.ExactArgs(1),
-		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			return c.DeleteTrigger(cmd.Context(), id)
-		}),
-	})
+	cmd.AddCommand(create, replace, firings,
+		cloudList("List triggers", (*client.Client).ListTriggers, triggerRows),
+		cloudAction("delete", "Delete a trigger (its entries stay until they expire)", parseID, (*client.Client).DeleteTrigger),
+	)
 	return cmd
 }
 
@@ -429,45 +361,20 @@ func integrationsCmd() *cobra.Command {
 	create.Flags().StringVar(&req.URL, "url", "", "where to post")
 	create.MarkFlagRequired("name")
 	create.MarkFlagRequired("url")
-	withID := func(use, short string, fn func(cmd *cobra.Command, c *client.Client, id int64) error) *cobra.Command {
-		return &cobra.Command{Use: use + " ID", Short: short, Args: cobra.ExactArgs(1),
-			RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
-				id, err := parseID(args[0])
-				if err != nil {
-					return err
-				}
-				return fn(cmd, c, id)
-			})}
-	}
-	cmd.AddCommand(create, &cobra.Command{
-		Use: "list", Short: "List integrations", Args: cobra.NoArgs,
-		RunE: run(func(cmd *cobra.Command, c *client.Client, args []string) error {
-			is, err := c.ListIntegrations(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return output(cmd.OutOrStdout(), is, func() [][]string {
-				rows := [][]string{{"ID", "NAME", "KIND", "CREATED"}}
-				for _, i := range is {
-					rows = append(rows, []string{fmt.Sprint(i.ID), i.Name, i.Kind, fmtTime(&i.CreatedAt)})
-				}
-				return rows
-			})
-		}),
-	}, withID("delete", "Delete an integration and its delivery log", func(cmd *cobra.Command, c *client.Client, id int64) error {
-		return c.DeleteIntegration(cmd.Context(), id)
-	}), withID("test", "Send a test message once and show how it went", func(cmd *cobra.Command, c *client.Client, id int64) error {
-		d, err := c.TestIntegration(cmd.Context(), id)
-		if err != nil {
-			return err
-		}
-		return output(cmd.OutOrStdout(), d, func() [][]string { return deliveryRows([]apitypes.Delivery{d}) })
-	}), withID("deliveries", "The delivery log, newest first", func(cmd *cobra.Command, c *client.Client, id int64) error {
-		ds, err := c.ListDeliveries(cmd.Context(), id)
-		if err != nil {
-			return err
-		}
-		return output(cmd.OutOrStdout(), ds, func() [][]string { return deliveryRows(ds) })
-	}))
+	cmd.AddCommand(create,
+		cloudList("List integrations", (*client.Client).ListIntegrations, integrationRows),
+		cloudAction("delete", "Delete an integration and its delivery log", parseID, (*client.Client).DeleteIntegration),
+		cloudItem("test", "Send a test message once and show how it went", parseID, (*client.Client).TestIntegration, deliveryRows),
+		cloudItem("deliveries", "The delivery log, newest first", parseID, (*client.Client).ListDeliveries,
+			func(ds [][]apitypes.Delivery) [][]string { return deliveryRows(ds[0]) }),
+	)
 	return cmd
+}
+
+func integrationRows(is []apitypes.Integration) [][]string {
+	rows := [][]string{{"ID", "NAME", "KIND", "CREATED"}}
+	for _, i := range is {
+		rows = append(rows, []string{fmt.Sprint(i.ID), i.Name, i.Kind, fmtTime(&i.CreatedAt)})
+	}
+	return rows
 }
