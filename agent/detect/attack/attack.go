@@ -117,6 +117,7 @@ var Detectors = []Detector{
 	{ID: "xss.js", Type: XSS, Check: checkXSSJS, Needs: needs(fParen|fBacktick, fQuote|fSemi|fGT)},
 	{ID: "rce.shell", Type: RCE, Check: checkShell},
 	{ID: "rce.code", Type: RCE, Check: checkCodeInjection, Needs: needs(fParen | fLT | fDollar)},
+	{ID: "rce.java", Type: RCE, Check: checkJavaGadget},
 	{ID: "rce.upload", Type: RCE, Check: checkUpload, In: []Where{InFilename}},
 	{ID: "ptrav.dotdot", Type: PTrav, Check: checkDotDot, Needs: needs(fDotDot, fSlash|fBackslash|fSemi)}, // digraph
 	{ID: "ptrav.file", Type: PTrav, Check: checkSensitiveFile, Needs: needs(fSlash | fBackslash | fDot | fColon)},

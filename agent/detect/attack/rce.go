@@ -1,6 +1,9 @@
 package attack
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // OS command injection needs a shell metacharacter that starts a new
 // command (; | || && & newline $( `) followed by a command. Commands that
@@ -26,7 +29,23 @@ var strongCommands = map[string]bool{
 	"powershell.exe": true, "uname.exe": true,
 	"ipconfig.exe": true, "net.exe": true,
 	"lsb_release": true,
+	"visudo":      true, "strace": true, "ltrace": true, "gdb": true, "irb": true, "cscli": true, "base32": true,
+	"cpulimit": true, "c89": true, "c99": true, "bcdboot": true, "invoke-webrequest": true,
+	"invoke-expression": true, "iex": true, "ansible": true, "ansible-playbook": true, "rmt-tar": true,
+	"rmt-dump": true, "aa-disable": true, "aa-exec": true, "setsid": true, "stdbuf": true, "unbuffer": true,
 }
+
+// wrapperCommands run the command that follows them; the command after
+// them is judged as if it stood alone: "time sh -c id", "nohup nc -e".
+var wrapperCommands = map[string]bool{
+	"time": true, "strace": true, "ltrace": true, "nice": true, "nohup": true, "sudo": true, "env": true,
+	"timeout": true, "xargs": true, "cpulimit": true, "watch": true, "exec": true, "stdbuf": true,
+	"setsid": true, "unbuffer": true, "chroot": true, "doas": true, "busybox": true,
+}
+
+// toolPrefixes name whole families of administration tools whose names
+// are never words: flagged as the first word of any value.
+var toolPrefixes = []string{"ansible-", "chef-", "invoke-webrequest", "invoke-expression", "aa-disable", "aa-exec"}
 
 // weakCommands are programs whose names are common words.
 var weakCommands = map[string]bool{
@@ -42,6 +61,7 @@ var weakCommands = map[string]bool{
 	"sendmail": true, "locate": true, "sleep": true, "node": true, "ping": true, "net": true, "ver": true,
 	"dir": true, "ruby": true, "python": true, "perl": true, "php": true, "lua": true, "dig": true, "ps": true, "rm": true,
 	"env": true, "halt": true, "reboot": true, "shutdown": true, "dash": true, "scp": true, "gcc": true, "nohup": true,
+	"cd": true, "alias": true, "column": true, "comm": true, "bridge": true, "perf": true, "trap": true, "rmt": true,
 	"killall": true, "pkill": true, "dmesg": true, "whereis": true, "file": true, "stat": true, "diff": true, "cut": true,
 }
 
@@ -82,6 +102,17 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		if i := containsAny(lv, `\cmd.exe`, `\powershell.exe`, `system32\cmd`); i >= 0 {
 			return i, len(v), true
 		}
+	}
+	if f&fPercent != 0 && f&fParen != 0 {
+		if i, e, ok := cmdForLoop(lv); ok {
+			return i, e, true
+		}
+	}
+	if i, e, ok := cmdIfTest(lv); ok {
+		return i, e, true
+	}
+	if e, ok := toolAtStart(lv); ok {
+		return 0, e, true
 	}
 	newlineSeparates := c.Where != InField && c.Where != InBody
 	if f&(fSemi|fPipe|fAmp|fDollar|fBacktick|fNewline) == 0 {
@@ -133,6 +164,9 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 // commandAtStart flags a value that is a whole command line with a strong
 // command and a shell-shaped argument: "ping -c 3 10.0.0.1", "nc -e /bin/sh".
 func commandAtStart(v, lv string, c *Context) (int, int, bool) {
+	if e, ok := commandAtStartAnywhere(lv); ok {
+		return 0, e, true
+	}
 	if c.Where == InField || c.Where == InBody || c.Where == InHeader {
 		return 0, 0, false
 	}
@@ -142,6 +176,72 @@ func commandAtStart(v, lv string, c *Context) (int, int, bool) {
 	}
 	if shellArg(lv, e) {
 		return 0, len(v), true
+	}
+	return 0, 0, false
+}
+
+// commandAtStartAnywhere is commandAt at the start of a value for the
+// shapes no text takes: wrappers around a strong command ("time sh -c
+// id"), alias definitions, a cd chained to another command.
+func commandAtStartAnywhere(lv string) (int, bool) {
+	w, e := shellWord(lv, 0)
+	if w == "cd" && shellArg(lv, e) {
+		// "cd /; ..." and "cd /tmp && ...": a directory change chained
+		// to the next command.
+		if k := strings.IndexAny(lv[e:], ";&|"); k >= 0 {
+			return e + k, true
+		}
+		return 0, false
+	}
+	if !wrapperCommands[w] && w != "alias" {
+		return 0, false
+	}
+	return commandAt(lv, 0, false)
+}
+
+// toolAtStart flags a value whose first word is an administration tool of
+// toolPrefixes followed by nothing, an argument or a line end.
+func toolAtStart(lv string) (int, bool) {
+	for _, p := range toolPrefixes {
+		if !strings.HasPrefix(lv, p) {
+			continue
+		}
+		e := len(p)
+		for e < len(lv) && (isWordByte(lv[e]) || lv[e] == '-') {
+			e++
+		}
+		if e == len(lv) || lv[e] == ' ' || lv[e] == '\n' || lv[e] == '\r' {
+			return e, true
+		}
+	}
+	return 0, false
+}
+
+// forLoop is cmd.exe's FOR: "for /f "delims=" %i in ('cmd') do ...".
+var forLoop = regexp.MustCompile(`(?:^|[^a-z0-9_])(for\s+(?:/[dlrf]\s*(?:[a-z]:\\\S*\s+)?)*(?:\\?"[^"]*"\s+)?%%?\S{1,32}\s+in\s*\(.*?\)\s*do)(?:$|[^a-z0-9_])`)
+
+// ifTest is cmd.exe's IF on a file, an exit code or a variable:
+// "if not exist c:\x cmd", "if %errorlevel% equ 2 goto x".
+var ifTest = regexp.MustCompile(`(?:^|[^a-z0-9_])(if\s+(?:/i\s+)?(?:not\s+)?(?:(?:exist|errorlevel)\s+\S+\s+\S|%[a-z_][a-z0-9_]*%\s+(?:equ|neq|lss|leq|gtr|geq)\s+\S))`)
+
+// cmdForLoop finds a cmd.exe FOR loop in lv.
+func cmdForLoop(lv string) (int, int, bool) {
+	if !strings.Contains(lv, "for") || !strings.Contains(lv, "do") {
+		return 0, 0, false
+	}
+	if m := forLoop.FindStringSubmatchIndex(lv); m != nil {
+		return m[2], m[3], true
+	}
+	return 0, 0, false
+}
+
+// cmdIfTest finds a cmd.exe IF test in lv.
+func cmdIfTest(lv string) (int, int, bool) {
+	if !strings.Contains(lv, "if") || !strings.Contains(lv, "exist") && !strings.Contains(lv, "errorlevel") && !strings.Contains(lv, "%") {
+		return 0, 0, false
+	}
+	if m := ifTest.FindStringSubmatchIndex(lv); m != nil {
+		return m[2], m[3], true
 	}
 	return 0, 0, false
 }
@@ -162,6 +262,48 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 			return e, true
 		}
 		return 0, false
+	}
+	if wrapperCommands[w] {
+		// Skip the wrapper's options and numbers ("timeout 5", "cpulimit
+		// -l 100 -f") and judge the wrapped command.
+		k := e
+		for {
+			for k < len(lv) && (lv[k] == ' ' || lv[k] == '\t') {
+				k++
+			}
+			if k < len(lv) && (lv[k] == '-' || lv[k] >= '0' && lv[k] <= '9') {
+				for k < len(lv) && lv[k] != ' ' && lv[k] != '\t' {
+					k++
+				}
+				continue
+			}
+			break
+		}
+		if k > e {
+			if w2, e2 := shellWord(lv, k); strongCommands[w2] && (e2 >= len(lv) || strings.IndexByte(" \t;|&)`<>\n\r", lv[e2]) >= 0) {
+				return e2, true
+			}
+		}
+	}
+	if w == "alias" {
+		// alias NAME=VALUE defines a command.
+		k := e
+		for k < len(lv) && lv[k] == ' ' {
+			k++
+		}
+		for k < len(lv) && lv[k] == '-' { // alias -p, alias -gmr
+			for k < len(lv) && lv[k] != ' ' {
+				k++
+			}
+			for k < len(lv) && lv[k] == ' ' {
+				k++
+			}
+		}
+		if k > e {
+			if eq := strings.IndexByte(lv[k:], '='); eq > 0 && strings.IndexAny(lv[k:k+eq], " \t") < 0 {
+				return k + eq, true
+			}
+		}
 	}
 	if weakCommands[w] {
 		if sub && (e >= len(lv) || lv[e] == ')' || lv[e] == '`') {
@@ -247,7 +389,7 @@ func shellArg(lv string, e int) bool {
 	switch {
 	case rest[0] == '-' && len(rest) > 1 && (rest[1] >= 'a' && rest[1] <= 'z' || rest[1] == '-'):
 		return true
-	case rest[0] == '/' && (len(rest) == 1 || isWordByte(rest[1]) || rest[1] == ' ' || rest[1] == '*'):
+	case rest[0] == '/' && (len(rest) == 1 || isWordByte(rest[1]) || strings.IndexByte(" *;&|", rest[1]) >= 0):
 		return true
 	case strings.HasPrefix(rest, "./") || strings.HasPrefix(rest, "../") || strings.HasPrefix(rest, "~/"):
 		return true
@@ -324,6 +466,28 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 }
 
 var codeCallSet = newSubstrings(codeCalls)
+
+// javaGadgets are the classes Java deserialization and expression-language
+// exploits name to reach a process: commons-collections transformers, the
+// Xalan TemplatesImpl sink, the runtime and process classes by their full
+// names. A Java application never receives them as data.
+var javaGadgets = []string{
+	"invokertransformer", "instantiatetransformer", "chainedtransformer", "constanttransformer",
+	"clonetransformer", "instantiatefactory", "templatesimpl", "com.sun.org.apache",
+	"java.lang.runtime", "java.lang.processbuilder", "processbuilder.", "java.lang.reflect.",
+	"javax.script.scriptengine", "org.apache.commons.collections", "java.rmi.server", "sun.rmi.",
+	"ysoserial", "javax.naming.initialcontext", "java.beans.xmldecoder", "org.codehaus.groovy.runtime",
+	"com.sun.rowset.jdbcrowsetimpl", "bsh.interpreter", "clojure.main", "java.lang.unixprocess",
+}
+
+var javaGadgetSet = newSubstrings(javaGadgets)
+
+func checkJavaGadget(v, lv string, f Features, c *Context) (int, int, bool) {
+	if e, i, ok := javaGadgetSet.index(lv); ok {
+		return i, i + len(javaGadgets[e]), true
+	}
+	return 0, 0, false
+}
 
 // executableExts are file name extensions a web server may execute.
 var executableExts = []string{

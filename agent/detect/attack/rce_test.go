@@ -1,0 +1,54 @@
+package attack
+
+import "testing"
+
+// scanIDs runs every detector on v as a query or form value and returns the
+// ids of those that matched.
+func scanIDs(v string, where Where) map[string]bool {
+	ids := map[string]bool{}
+	Scan(v, &Context{Where: where, Name: "q"}, nil, func(m Match) { ids[m.DetectorID] = true })
+	return ids
+}
+
+func TestShellShapes(t *testing.T) {
+	cases := []struct {
+		v     string
+		where Where
+		id    string // "" when no detector may match
+	}{
+		// cmd.exe FOR and IF.
+		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
+		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
+		{`FOR /L /L %a IN (start,step,end)DO abc`, InQuery, "rce.shell"},
+		{`IF NOT EXIST C:\nonexistent echo hey`, InQuery, "rce.shell"},
+		{`IF %ERRORLEVEL% EQU 2 goto sub_problem2`, InQuery, "rce.shell"},
+		{`For 20% in (most) cases, we do nothing`, InField, ""},
+		{`if it exists, we do it`, InField, ""},
+		// Wrappers, cd, alias, administration tools.
+		{`time sh -c whoami`, InField, "rce.shell"},
+		{`;cpulimit -l 100 -f whoami`, InField, "rce.shell"},
+		{`cd /;cd etc;column passwd`, InField, "rce.shell"},
+		{`alias a=c${KK}url&a google.com`, InField, "rce.shell"},
+		{`ansible-config dump`, InField, "rce.shell"},
+		{`time; visudo`, InField, "rce.shell"},
+		{`it is time to go home`, InField, ""},
+		{`also known as (alias) the Boss`, InField, ""},
+		{`we use ansible and chef at work`, InField, ""},
+		// Java gadgets.
+		{`org.apache.commons.collections.functors.InvokerTransformer`, InField, "rce.java"},
+		{`java.lang.Runtime`, InField, "rce.java"},
+		{`I drink java. Lang classes are fun`, InField, ""},
+	}
+	for _, tc := range cases {
+		ids := scanIDs(tc.v, tc.where)
+		if tc.id == "" {
+			if len(ids) > 0 {
+				t.Errorf("%q: flagged by %v, want nothing", tc.v, ids)
+			}
+			continue
+		}
+		if !ids[tc.id] {
+			t.Errorf("%q: %s did not match (got %v)", tc.v, tc.id, ids)
+		}
+	}
+}
