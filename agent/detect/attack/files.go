@@ -51,7 +51,7 @@ func checkDotDot(v, lv string, f Features, c *Context) (int, int, bool) {
 // sensitiveFiles are paths (lower case, '/' separators) worth reading to an
 // attacker. Each matches anywhere in the value.
 var sensitiveFiles = []string{
-	"etc/passwd", "etc/shadow", "etc/group", "etc/hosts", "etc/issue", "etc/hostname", "etc/sudoers",
+	"etc/passwd", "etc/shadow", "etc/group", "etc/hosts", "etc/issue", "etc/hostname", "etc/sudoers", "etc/subuid", "etc/subgid",
 	"etc/crontab", "etc/fstab", "etc/motd", "etc/resolv.conf", "etc/mysql/", "etc/httpd/", "etc/apache2/",
 	"etc/nginx/", "etc/ssh/", "etc/security/", "etc/master.passwd", "etc/pam.d", "etc/profile", "etc/environment",
 	"proc/self/", "proc/version", "proc/cpuinfo", "proc/net/", "proc/1/", "var/log/", "var/run/secrets",

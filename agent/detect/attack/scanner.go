@@ -50,6 +50,9 @@ var probePaths = []string{
 	"/_profiler/phpinfo", "/elmah.axd", "/trace.axd", "/owa/auth/x.js", "/autodiscover/autodiscover.json",
 	"/remote/fgt_lang", "/dana-na/", "/global-protect/", "/+cscoe+/", "/api/jsonws/invoke", "/struts2-showcase",
 	"/.travis.yml", "/.gitlab-ci.yml", "/docker-compose.yml", "/composer.lock", "/package-lock.json.bak",
+	"/.claude/", "/.cursor/", "/.cursorignore", "/.cursorrules", "/.continue/", "/.roo/", "/.kiro/",
+	"/.windsurf/", "/.rovodev/", "/.codex/", "/.opencode/", "/.a0proj/", "/.plandex/", "/.fabric/",
+	"/.junie/", "/.aider", "/.gemini/", "/.clinerules", "/.amazonq/", "/.mcp.json",
 	"/nmaplowercheck", "/sdk", "/evox/about", "/mgmt/tm/util/bash", "/xmlrpc.php?rsd", "/wp-json/wp/v2/users",
 }
 

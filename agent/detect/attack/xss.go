@@ -348,3 +348,95 @@ func jsSink(lv string, j int) (int, bool) {
 	}
 	return 0, false
 }
+
+// domProps are the document properties and methods script injected into a
+// page reaches for: reading the session, writing markup, navigating.
+var domProps = []string{"cookie", "domain", "write(", "writeln(", "createelement(", "location=", "location.href=", "body.appendchild(", "body.innerhtml"}
+
+// checkXSSDOM finds script that needs no tag: DOM access to the session or
+// the page ("document.cookie", "document /**/ . cookie"), JSFuck, and
+// UTF-7 markup ("+ADw-script+AD4-") for pages served without a charset.
+func checkXSSDOM(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fBracket != 0 {
+		if i, e, ok := jsFuck(lv); ok {
+			return i, e, true
+		}
+	}
+	if f&fDash != 0 {
+		if i := strings.Index(lv, "+adw-"); i >= 0 && strings.Contains(lv[i:], "+ad4-") {
+			return i, i + 5, true
+		}
+	}
+	if f&(fDot|fBracket) == 0 {
+		return 0, 0, false
+	}
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "document")
+		if k < 0 {
+			return 0, 0, false
+		}
+		i := from + k
+		j := skipJSSpace(lv, i+len("document"))
+		if j < len(lv) && (lv[j] == '.' || lv[j] == '[') {
+			j = skipJSSpace(lv, j+1)
+			for j < len(lv) && (lv[j] == '\'' || lv[j] == '"') {
+				j++
+			}
+			rest := lv[j:]
+			for _, p := range domProps {
+				if strings.HasPrefix(rest, p) {
+					// "cookie" and "domain" must end there: "document.cookies
+					// policy" is prose about them.
+					e := j + len(p)
+					if (p == "cookie" || p == "domain") && e < len(lv) && isWordByte(lv[e]) {
+						continue
+					}
+					return i, e, true
+				}
+			}
+		}
+		from = i + len("document")
+	}
+}
+
+// skipJSSpace skips white space and /* */ comments from lv[j:].
+func skipJSSpace(lv string, j int) int {
+	for j < len(lv) {
+		switch {
+		case lv[j] == ' ' || lv[j] == '\t' || lv[j] == '\n' || lv[j] == '\r':
+			j++
+		case strings.HasPrefix(lv[j:], "/*"):
+			e := strings.Index(lv[j+2:], "*/")
+			if e < 0 {
+				return len(lv)
+			}
+			j += e + 4
+		default:
+			return j
+		}
+	}
+	return j
+}
+
+// jsFuck reports a run of JavaScript written with []()!+ only, as JSFuck
+// encodes any script: "(![]+[])[+!+[]]", "+!![]".
+func jsFuck(lv string) (int, int, bool) {
+	start, n := -1, 0
+	for i := 0; i <= len(lv); i++ {
+		if i < len(lv) && strings.IndexByte("[]()!+", lv[i]) >= 0 {
+			if start < 0 {
+				start, n = i, 0
+			}
+			n++
+			continue
+		}
+		if start >= 0 && n >= 5 {
+			run := lv[start:i]
+			if strings.Contains(run, "[]") && (strings.Contains(run, "![]") || strings.Contains(run, "+[]") || strings.Contains(run, "[+")) {
+				return start, i, true
+			}
+		}
+		start = -1
+	}
+	return 0, 0, false
+}

@@ -10,7 +10,7 @@ func scanIDs(v string, where Where) map[string]bool {
 	return ids
 }
 
-func TestShellShapes(t *testing.T) {
+func TestInjectionShapes(t *testing.T) {
 	cases := []struct {
 		v     string
 		where Where
@@ -38,6 +38,19 @@ func TestShellShapes(t *testing.T) {
 		{`org.apache.commons.collections.functors.InvokerTransformer`, InField, "rce.java"},
 		{`java.lang.Runtime`, InField, "rce.java"},
 		{`I drink java. Lang classes are fun`, InField, ""},
+		// Script without a tag.
+		{`document.cookie=941180-2`, InField, "xss.dom"},
+		{`document /*foo*/ .     cookie`, InField, "xss.dom"},
+		{`document['cookie']`, InField, "xss.dom"},
+		{`document.body.appendChild(document.createElement("h1"))`, InField, "xss.dom"},
+		{`(![]+[])[+!+[]]`, InField, "xss.dom"},
+		{`+ADw-script+AD4-alert(1)+ADw-/script+AD4-`, InField, "xss.dom"},
+		{`the document. Cookies are small files`, InField, ""},
+		{`see the document.cookies policy`, InField, ""},
+		{`array[] and list[0]`, InField, ""},
+		// Probes of AI agents' configuration.
+		{`/.claude/settings.json`, InPath, "scanner.probe"},
+		{`/blog/claude-review`, InPath, ""},
 	}
 	for _, tc := range cases {
 		ids := scanIDs(tc.v, tc.where)
