@@ -13,7 +13,7 @@ import (
 const (
 	minGeneratedDetection = 0.990  // attacks of test/corpus/attacks.jsonl detected
 	minCRSDetection       = 0.340  // CRS PL1 regression positives detected
-	maxBenignFlagged      = 0.0014 // benign requests flagged
+	maxBenignFlagged      = 0.0011 // benign requests flagged
 )
 
 func TestCorpusQuality(t *testing.T) {

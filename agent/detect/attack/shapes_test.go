@@ -48,6 +48,9 @@ func TestInjectionShapes(t *testing.T) {
 		{`the document. Cookies are small files`, InField, ""},
 		{`see the document.cookies policy`, InField, ""},
 		{`array[] and list[0]`, InField, ""},
+		// Quoted symbols explained in words, beside concatenation probes.
+		{`'+' always print a sign`, InField, ""},
+		{`admin'+'`, InField, "sqli.libinjection"},
 		// Probes of AI agents' configuration.
 		{`/.claude/settings.json`, InPath, "scanner.probe"},
 		{`/blog/claude-review`, InPath, ""},

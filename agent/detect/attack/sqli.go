@@ -45,7 +45,37 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 	if fp == "nc" || fp == "1c" || strings.HasPrefix(fp, "nf") {
 		return 0, 0, false
 	}
+	// A quoted symbol explained in words ("'+' always print a sign") is
+	// string, operator, string to libinjection; a concatenation probe
+	// ends in a quote or a short operand, not in a sentence.
+	if fp == "sos" && wordsAfterLastQuote(lv) >= 3 {
+		return 0, 0, false
+	}
 	return 0, len(v), true
+}
+
+// wordsAfterLastQuote counts the words after the last quote of lv when
+// they are all letters; any other byte there counts as none.
+func wordsAfterLastQuote(lv string) int {
+	q := strings.LastIndexAny(lv, `'"`)
+	if q < 0 {
+		return 0
+	}
+	words, in := 0, false
+	for i := q + 1; i < len(lv); i++ {
+		switch ch := lv[i]; {
+		case ch >= 'a' && ch <= 'z':
+			if !in {
+				words++
+			}
+			in = true
+		case ch == ' ':
+			in = false
+		default:
+			return 0
+		}
+	}
+	return words
 }
 
 // libinjectionExcludes is sqli.libinjection's prefilter: the values its
