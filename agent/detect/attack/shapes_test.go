@@ -51,6 +51,14 @@ func TestInjectionShapes(t *testing.T) {
 		// Quoted symbols explained in words, beside concatenation probes.
 		{`'+' always print a sign`, InField, ""},
 		{`admin'+'`, InField, "sqli.libinjection"},
+		// Database internals and PostgreSQL casts.
+		{`1' and unistr(password)::bool--`, InQuery, "sqli.internals"},
+		{`OR '{"b":2}'::jsonb <@ '{"a":1}'::jsonb`, InQuery, "sqli.internals"},
+		{`lo_import('/etc' || '/passwd')`, InQuery, "sqli.internals"},
+		{`" WAITFOR DELAY '0:0:5`, InField, "sqli.internals"},
+		{`2001:db8::1`, InQuery, ""},
+		{`use std::string here, f(x)::later is fine`, InField, ""},
+		{`select * from information_schema.tables`, InField, ""},
 		// Probes of AI agents' configuration.
 		{`/.claude/settings.json`, InPath, "scanner.probe"},
 		{`/blog/claude-review`, InPath, ""},

@@ -780,3 +780,49 @@ func headerTakesFreeText(h string) bool {
 	}
 	return true
 }
+
+// dbInternals are functions and objects of database servers that only
+// reading files, running commands, waiting or mapping the schema uses;
+// none is a word of any language an application receives. Schema names
+// (information_schema, pg_catalog) are left out: SQL documentation
+// names them.
+var dbInternals = []string{
+	"pg_sleep(", "lo_import(", "lo_export(", "pg_read_file(", "pg_read_binary_file(", "pg_ls_dir(",
+	"dbms_pipe.receive_message", "dbms_lock.sleep", "utl_http.request", "utl_inaddr.get_host",
+	"xp_cmdshell", "xp_dirtree", "xp_regread", "sp_oacreate", "sp_makewebtask", "load_file(",
+	"sys_eval(", "sys_exec(", "extractvalue(", "updatexml(",
+	"waitfor delay '", "waitfor time '", "into outfile '", "into dumpfile '",
+}
+
+var dbInternalSet = newSubstrings(dbInternals)
+
+// pgCastTypes are the types a PostgreSQL cast (x::type) names in error
+// and boolean probes: "starts_with(password,'a')::int", "'{..}'::jsonb".
+var pgCastTypes = []string{"int", "integer", "bool", "boolean", "text", "json", "jsonb", "varchar", "numeric", "regclass", "oid", "bytea", "float"}
+
+func checkSQLiInternals(v, lv string, f Features, c *Context) (int, int, bool) {
+	if e, i, ok := dbInternalSet.index(lv); ok {
+		return i, i + len(dbInternals[e]), true
+	}
+	if f&fColon == 0 {
+		return 0, 0, false
+	}
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "::")
+		if k < 0 {
+			return 0, 0, false
+		}
+		i := from + k
+		from = i + 2
+		// A literal or a call closed just before the cast.
+		if i == 0 || lv[i-1] != '\'' && lv[i-1] != ')' {
+			continue
+		}
+		for _, t := range pgCastTypes {
+			e := i + 2 + len(t)
+			if strings.HasPrefix(lv[i+2:], t) && (e == len(lv) || !isWordByte(lv[e])) {
+				return i, e, true
+			}
+		}
+	}
+}
