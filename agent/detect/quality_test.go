@@ -12,7 +12,7 @@ import (
 // makes detection or false positives worse, not when it misses a wish.
 const (
 	minGeneratedDetection = 0.990  // attacks of test/corpus/attacks.jsonl detected
-	minCRSDetection       = 0.369  // CRS PL1 regression positives detected
+	minCRSDetection       = 0.393  // CRS PL1 regression positives detected
 	maxBenignFlagged      = 0.0011 // benign requests flagged
 )
 

@@ -120,6 +120,8 @@ var Detectors = []Detector{
 	{ID: "rce.shell", Type: RCE, Check: checkShell},
 	{ID: "rce.code", Type: RCE, Check: checkCodeInjection, Needs: needs(fParen | fLT | fDollar)},
 	{ID: "rce.java", Type: RCE, Check: checkJavaGadget},
+	{ID: "rce.serialized", Type: RCE, Check: checkSerialized, Needs: needs(fColon | fDollar | fDot)},
+	{ID: "rce.varcall", Type: RCE, Check: checkVarCall, Needs: needs(fDollar, fParen)},
 	{ID: "rce.upload", Type: RCE, Check: checkUpload, In: []Where{InFilename}},
 	{ID: "ptrav.dotdot", Type: PTrav, Check: checkDotDot, Needs: needs(fDotDot, fSlash|fBackslash|fSemi)}, // digraph
 	{ID: "ptrav.file", Type: PTrav, Check: checkSensitiveFile, Needs: needs(fSlash | fBackslash | fDot | fColon)},

@@ -512,3 +512,99 @@ func checkUpload(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	return 0, 0, false
 }
+
+// phpObject is a PHP serialized object, what unserialize() turns into a
+// live instance whose magic methods run: O:8:"stdClass":1:{...}.
+var phpObject = regexp.MustCompile(`(?:^|[^a-z0-9])[oc]:\+?\d+:"[a-z_\\][a-z0-9_\\]*":\d+:\{`)
+
+// checkSerialized finds objects an application would deserialize into
+// code: PHP serialized objects, node-serialize functions, and the
+// constructor chain that reaches Function from any JS object.
+func checkSerialized(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fColon != 0 && f&fBrace != 0 && f&fQuote != 0 {
+		if m := phpObject.FindStringIndex(lv); m != nil {
+			return m[0], m[1], true
+		}
+	}
+	if i := strings.Index(lv, "_$$nd_func$$_"); i >= 0 {
+		return i, i + 13, true
+	}
+	if i := strings.Index(lv, "constructor.constructor"); i >= 0 {
+		return i, i + 23, true
+	}
+	return 0, 0, false
+}
+
+// checkVarCall finds PHP calls through a variable or an expression that
+// names the function, the shape of obfuscated webshells: $f(1),
+// $__[o](4), ${@a}(10), $$$z(29), $foo->$name().
+func checkVarCall(v, lv string, f Features, c *Context) (int, int, bool) {
+	for i := 0; i < len(lv); i++ {
+		if lv[i] != '$' || i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '.' || lv[i-1] == '$') {
+			continue
+		}
+		j := i
+		for j < len(lv) && lv[j] == '$' {
+			j++
+		}
+		braced := false
+		if j < len(lv) && lv[j] == '{' {
+			braced = true
+			j++
+		}
+		if j < len(lv) && lv[j] == '@' {
+			j++
+		}
+		// PHP variable names start with a letter or an underscore.
+		if j >= len(lv) || !(lv[j] >= 'a' && lv[j] <= 'z' || lv[j] == '_' || lv[j] == '$') {
+			continue
+		}
+		for j < len(lv) && (isWordByte(lv[j]) || lv[j] == '$') {
+			j++
+		}
+		if braced {
+			if j >= len(lv) || lv[j] != '}' {
+				continue
+			}
+			j++
+		}
+		// Indexes and comments between the name and the call: $__[o],
+		// $_[$_[1]], $a/*x*/[1]. Spaces may not sit there: "$USD (before
+		// tax)" is prose. jQuery's $(..) has no name.
+		for j < len(lv) {
+			if lv[j] == '[' {
+				j = closeBracket(lv, j)
+				continue
+			}
+			if strings.HasPrefix(lv[j:], "/*") {
+				if e := strings.Index(lv[j+2:], "*/"); e >= 0 {
+					j += e + 4
+					continue
+				}
+			}
+			break
+		}
+		if j < len(lv) && lv[j] == '(' {
+			return i, j + 1, true
+		}
+	}
+	return 0, 0, false
+}
+
+// closeBracket returns the index after the ']' closing the '[' at lv[j],
+// or len(lv).
+func closeBracket(lv string, j int) int {
+	depth := 0
+	for ; j < len(lv); j++ {
+		switch lv[j] {
+		case '[':
+			depth++
+		case ']':
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+		}
+	}
+	return len(lv)
+}

@@ -51,6 +51,18 @@ func TestInjectionShapes(t *testing.T) {
 		// Quoted symbols explained in words, beside concatenation probes.
 		{`'+' always print a sign`, InField, ""},
 		{`admin'+'`, InField, "sqli.libinjection"},
+		// Serialized objects and PHP calls through variables.
+		{`O:8:"stdClass":1:{s:1:"a";i:2;}`, InQuery, "rce.serialized"},
+		{`{"rce":"_$$ND_FUNC$$_function(){}()"}`, InField, "rce.serialized"},
+		{`this.constructor.constructor('return process')()`, InField, "rce.serialized"},
+		{`$__[$_[1]](7)`, InField, "rce.varcall"},
+		{`${@a}(10)`, InField, "rce.varcall"},
+		{`$_aB_4c/*foo*/[@5]/*bar*/[@d]/*baz*/(19)`, InField, "rce.varcall"},
+		{`$foo->$funcname()`, InField, "rce.varcall"},
+		{`Price in $USD (before tax)`, InField, ""},
+		{`$(".menu").hide()`, InField, ""},
+		{`this.$emit('save')`, InField, ""},
+		{`pay $5(cash)`, InField, ""},
 		// Database internals and PostgreSQL casts.
 		{`1' and unistr(password)::bool--`, InQuery, "sqli.internals"},
 		{`OR '{"b":2}'::jsonb <@ '{"a":1}'::jsonb`, InQuery, "sqli.internals"},
