@@ -112,7 +112,7 @@ var Detectors = []Detector{
 	{ID: "log4shell.lookup", Type: Log4Shell, Check: checkLog4Shell, Needs: needs(fDollarBrace)}, // digraph
 	{ID: "sqli.libinjection", Type: SQLi, Check: checkSQLiLibinjection, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash | fPipe | fAmp | fEq), Excludes: libinjectionExcludes},
 	{ID: "sqli.tokenizer", Type: SQLi, Check: checkSQLiTokens, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash), Excludes: sqlTokensExcluded},
-	{ID: "sqli.internals", Type: SQLi, Check: checkSQLiInternals, Needs: needs(fLetter)},
+	{ID: "sqli.internals", Type: SQLi, Check: checkSQLiInternals, Needs: needs(fOther | fParen | fQuote | fColon)},
 	{ID: "xss.libinjection", Type: XSS, Check: checkXSSLibinjection, Needs: needs(fLT | fQuote | fEq)},
 	{ID: "xss.html", Type: XSS, Check: checkXSSHTML, Needs: needs(fLT | fColon | fQuote | fEq)},
 	{ID: "xss.js", Type: XSS, Check: checkXSSJS, Needs: needs(fParen|fBacktick, fQuote|fSemi|fGT)},

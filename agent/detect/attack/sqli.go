@@ -801,6 +801,10 @@ var dbInternalSet = newSubstrings(dbInternals)
 var pgCastTypes = []string{"int", "integer", "bool", "boolean", "text", "json", "jsonb", "varchar", "numeric", "regclass", "oid", "bytea", "float"}
 
 func checkSQLiInternals(v, lv string, f Features, c *Context) (int, int, bool) {
+	// Every entry holds a '_', a '(' or a quote; a cast needs "::".
+	if f&(fOther|fParen|fQuote) == 0 && f&fColon == 0 {
+		return 0, 0, false
+	}
 	if e, i, ok := dbInternalSet.index(lv); ok {
 		return i, i + len(dbInternals[e]), true
 	}
