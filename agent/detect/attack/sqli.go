@@ -802,7 +802,7 @@ var pgCastTypes = []string{"int", "integer", "bool", "boolean", "text", "json", 
 
 func checkSQLiInternals(v, lv string, f Features, c *Context) (int, int, bool) {
 	// Every entry holds a '_', a '(' or a quote; a cast needs "::".
-	if f&(fOther|fParen|fQuote) == 0 && f&fColon == 0 {
+	if f&(fOther|fParen|fQuote|fColon) == 0 {
 		return 0, 0, false
 	}
 	if e, i, ok := dbInternalSet.index(lv); ok {
