@@ -300,7 +300,7 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 			}
 		}
 		if k > e {
-			if eq := strings.IndexByte(lv[k:], '='); eq > 0 && strings.IndexAny(lv[k:k+eq], " \t") < 0 {
+			if eq := strings.IndexByte(lv[k:], '='); eq > 0 && !strings.ContainsAny(lv[k:k+eq], " \t") {
 				return k + eq, true
 			}
 		}
