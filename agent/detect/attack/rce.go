@@ -43,9 +43,16 @@ var wrapperCommands = map[string]bool{
 	"setsid": true, "unbuffer": true, "chroot": true, "doas": true, "busybox": true,
 }
 
-// toolPrefixes name whole families of administration tools whose names
-// are never words: flagged as the first word of any value.
-var toolPrefixes = []string{"ansible-", "chef-", "invoke-webrequest", "invoke-expression", "aa-disable", "aa-exec"}
+// adminTools are administration tools whose names are never words:
+// flagged as the first word of any value ("chef-owned" is prose,
+// "chef-client" is not).
+var adminTools = map[string]bool{
+	"ansible-playbook": true, "ansible-config": true, "ansible-galaxy": true, "ansible-console": true,
+	"ansible-doc": true, "ansible-inventory": true, "ansible-pull": true, "ansible-vault": true,
+	"ansible-test": true, "chef-client": true, "chef-solo": true, "chef-shell": true, "chef-vault": true,
+	"chef-run": true, "chef-apply": true, "chef-zero": true, "invoke-webrequest": true,
+	"invoke-expression": true, "aa-disable": true, "aa-exec": true,
+}
 
 // weakCommands are programs whose names are common words.
 var weakCommands = map[string]bool{
@@ -199,20 +206,18 @@ func commandAtStartAnywhere(lv string) (int, bool) {
 	return commandAt(lv, 0, false)
 }
 
-// toolAtStart flags a value whose first word is an administration tool of
-// toolPrefixes followed by nothing, an argument or a line end.
+// toolAtStart flags a value whose first word is one of adminTools
+// followed by nothing, an argument or a line end.
 func toolAtStart(lv string) (int, bool) {
-	for _, p := range toolPrefixes {
-		if !strings.HasPrefix(lv, p) {
-			continue
-		}
-		e := len(p)
-		for e < len(lv) && (isWordByte(lv[e]) || lv[e] == '-') {
-			e++
-		}
-		if e == len(lv) || lv[e] == ' ' || lv[e] == '\n' || lv[e] == '\r' {
-			return e, true
-		}
+	e := 0
+	for e < len(lv) && (isWordByte(lv[e]) || lv[e] == '-') {
+		e++
+	}
+	if !adminTools[lv[:e]] {
+		return 0, false
+	}
+	if e == len(lv) || lv[e] == ' ' || lv[e] == '\n' || lv[e] == '\r' {
+		return e, true
 	}
 	return 0, false
 }

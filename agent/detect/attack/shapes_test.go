@@ -34,6 +34,8 @@ func TestInjectionShapes(t *testing.T) {
 		{`it is time to go home`, InField, ""},
 		{`also known as (alias) the Boss`, InField, ""},
 		{`we use ansible and chef at work`, InField, ""},
+		{`chef-owned restaurant downtown`, InField, ""},
+		{`chef-client -t 1.1.1.1`, InField, "rce.shell"},
 		// Java gadgets.
 		{`org.apache.commons.collections.functors.InvokerTransformer`, InField, "rce.java"},
 		{`java.lang.Runtime`, InField, "rce.java"},
