@@ -163,6 +163,20 @@ func TestSourceCountsReported(t *testing.T) {
 	if resp, _ := e.get("/login?id=1%27%20OR%20%271%27%3D%271", nil); resp.StatusCode != 403 {
 		t.Fatalf("attack answered %d", resp.StatusCode)
 	}
+	// The proxy counts a request after answering it: wait for the attack's
+	// event (reported after its count) before the minute ends, or the count
+	// may land in the next minute.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		in.mu.Lock()
+		n := len(in.events)
+		in.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the attack was not reported")
+		}
+	}
 	// The minute ends; an event wakes the uploader, which spools the
 	// minute's per-source counts.
 	later.Store(int64(time.Minute))
