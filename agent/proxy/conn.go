@@ -43,7 +43,18 @@ type clientConn struct {
 	pinnedFor proxyHeader
 	// status is the status of the last response written to the client.
 	status int
+	// unread says the proxy answered before reading the whole request
+	// body, so the connection must linger before it closes.
+	unread bool
 }
+
+// Lingering close bounds: how long and how much of an unread request body
+// the proxy drains after answering early (nginx's lingering_time and
+// net/http's post-handler read do the same job).
+const (
+	lingerTime  = 5 * time.Second
+	lingerBytes = 1 << 20
+)
 
 var (
 	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
@@ -109,6 +120,26 @@ func (p *Proxy) serveConn(nc net.Conn, key string) {
 		return
 	}
 	c.serve()
+	if c.unread {
+		c.lingerClose()
+	}
+}
+
+// lingerClose ends a connection whose request body was left unread.
+// Closing a socket with bytes in its receive buffer makes the kernel send
+// RST, which can destroy the answer (a 413, a 403) before the client reads
+// it; so half-close, then discard what the client still sends until it
+// closes, bounded in bytes and time.
+func (c *clientConn) lingerClose() {
+	if c.bw.Flush() != nil {
+		return
+	}
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, c.nc, lingerBytes)
 }
 
 // priorKnowledgeH2 reports whether the client opened with the HTTP/2
@@ -259,6 +290,7 @@ func (c *clientConn) handle(s *settings, req *h1.Request) bool {
 				v := verdict{block: true, decision: DecisionBlocked, mode: ad.mode}
 				ex.requestID = newRequestID()
 				c.writeBlock(s, a, req, ex.requestID, 413, 0, false)
+				c.unread = true
 				ex.status = c.status
 				c.p.record(a, &v, ex)
 				return false
@@ -286,6 +318,7 @@ func (c *clientConn) handle(s *settings, req *h1.Request) bool {
 		keep := rest == nil && req.KeepAlive
 		ex.requestID = newRequestID()
 		c.writeBlock(s, a, req, ex.requestID, 403, 0, keep)
+		c.unread = rest != nil
 		ex.status = c.status
 		c.p.record(a, &v, ex)
 		return keep
