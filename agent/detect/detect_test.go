@@ -64,6 +64,8 @@ func TestDetectionsAtPoints(t *testing.T) {
 		{"crlf", get("/", "lang=en%0d%0aSet-Cookie:%20x=1"), "crlf", "query.lang"},
 		{"ssti", get("/", "name={{7*7}}"), "ssti", "query.name"},
 		{"ldap", get("/", "user=*)(uid=*))(|(uid=*"), "ldapi", "query.user"},
+		{"encoded newline in json", post("/api", "application/json", `{"q":"x%0aid"}`), "rce", "body|json.q"},
+		{"sniffed form scanned whole", post("/api", "text/plain", "admin)(!(&(1=0"), "ldapi", "body"},
 		{"json nesting bomb", post("/api", "application/json", strings.Repeat("[", 5000)+strings.Repeat("]", 5000)), "data_bomb", "body|json"},
 	}
 	e := detect.New(detect.Options{})

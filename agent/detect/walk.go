@@ -34,6 +34,8 @@ type walker struct {
 	recent []scanned      // ring of the last values scanned, see scan
 	next   int            // next slot of recent to overwrite
 
+	encodedNL bool // the value being scanned got its line breaks from Normalize
+
 	noPrefilter bool // Engine.noPrefilter
 }
 
@@ -43,9 +45,7 @@ type walker struct {
 // and its context, so a repeat is answered from here.
 type scanned struct {
 	v       string
-	where   attack.Where
-	header  string
-	name    string
+	ctx     attack.Context
 	matches []attack.Match
 }
 
@@ -141,7 +141,9 @@ func (w *walker) value(raw string, where attack.Where, record bool) {
 	if w.nested(v, where) {
 		return
 	}
+	w.encodedNL = len(v) != len(raw) && strings.IndexByte(raw, '\n') < 0 && strings.IndexByte(v, '\n') >= 0
 	w.scan(p, v, where)
+	w.encodedNL = false
 }
 
 // nested decodes v when it is itself a structure, and reports whether it
@@ -266,7 +268,7 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 		v = v[:w.opts.MaxValueLen]
 		w.res.Truncated = true
 	}
-	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack)}
+	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL}
 	if len(w.rules.disabled) == 0 {
 		w.builtin(p, v)
 	} else {
@@ -298,7 +300,7 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 func (w *walker) builtin(p point.Point, v string) {
 	for i := range w.recent {
 		r := &w.recent[i]
-		if r.v == v && r.where == w.ctx.Where && r.header == w.ctx.Header && r.name == w.ctx.Name {
+		if r.v == v && r.ctx == w.ctx {
 			for _, m := range r.matches {
 				w.report(p, v, m)
 			}
@@ -313,7 +315,7 @@ func (w *walker) builtin(p point.Point, v string) {
 		slot = &w.recent[w.next]
 		w.next = (w.next + 1) % recentScans
 	}
-	*slot = scanned{v: v, where: w.ctx.Where, header: w.ctx.Header, name: w.ctx.Name, matches: slot.matches[:0]}
+	*slot = scanned{v: v, ctx: w.ctx, matches: slot.matches[:0]}
 	found := func(m attack.Match) {
 		slot.matches = append(slot.matches, m)
 		w.report(p, v, m)
@@ -592,10 +594,12 @@ func (w *walker) typedBody(s, contentType string) {
 			// scan it whole below.
 			w.xmlBody(s)
 		case looksLikeForm(s):
+			// A sniffed form may as well be one token of text with an
+			// '=' in it ("admin)(|(uid=*"): walk it, and scan it whole
+			// below.
 			w.push(point.Step{Kind: point.Layer, Name: point.LayerForm})
 			w.form(s, attack.InField)
 			w.pop()
-			return
 		}
 	}
 	// Unparsed: the raw body is one value.

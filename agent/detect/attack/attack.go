@@ -64,6 +64,11 @@ type Context struct {
 	Header string // lower-case header name, for InHeader
 	Name   string // name of the field or argument holding the value, if any
 	Host   string // request Host, for open-redirect checks
+	// EncodedNewline is set when the value's line breaks came from
+	// undoing an encoding (a literal "%0a" in a JSON string): no text
+	// editor writes them so, and they then separate shell commands even
+	// in the fields where a newline is usually prose.
+	EncodedNewline bool
 }
 
 // Match is one finding: the attack type, the detector that found it and

@@ -112,7 +112,12 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 			return i, len(v), true
 		}
 	}
-	if c.Where == InHeader && !headerTakesFreeText(c.Header) || c.Where == InHeader && (c.Header == "referer" || c.Header == "origin") {
+	if c.Where == InHeader && !headerTakesFreeText(c.Header) {
+		return 0, 0, false
+	}
+	if c.Where == InHeader && (c.Header == "referer" || c.Header == "origin") && strings.Contains(lv, "://") {
+		// The site's own page URLs may name any file; a Referer that is
+		// no URL but a bare path ("/proc/self/cmdline") is a probe.
 		return 0, 0, false
 	}
 	s := lv

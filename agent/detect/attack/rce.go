@@ -121,7 +121,7 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 	if e, ok := toolAtStart(lv); ok {
 		return 0, e, true
 	}
-	newlineSeparates := c.Where != InField && c.Where != InBody
+	newlineSeparates := c.Where != InField && c.Where != InBody || c.EncodedNewline
 	if f&(fSemi|fPipe|fAmp|fDollar|fBacktick|fNewline) == 0 {
 		return commandAtStart(v, lv, c)
 	}

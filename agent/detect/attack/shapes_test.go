@@ -73,12 +73,23 @@ func TestInjectionShapes(t *testing.T) {
 		{`2001:db8::1`, InQuery, ""},
 		{`use std::string here, f(x)::later is fine`, InField, ""},
 		{`select * from information_schema.tables`, InField, ""},
+		// Any function's call as the condition after a quote breakout.
+		{`admin@example.com' or sqlite_compileoption_used (id)--`, InField, "sqli.tokenizer"},
+		{`x' and not f(1)=1`, InField, "sqli.tokenizer"},
+		{`it's or maybe(not) the case`, InField, ""},
+		{`1 or f(x) is what we want`, InField, ""},
+		// A Referer that is a bare file path, not a URL.
+		{`/proc/self/cmdline`, InHeader, "ptrav.file"},
 		// Probes of AI agents' configuration.
 		{`/.claude/settings.json`, InPath, "scanner.probe"},
 		{`/blog/claude-review`, InPath, ""},
 	}
 	for _, tc := range cases {
 		ids := scanIDs(tc.v, tc.where)
+		if tc.where == InHeader {
+			ids = map[string]bool{}
+			Scan(tc.v, &Context{Where: InHeader, Header: "referer"}, nil, func(m Match) { ids[m.DetectorID] = true })
+		}
 		if tc.id == "" {
 			if len(ids) > 0 {
 				t.Errorf("%q: flagged by %v, want nothing", tc.v, ids)

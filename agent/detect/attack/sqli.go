@@ -582,6 +582,28 @@ func condition(toks []sqlTok, quoted bool) bool {
 		return true
 	}
 	a := toks[i]
+	if a.kind == 'w' && i+1 < len(toks) && toks[i+1].kind == '(' {
+		// Any function's call as the condition: "x' or f(1)--",
+		// "x' and not sqlite_compileoption_get (id)--", "1 or f(x)=1".
+		// Closed by a comment or the query's own quote, or compared.
+		j := closingParen(toks, i+1)
+		if j < 0 {
+			return false
+		}
+		rest := toks[j+1:]
+		if len(rest) == 0 {
+			return quoted
+		}
+		op := rest[0]
+		if op.kind == 'c' || op.kind == ';' || op.kind == 's' && op.open {
+			return true
+		}
+		if len(rest) < 2 || !sqlCompare[op.text] && !(op.kind == 'o' && strings.ContainsAny(op.text, "=<>")) {
+			return false
+		}
+		b := rest[1]
+		return b.kind == '1' || b.kind == 's' || b.kind == 'v' || b.kind == '(' || b.text == "null" || b.text == "not" || b.text == "true" || b.text == "false"
+	}
 	if a.kind != '1' && a.kind != 's' && !(a.kind == 'w' && (a.text == "true" || a.text == "false" || a.text == "null")) && a.kind != 'v' {
 		// "x' or username like '%": identifiers compared with literals.
 		if a.kind == 'w' && i+2 < len(toks) && sqlCompare[toks[i+1].text] && (toks[i+2].kind == 's' || toks[i+2].kind == '1') {
@@ -616,6 +638,24 @@ func condition(toks []sqlTok, quoted bool) bool {
 		return rest[1].kind == '1' || rest[1].kind == 's'
 	}
 	return false
+}
+
+// closingParen returns the index of the ')' that closes the '(' at
+// toks[open], or -1 when the tokens end first.
+func closingParen(toks []sqlTok, open int) int {
+	depth := 0
+	for j := open; j < len(toks); j++ {
+		switch toks[j].kind {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return -1
 }
 
 // end reports whether the tokens close an injection: nothing, a comment, a

@@ -15,8 +15,9 @@ import (
 )
 
 // MaxTransformRounds bounds how many times Normalize repeats its decoders
-// to undo double (and triple) encoding.
-const MaxTransformRounds = 3
+// to undo double and triple encoding (four: a path arrives already
+// decoded once by the server).
+const MaxTransformRounds = 4
 
 // Normalize undoes the transparent encodings an attacker may wrap a value
 // in: percent-encoding (%XX and %uXXXX, repeatedly, for double encoding),
