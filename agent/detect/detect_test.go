@@ -66,6 +66,8 @@ func TestDetectionsAtPoints(t *testing.T) {
 		{"ldap", get("/", "user=*)(uid=*))(|(uid=*"), "ldapi", "query.user"},
 		{"encoded newline in json", post("/api", "application/json", `{"q":"x%0aid"}`), "rce", "body|json.q"},
 		{"sniffed form scanned whole", post("/api", "text/plain", "admin)(!(&(1=0"), "ldapi", "body"},
+		{"prototype pollution in json", post("/api", "application/json", `{"constructor":{"prototype":{"isAdmin":true}}}`), "rce", "body|json.constructor.prototype:name"},
+		{"prototype pollution in query", get("/", "__proto__.isAdmin=1"), "rce", `query["__proto__.isAdmin"]:name`},
 		{"json nesting bomb", post("/api", "application/json", strings.Repeat("[", 5000)+strings.Repeat("]", 5000)), "data_bomb", "body|json"},
 	}
 	e := detect.New(detect.Options{})

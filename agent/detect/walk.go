@@ -242,7 +242,7 @@ func (w *walker) name(n string) {
 		return
 	}
 	v := decode.Normalize(n)
-	if isPlainName(v) {
+	if isPlainName(v) && !strings.Contains(v, "proto") {
 		return
 	}
 	w.push(point.Step{Kind: point.Meta, Name: point.MetaName})
@@ -269,6 +269,9 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 		w.res.Truncated = true
 	}
 	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL}
+	if where == attack.InName {
+		w.ctx.Parent = parentName(w.stack)
+	}
 	if len(w.rules.disabled) == 0 {
 		w.builtin(p, v)
 	} else {
@@ -339,6 +342,20 @@ func coveredByAny(pats []point.Pattern, p point.Point) bool {
 		}
 	}
 	return false
+}
+
+// parentName is the name of the field holding the last field of stack.
+func parentName(stack []point.Step) string {
+	seen := false
+	for i := len(stack) - 1; i >= 0; i-- {
+		if stack[i].Kind == point.Field {
+			if seen {
+				return stack[i].Name
+			}
+			seen = true
+		}
+	}
+	return ""
 }
 
 func lastName(stack []point.Step) string {

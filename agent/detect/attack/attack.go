@@ -64,6 +64,9 @@ type Context struct {
 	Header string // lower-case header name, for InHeader
 	Name   string // name of the field or argument holding the value, if any
 	Host   string // request Host, for open-redirect checks
+	// Parent names the field holding the key, for InName: JSON's
+	// {"constructor":{"prototype":...}} is told by the pair.
+	Parent string
 	// EncodedNewline is set when the value's line breaks came from
 	// undoing an encoding (a literal "%0a" in a JSON string): no text
 	// editor writes them so, and they then separate shell commands even
@@ -128,6 +131,8 @@ var Detectors = []Detector{
 	{ID: "rce.serialized", Type: RCE, Check: checkSerialized, Needs: needs(fColon | fDollar | fDot)},
 	{ID: "rce.varcall", Type: RCE, Check: checkVarCall, Needs: needs(fDollar, fParen)},
 	{ID: "rce.upload", Type: RCE, Check: checkUpload, In: []Where{InFilename}},
+	{ID: "rce.prototype", Type: RCE, Check: checkPrototypePath, Needs: needs(fOther | fDot | fBracket), In: []Where{InName, InQuery, InField, InCookie}},
+	{ID: "rce.prototype_key", Type: RCE, Check: checkPrototypeKey, In: []Where{InName}},
 	{ID: "ptrav.dotdot", Type: PTrav, Check: checkDotDot, Needs: needs(fDotDot, fSlash|fBackslash|fSemi)}, // digraph
 	{ID: "ptrav.file", Type: PTrav, Check: checkSensitiveFile, Needs: needs(fSlash | fBackslash | fDot | fColon)},
 	{ID: "rfi.url", Type: RFI, Check: checkRFI, Needs: needs(fColon, fSlash)},
@@ -176,8 +181,9 @@ func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), pref
 		return
 	}
 	f := features(v)
-	if prefilter && f&^(fLetter|fUpper|fDigit|fSpace) == 0 && c.Where != InHeader && c.Where != InPath {
+	if prefilter && f&^(fLetter|fUpper|fDigit|fSpace) == 0 && c.Where != InHeader && c.Where != InPath && c.Where != InName {
 		// Words, numbers and spaces: only keyword-shaped SQL injection
+		// (and, in a key, a prototype: "__proto__")
 		// ("1 union select 2") can hide in those.
 		if f&fSpace == 0 || f&fLetter == 0 {
 			return

@@ -35,6 +35,13 @@ var strongCommands = map[string]bool{
 	"rmt-dump": true, "aa-disable": true, "aa-exec": true, "setsid": true, "stdbuf": true, "unbuffer": true,
 }
 
+// netVerbs are the subcommands of Windows' net that enumerate or change
+// accounts, groups and shares.
+var netVerbs = map[string]bool{
+	"user": true, "users": true, "localgroup": true, "group": true, "view": true, "share": true, "use": true,
+	"accounts": true, "session": true, "start": true, "stop": true,
+}
+
 // wrapperCommands run the command that follows them; the command after
 // them is judged as if it stood alone: "time sh -c id", "nohup nc -e".
 var wrapperCommands = map[string]bool{
@@ -200,10 +207,38 @@ func commandAtStartAnywhere(lv string) (int, bool) {
 		}
 		return 0, false
 	}
+	if shellRunsArgument(lv, w, e) {
+		return e, true
+	}
 	if !wrapperCommands[w] && w != "alias" {
+		if len(lv) > 0 && lv[0] == '/' {
+			return globbedCommand(lv, 0)
+		}
 		return 0, false
 	}
 	return commandAt(lv, 0, false)
+}
+
+// shellRunsArgument reports a shell told to run the command in its
+// argument: "cmd.exe /c whoami", "powershell -enc ...", "sh -c id".
+func shellRunsArgument(lv, w string, e int) bool {
+	if e+3 >= len(lv) || lv[e] != ' ' {
+		return false
+	}
+	a := lv[e+1:]
+	switch w {
+	case "cmd", "cmd.exe":
+		return (strings.HasPrefix(a, "/c ") || strings.HasPrefix(a, "/k ") || strings.HasPrefix(a, "/q /c ")) && len(a) > 3
+	case "powershell", "powershell.exe", "pwsh":
+		for _, o := range []string{"-c ", "-command ", "-enc ", "-e ", "-encodedcommand ", "-nop", "-noprofile", "-w hidden", "-windowstyle", "-ep ", "-exec ", "-executionpolicy"} {
+			if strings.HasPrefix(a, o) {
+				return true
+			}
+		}
+	case "sh", "bash", "zsh", "dash", "ksh":
+		return strings.HasPrefix(a, "-c ") && len(a) > 3 || strings.HasPrefix(a, "-i ") || a == "-i"
+	}
+	return false
 }
 
 // toolAtStart flags a value whose first word is one of adminTools
@@ -255,6 +290,11 @@ func cmdIfTest(lv string) (int, int, bool) {
 func commandAt(lv string, j int, sub bool) (int, bool) {
 	for j < len(lv) && (lv[j] == ' ' || lv[j] == '\t' || lv[j] == '{' || lv[j] == '(' || lv[j] == '!') {
 		j++
+	}
+	if j < len(lv) && lv[j] == '/' {
+		if e, ok := globbedCommand(lv, j); ok {
+			return e, true
+		}
 	}
 	w, e := shellWord(lv, j)
 	if w == "" {
@@ -310,9 +350,28 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 			}
 		}
 	}
+	if w == "net" || w == "net.exe" {
+		// Windows account and share enumeration: "| net user",
+		// "& net localgroup administrators".
+		k := e
+		for k < len(lv) && lv[k] == ' ' {
+			k++
+		}
+		if k > e {
+			if w2, e2 := shellWord(lv, k); netVerbs[w2] && (e2 >= len(lv) || strings.IndexByte(" \t;|&)`<>\n\r", lv[e2]) >= 0) {
+				return e2, true
+			}
+		}
+	}
 	if weakCommands[w] {
 		if sub && (e >= len(lv) || lv[e] == ')' || lv[e] == '`') {
 			return e, true
+		}
+		if sub && (w == "echo" || w == "printf") && e < len(lv) && lv[e] == ' ' {
+			// "$(printf 'id')": a substitution that builds a command.
+			if k := strings.IndexAny(lv[e:], ")`"); k > 1 {
+				return e + k, true
+			}
 		}
 		if (w == "sleep" || w == "ping" || w == "timeout") && e+1 < len(lv) && lv[e] == ' ' && lv[e+1] >= '0' && lv[e+1] <= '9' {
 			return e, true
@@ -326,6 +385,46 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 
 // shellWord reads a command name, undoing quoting tricks (c'a't, c\at,
 // c$@at) and a directory prefix (/bin/, /usr/bin/).
+// globbedCommand reports a program named by a glob after a separator,
+// which hides its name from word lists: ";/???/c?t /???/p??s??",
+// "|/bin/ca? x". A '?' is required: a '*' after a ';' is as often a path
+// in prose ("; /var/log/*.log are rotated").
+func globbedCommand(lv string, j int) (int, bool) {
+	e, slashes, wild := j, 0, false
+	for e < len(lv) {
+		c := lv[e]
+		switch {
+		case c == '/':
+			slashes++
+		case c == '?':
+			wild = true
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' || c == '*' || c == '[' || c == ']':
+		default:
+			goto done
+		}
+		e++
+	}
+done:
+	if !wild || slashes < 2 || lv[e-1] == '/' {
+		return 0, false
+	}
+	if lv[e-1] == '?' && strings.Count(lv[j:e], "?") == 1 {
+		// A lone trailing '?' may end a question ("is it /usr/bin/env?"):
+		// a command only when an option or a path follows.
+		k := e
+		for k < len(lv) && lv[k] == ' ' {
+			k++
+		}
+		if k == e || k >= len(lv) || lv[k] != '/' && lv[k] != '-' {
+			return 0, false
+		}
+	}
+	if e < len(lv) && strings.IndexByte(" \t;|&)`<>\n\r$", lv[e]) < 0 {
+		return 0, false
+	}
+	return e, true
+}
+
 func shellWord(lv string, j int) (string, int) {
 	var b [32]byte
 	n := 0
@@ -424,7 +523,7 @@ func shellArg(lv string, e int) bool {
 // Node, Java, Ruby. Only calls that execute commands or code count, not
 // the mere sight of code.
 var codeCalls = []string{
-	"system(", "exec(", "shell_exec(", "passthru(", "popen(", "proc_open(", "pcntl_exec(",
+	"system(", "exec(", "eval(", "shell_exec(", "passthru(", "popen(", "proc_open(", "pcntl_exec(",
 	"assert(", "create_function(", "call_user_func(", "preg_replace(",
 	"__import__(", "os.system(", "os.popen(", "subprocess.", "child_process", "process.mainmodule",
 	"runtime.getruntime(", "processbuilder(", "getruntime().exec", "io.popen(", "kernel.exec",
@@ -437,17 +536,18 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&(fParen|fLT|fDollar) == 0 {
 		return 0, 0, false
 	}
-	if i := strings.Index(lv, "<?php"); i >= 0 || strings.Contains(lv, "<?=") {
-		if i < 0 {
-			i = strings.Index(lv, "<?=")
-		}
-		// An open tag with code that does something: any call or variable.
-		if strings.ContainsAny(lv[i:], "($") {
+	if f&fLT != 0 {
+		if i, ok := phpOpenTag(lv); ok {
 			return i, len(v), true
 		}
 	}
 	if f&fParen == 0 {
 		return 0, 0, false
+	}
+	if f&fQuote != 0 {
+		if i, e, ok := quotedCallee(lv); ok {
+			return i, e, true
+		}
 	}
 	var start, end int
 	found := codeCallSet.each(lv, func(e, i int) bool {
@@ -460,7 +560,7 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 		// a variable, a call, a concatenation, not prose in parentheses.
 		if strings.HasSuffix(call, "(") {
 			rest = strings.TrimLeft(rest, " ")
-			if rest == "" || strings.IndexByte("'\"$`[", rest[0]) < 0 && !strings.HasPrefix(rest, "base64_decode") && !strings.HasPrefix(rest, "chr(") && !strings.HasPrefix(rest, "str_rot13") && !strings.HasPrefix(rest, ")") {
+			if rest == "" || strings.IndexByte("'\"$`[", rest[0]) < 0 && !strings.HasPrefix(rest, "base64_decode") && !strings.HasPrefix(rest, "chr(") && !strings.HasPrefix(rest, "string.fromcharcode") && !strings.HasPrefix(rest, "atob(") && !strings.HasPrefix(rest, "unescape(") && !strings.HasPrefix(rest, "str_rot13") && !strings.HasPrefix(rest, ")") {
 				return false
 			}
 		}
@@ -471,6 +571,134 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 }
 
 var codeCallSet = newSubstrings(codeCalls)
+
+// phpOpenTag finds a PHP open tag followed by code: "<?php" with a
+// statement, a call or a variable after it, "<?=" with an expression, or
+// the short "<? " with a statement. "<?xml" and "<?php" alone are not code.
+func phpOpenTag(lv string) (int, bool) {
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "<?")
+		if k < 0 {
+			return 0, false
+		}
+		i := from + k
+		from = i + 2
+		rest := lv[i+2:]
+		switch {
+		case strings.HasPrefix(rest, "php"):
+			rest = rest[3:]
+			if strings.ContainsAny(rest, "($") {
+				return i, true
+			}
+			if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r') {
+				if w := strings.TrimLeft(rest, " \t\r\n"); phpStatement(w) {
+					return i, true
+				}
+			}
+		case strings.HasPrefix(rest, "="):
+			if w := strings.TrimLeft(rest[1:], " \t"); w != "" && (strings.ContainsAny(w, "($`") || phpStatement(w)) {
+				return i, true
+			}
+		case len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n'):
+			if w := strings.TrimLeft(rest, " \t\r\n"); phpStatement(w) || len(w) > 0 && w[0] == '$' {
+				return i, true
+			}
+		}
+	}
+}
+
+// phpStatement reports whether s starts with a PHP statement keyword and
+// an argument.
+func phpStatement(s string) bool {
+	for _, kw := range []string{"echo", "print", "system", "eval", "exec", "include", "require", "passthru", "die", "exit", "fputs", "fwrite", "file_put_contents"} {
+		if strings.HasPrefix(s, kw) && len(s) > len(kw) && strings.IndexByte(" \t(\"'$`", s[len(kw)]) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// quotedCallee finds a function called by its name as a string, which
+// PHP allows and filters on names miss: "system"(ls), ('sys'.'tem')('id'),
+// (string)"sys"."tem"('uname').
+func quotedCallee(lv string) (int, int, bool) {
+	for from := 0; ; {
+		k := strings.IndexByte(lv[from:], '(')
+		if k < 0 {
+			return 0, 0, false
+		}
+		p := from + k
+		from = p + 1
+		j := p
+		for j > 0 && (lv[j-1] == ' ' || lv[j-1] == '\t') {
+			j--
+		}
+		closedParen := false
+		if j > 0 && lv[j-1] == ')' {
+			// ("sys"."tem")(...): the callee is a parenthesized expression.
+			closedParen = true
+			j--
+		}
+		if j == 0 || lv[j-1] != '"' && lv[j-1] != '\'' {
+			continue
+		}
+		// Walk back over the quoted parts and the '.' joining them.
+		name := make([]byte, 0, 24)
+		parts, e := 0, j
+		for e > 0 && (lv[e-1] == '"' || lv[e-1] == '\'') && parts < 8 {
+			q := lv[e-1]
+			b := strings.LastIndexByte(lv[:e-1], q)
+			if b < 0 {
+				break
+			}
+			name = append(append([]byte{}, lv[b+1:e-1]...), name...)
+			parts++
+			e = b
+			for e > 0 && (lv[e-1] == ' ' || lv[e-1] == '.') {
+				e--
+			}
+		}
+		if parts == 0 || len(name) > 20 {
+			continue
+		}
+		if !phpExecFuncs[string(name)] || p > j && !closedParen {
+			continue // `"system" (loudly)` is prose
+		}
+		if parts == 1 && !closedParen {
+			// `"exec"(ls);` as a whole statement, not `"exec"(the team)`.
+			c := closingParenByte(lv, p)
+			if c < 0 || strings.TrimLeft(lv[c+1:], " ") != "" && lv[c+1] != ';' {
+				continue
+			}
+		}
+		return e, p + 1, true
+	}
+}
+
+// closingParenByte returns the index of the ')' closing the '(' at
+// lv[open], or -1.
+func closingParenByte(lv string, open int) int {
+	depth := 0
+	for i := open; i < len(lv); i++ {
+		switch lv[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// phpExecFuncs are the PHP functions that run commands or code.
+var phpExecFuncs = map[string]bool{
+	"system": true, "exec": true, "shell_exec": true, "passthru": true, "popen": true, "proc_open": true,
+	"pcntl_exec": true, "assert": true, "eval": true, "create_function": true, "call_user_func": true,
+	"phpinfo": true, "file_put_contents": true, "base64_decode": true,
+}
 
 // javaGadgets are the classes Java deserialization and expression-language
 // exploits name to reach a process: commons-collections transformers, the
@@ -612,4 +840,39 @@ func closeBracket(lv string, j int) int {
 		}
 	}
 	return len(lv)
+}
+
+// checkPrototypeKey flags a key that is a JavaScript object's prototype,
+// which servers that merge request data into objects (lodash merge, qs,
+// jQuery.extend) then change for every object: the JSON key "__proto__",
+// "prototype" inside "constructor".
+func checkPrototypeKey(v, lv string, f Features, c *Context) (int, int, bool) {
+	if lv == "__proto__" || lv == "prototype" && c.Parent == "constructor" {
+		return 0, len(v), true
+	}
+	return 0, 0, false
+}
+
+// checkPrototypePath flags a property path through the prototype, in a
+// key or in a value a server uses as a path: "__proto__[isAdmin]",
+// "constructor[prototype][x]", "a.__proto__.b".
+func checkPrototypePath(v, lv string, f Features, c *Context) (int, int, bool) {
+	if i := strings.Index(lv, "__proto__"); i >= 0 {
+		e := i + len("__proto__")
+		before := i > 0 && strings.IndexByte(".[\"'", lv[i-1]) >= 0
+		after := e < len(lv) && strings.IndexByte(".[]\"'", lv[e]) >= 0
+		if before && after || i == 0 && after && lv[e] != ']' || c.Where == InName && before && e == len(lv) {
+			return i, e, true
+		}
+	}
+	if f&(fDot|fBracket) == 0 {
+		return 0, 0, false
+	}
+	if i := strings.Index(lv, "constructor"); i >= 0 {
+		rest := strings.TrimLeft(lv[i+len("constructor"):], "\"']")
+		if strings.HasPrefix(rest, ".prototype") || strings.HasPrefix(rest, "[prototype]") || strings.HasPrefix(rest, "['prototype']") || strings.HasPrefix(rest, "[\"prototype\"]") {
+			return i, len(v), true
+		}
+	}
+	return 0, 0, false
 }

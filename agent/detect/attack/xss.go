@@ -370,6 +370,11 @@ func checkXSSDOM(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&(fDot|fBracket) == 0 {
 		return 0, 0, false
 	}
+	if f&fBracket != 0 {
+		if i, e, ok := computedGlobalCall(lv); ok {
+			return i, e, true
+		}
+	}
 	for from := 0; ; {
 		k := strings.Index(lv[from:], "document")
 		if k < 0 {
@@ -396,6 +401,51 @@ func checkXSSDOM(v, lv string, f Features, c *Context) (int, int, bool) {
 			}
 		}
 		from = i + len("document")
+	}
+}
+
+// jsGlobals are the names a script reaches the global object by.
+var jsGlobals = []string{"window", "top", "self", "parent", "frames", "globalthis", "this", "document"}
+
+// computedGlobalCall finds a call of a global property named by a string
+// expression, the way payloads hide a sink's name from filters:
+// window['al'+'ert'](1), top["\x61lert"](1), self['eval'](x). A string
+// is required (window[cb](data) is ordinary code), and it must be built
+// (concatenation, escapes) or name a sink.
+func computedGlobalCall(lv string) (int, int, bool) {
+	for from := 0; ; {
+		k := strings.IndexByte(lv[from:], '[')
+		if k < 0 {
+			return 0, 0, false
+		}
+		b := from + k
+		from = b + 1
+		i := b
+		for i > 0 && (lv[i-1] == ' ' || lv[i-1] == '\t') {
+			i--
+		}
+		start := -1
+		for _, g := range jsGlobals {
+			if strings.HasSuffix(lv[:i], g) && (i == len(g) || !isWordByte(lv[i-len(g)-1]) && lv[i-len(g)-1] != '.') {
+				start = i - len(g)
+				break
+			}
+		}
+		if start < 0 {
+			continue
+		}
+		e := strings.IndexByte(lv[b:min(len(lv), b+80)], ']')
+		if e < 0 {
+			continue
+		}
+		inner := lv[b+1 : b+e]
+		j := skipJSSpace(lv, b+e+1)
+		if j >= len(lv) || lv[j] != '(' && lv[j] != '`' || !strings.ContainsAny(inner, "'\"`") {
+			continue
+		}
+		if strings.ContainsAny(inner, "+\\") || containsAny(inner, jsSinks...) >= 0 {
+			return start, j + 1, true
+		}
 	}
 }
 
