@@ -18,6 +18,14 @@ func get(path, query string) *detect.Request {
 	return &detect.Request{AppID: 1, Method: "GET", Host: "shop.example.com", Path: path, RawQuery: query, Header: http.Header{}}
 }
 
+func withHeader(r *detect.Request, k, v string) *detect.Request {
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
+	r.Header.Set(k, v)
+	return r
+}
+
 func post(path, ct, body string) *detect.Request {
 	return &detect.Request{AppID: 1, Method: "POST", Host: "shop.example.com", Path: path, Header: http.Header{}, ContentType: ct, Body: []byte(body)}
 }
@@ -68,6 +76,8 @@ func TestDetectionsAtPoints(t *testing.T) {
 		{"sniffed form scanned whole", post("/api", "text/plain", "admin)(!(&(1=0"), "ldapi", "body"},
 		{"prototype pollution in json", post("/api", "application/json", `{"constructor":{"prototype":{"isAdmin":true}}}`), "rce", "body|json.constructor.prototype:name"},
 		{"prototype pollution in query", get("/", "__proto__.isAdmin=1"), "rce", `query["__proto__.isAdmin"]:name`},
+		{"java class named by a dotted key", post("/post", "application/x-www-form-urlencoded", "java.Runtime=test"), "rce", `body|form["java.Runtime"]:name`},
+		{"upload name header", withHeader(post("/upload", "application/octet-stream", "x"), "X-Filename", "a.jsp"), "rce", "header.x-filename"},
 		{"json nesting bomb", post("/api", "application/json", strings.Repeat("[", 5000)+strings.Repeat("]", 5000)), "data_bomb", "body|json"},
 	}
 	e := detect.New(detect.Options{})

@@ -242,7 +242,9 @@ func (w *walker) name(n string) {
 		return
 	}
 	v := decode.Normalize(n)
-	if isPlainName(v) && !strings.Contains(v, "proto") {
+	// Keys that look like names are skipped, but for prototype paths and
+	// dotted paths, which may name a Java class.
+	if isPlainName(v) && !strings.Contains(v, "proto") && strings.IndexByte(v, '.') < 0 {
 		return
 	}
 	w.push(point.Step{Kind: point.Meta, Name: point.MetaName})
@@ -461,6 +463,16 @@ func (w *walker) form(raw string, where attack.Where) {
 	}
 }
 
+// uploadNameHeader reports whether a header carries the name of the file in
+// the body.
+func uploadNameHeader(name string) bool {
+	switch name {
+	case "x-filename", "x_filename", "x-file-name", "x-file", "x-upload-filename":
+		return true
+	}
+	return false
+}
+
 // headers inspects every header but Cookie, which is split into cookies.
 func (w *walker) headers() {
 	if len(w.req.Header) == 0 {
@@ -481,7 +493,11 @@ func (w *walker) headers() {
 			w.root = point.RootHeader
 			w.header = name
 			w.push(point.Step{Kind: point.Field, Name: name})
-			if !attack.HeaderTakesFreeText(name) && name != "authorization" && attack.StructuredHeaderValue(v) {
+			if uploadNameHeader(name) {
+				// The file name of a raw-body upload (fetch and XHR upload
+				// libraries send it so): checked as a multipart one is.
+				w.value(v, attack.InFilename, true)
+			} else if !attack.HeaderTakesFreeText(name) && name != "authorization" && attack.StructuredHeaderValue(v) {
 				// A well-formed structured header: recorded, not scanned.
 				if w.budget() {
 					w.res.Values = append(w.res.Values, Value{Point: w.point(), Value: v})

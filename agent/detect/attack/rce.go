@@ -711,6 +711,7 @@ var javaGadgets = []string{
 	"javax.script.scriptengine", "org.apache.commons.collections", "java.rmi.server", "sun.rmi.",
 	"ysoserial", "javax.naming.initialcontext", "java.beans.xmldecoder", "org.codehaus.groovy.runtime",
 	"com.sun.rowset.jdbcrowsetimpl", "bsh.interpreter", "clojure.main", "java.lang.unixprocess",
+	"com.opensymphony.xwork2.", "org.apache.struts2.", "java.lang.classloader", "java.net.urlclassloader",
 }
 
 var javaGadgetSet = newSubstrings(javaGadgets)
@@ -719,7 +720,59 @@ func checkJavaGadget(v, lv string, f Features, c *Context) (int, int, bool) {
 	if e, i, ok := javaGadgetSet.index(lv); ok {
 		return i, i + len(javaGadgets[e]), true
 	}
+	if f&fDot != 0 && javaClassName(lv) {
+		return 0, len(v), true
+	}
 	return 0, 0, false
+}
+
+// javaPackages are the packages whose classes an attacker names to have a
+// Java application load or instantiate them: through a Struts/OGNL class
+// parameter, a polymorphic deserializer's type field, a reflective lookup.
+var javaPackages = []string{
+	"java.io.", "java.lang.", "java.net.", "java.nio.", "java.beans.", "java.rmi.", "javax.script.",
+	"javax.naming.", "javax.management.", "org.apache.commons.", "org.apache.struts", "org.apache.xalan",
+	"org.apache.xbean.", "org.springframework.", "com.opensymphony.", "org.omg.corba", "com.sun.", "sun.misc.",
+	"org.codehaus.groovy", "ognl.",
+}
+
+// javaClassName reports whether a whole value (or key) is a fully
+// qualified class name in one of javaPackages: nothing but the name, which
+// a form field or cookie holds only when someone wants it loaded. A name
+// among words ("java.io.File throws here") is prose, and exception and
+// error classes are what applications log and users paste.
+func javaClassName(lv string) bool {
+	s := strings.Trim(lv, " \t\r\n\"'")
+	if len(s) < 8 || len(s) > 200 {
+		return false
+	}
+	found := false
+	for _, p := range javaPackages {
+		if strings.HasPrefix(s, p) || s == strings.TrimSuffix(p, ".") {
+			found = true
+			break
+		}
+	}
+	// "java.Runtime": not a real class, but what a filter that looks for
+	// java.lang.Runtime misses and a lenient class loader may resolve.
+	if !found && !(strings.HasPrefix(s, "java") && (strings.HasSuffix(s, ".runtime") || strings.HasSuffix(s, ".processbuilder"))) {
+		return false
+	}
+	segStart := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			if i == segStart {
+				return false // "java..x" or a trailing dot
+			}
+			segStart = i + 1
+			continue
+		}
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '$') {
+			return false
+		}
+	}
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	return !strings.HasSuffix(last, "exception") && !strings.HasSuffix(last, "error")
 }
 
 // executableExts are file name extensions a web server may execute.
@@ -735,6 +788,9 @@ func checkUpload(v, lv string, f Features, c *Context) (int, int, bool) {
 		return 0, 0, false
 	}
 	name := strings.TrimRight(lv, ". \x00")
+	if strings.Contains(name, ". ") { // "shell. jspx": some servers trim the space
+		name = strings.ReplaceAll(name, ". ", ".")
+	}
 	if i := strings.IndexByte(name, 0); i >= 0 { // shell.php\x00.jpg
 		name = name[:i]
 	}
@@ -875,4 +931,59 @@ func checkPrototypePath(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// ssiDirectives are the server-side include elements a web server runs
+// when it parses a page ("<!--#exec cmd=..."): an include is a file read or
+// a command, an echo reads the environment.
+var ssiDirectives = []string{"exec", "include", "echo", "config", "printenv", "set", "fsize", "flastmod", "if", "elif"}
+
+// checkSSI finds a server-side include directive: "<!--#", a directive name,
+// then an attribute or the directive's end. Only the directive shape
+// counts, so an HTML comment that starts with "#" in prose ("<!--# of
+// items-->") does not.
+func checkSSI(v, lv string, f Features, c *Context) (int, int, bool) {
+	for from := 0; ; {
+		i := strings.Index(lv[from:], "<!--")
+		if i < 0 {
+			return 0, 0, false
+		}
+		i += from
+		from = i + 4
+		rest := strings.TrimLeft(lv[from:], " \t")
+		if rest == "" || rest[0] != '#' {
+			continue
+		}
+		rest = rest[1:]
+		for _, d := range ssiDirectives {
+			if !strings.HasPrefix(rest, d) {
+				continue
+			}
+			tail := rest[len(d):]
+			after := strings.TrimLeft(tail, " \t\r\n")
+			if d == "printenv" && (after == "" || strings.HasPrefix(after, "-->")) {
+				return i, len(v), true
+			}
+			if len(after) == len(tail) {
+				break // "<!--#settings", not "<!--#set var="
+			}
+			// An attribute assignment: name=" or name='.
+			if n := strings.IndexByte(after, '='); n > 0 && n < 12 && isLetters(strings.TrimSpace(after[:n])) {
+				return i, len(v), true
+			}
+			break
+		}
+	}
+}
+
+func isLetters(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }

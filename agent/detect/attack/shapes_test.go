@@ -112,6 +112,24 @@ func TestInjectionShapes(t *testing.T) {
 		{`__proto__`, InName, "rce.prototype_key"},
 		{`the __proto__ property is deprecated`, InField, ""},
 		{`Object.prototype.x`, InField, ""},
+		// Java classes named whole.
+		{`java.io.BufferedInputStream`, InField, "rce.java"},
+		{`com.opensymphony.xwork2`, InName, "rce.java"},
+		{`org.apache.commons`, InCookie, "rce.java"},
+		{`java.Runtime`, InName, "rce.java"},
+		{`java.lang.NullPointerException`, InField, ""},
+		{`java.io.File is the class to use`, InField, ""},
+		{`java.util.List`, InField, ""},
+		// Upload names.
+		{`shell. jspx`, InFilename, "rce.upload"},
+		// Server-side includes.
+		{`<!--#exec cmd="ls" -->`, InQuery, "rce.ssi"},
+		{`<!--#include virtual="/etc/passwd" -->`, InField, "rce.ssi"},
+		{`<!--#echo var="DOCUMENT_ROOT" -->`, InHeader, "rce.ssi"},
+		{`<!--#printenv -->`, InField, "rce.ssi"},
+		{`<!-- #config timefmt="%y" -->`, InField, "rce.ssi"},
+		{`<!--# of items-->`, InField, ""},
+		{`<!--#settings-->`, InField, ""},
 		// A Referer that is a bare file path, not a URL.
 		{`/proc/self/cmdline`, InHeader, "ptrav.file"},
 		// Probes of AI agents' configuration.

@@ -19,6 +19,9 @@ func TestNormalize(t *testing.T) {
 		"%252527":              "'",
 		"%u003Cscript%u003E":   "<script>",
 		"%uFF1Cscript%uFF1E":   "<script>",
+		"..%c0%af..%c1%9c":     "../..\\",
+		"%c0%ae%C0%AE%c0":      "..\xc0",
+		"caf%c3%a9":            "café",
 		"&lt;script&gt;":       "<script>",
 		"&#60;&#x3C;&#0000060": "<<<",
 		`\u003cimg\x3e`:        "<img>",
@@ -248,7 +251,7 @@ func TestValidUTF8MatchesToValidUTF8(t *testing.T) {
 // TestFormUnescapeOnePass checks FormUnescape against what it does in one
 // pass: '+' to space, then percent decoding.
 func TestFormUnescapeOnePass(t *testing.T) {
-	pieces := []string{"+", "%", "%2", "%2B", "%20", "%u", "%u00", "%uFF1C", "%U0041", "%+1", "%%", "a", "Z", " ", "é", "%zz", "%e9"}
+	pieces := []string{"+", "%", "%2", "%2B", "%20", "%u", "%u00", "%uFF1C", "%U0041", "%+1", "%%", "a", "Z", " ", "é", "%zz", "%e9", "%c0", "%af", "%c1%9c"}
 	rng := rand.New(rand.NewPCG(4, 9))
 	for n := 0; n < 50000; n++ {
 		var b strings.Builder

@@ -103,7 +103,13 @@ func percent(s string, i int, plus bool) string {
 		if i+2 < len(s) {
 			if hi, ok := unhex(s[i+1]); ok {
 				if lo, ok := unhex(s[i+2]); ok {
-					b = append(b, hi<<4|lo)
+					c = hi<<4 | lo
+					if a, ok := overlongASCII(c, s[i+3:]); ok {
+						b = append(b, a)
+						i += 5
+						continue
+					}
+					b = append(b, c)
 					i += 2
 					continue
 				}
@@ -119,6 +125,26 @@ func percent(s string, i int, plus bool) string {
 		b = append(b, c)
 	}
 	return string(b)
+}
+
+// overlongASCII folds an overlong two-byte UTF-8 encoding of an ASCII
+// byte, lead (0xC0 or 0xC1) then a percent-encoded continuation in rest
+// ("%c0%af" for '/'), to that byte: decoders that once accepted it (IIS,
+// old Tomcat) turned "..%c0%af" into "../", so a detector must too.
+func overlongASCII(lead byte, rest string) (byte, bool) {
+	if lead&0xFE != 0xC0 || len(rest) < 3 || rest[0] != '%' {
+		return 0, false
+	}
+	hi, ok1 := unhex(rest[1])
+	lo, ok2 := unhex(rest[2])
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	cont := hi<<4 | lo
+	if cont&0xC0 != 0x80 {
+		return 0, false
+	}
+	return (lead&1)<<6 | cont&0x3F, true
 }
 
 // appendRune appends r, mapping the fullwidth ASCII forms (U+FF01..FF5E)
