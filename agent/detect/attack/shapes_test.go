@@ -112,6 +112,16 @@ func TestInjectionShapes(t *testing.T) {
 		{`__proto__`, InName, "rce.prototype_key"},
 		{`the __proto__ property is deprecated`, InField, ""},
 		{`Object.prototype.x`, InField, ""},
+		// SQL conditions and probes written to be appended.
+		{`or 1=1`, InQuery, "sqli.tokenizer"},
+		{`AND (SELECT 1 FROM (SELECT(SLEEP(5)))a)`, InQuery, "sqli.tokenizer"},
+		{`select sleep(5)`, InField, "sqli.tokenizer"},
+		{`SELECT @@version`, InField, "sqli.tokenizer"},
+		{`ORDER BY 10--`, InQuery, "sqli.tokenizer"},
+		{`Select User (admin)`, InField, ""},
+		{`and then we left`, InField, ""},
+		{`or 2 people`, InField, ""},
+		{`Order by 5 -- thanks`, InField, ""},
 		// Java classes named whole.
 		{`java.io.BufferedInputStream`, InField, "rce.java"},
 		{`com.opensymphony.xwork2`, InName, "rce.java"},

@@ -448,9 +448,9 @@ func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 // sqlTokensExcluded is sqli.tokenizer's prefilter: values none of its
 // contexts can flag. Without a quote there is no string context; in the
 // raw one, sqlRaw needs a "union" token, a first token that is a time
-// function, '(' , ')', '-' or a number, or a ';' (stacked statement). A
-// value without quotes, "union" and ';' whose first token is a word other
-// than a time function has none of them.
+// function, a logical operator, SELECT, ORDER or GROUP, '(' , ')', '-' or
+// a number, or a ';' (stacked statement). A value without quotes, "union"
+// and ';' whose first token is another word has none of them.
 func sqlTokensExcluded(lv string) bool {
 	if strings.ContainsAny(lv, "'\"`;") || strings.Contains(lv, "union") {
 		return false
@@ -460,7 +460,18 @@ func sqlTokensExcluded(lv string) bool {
 		return false
 	}
 	w := lv[i:]
-	return !strings.HasPrefix(w, "sleep") && !strings.HasPrefix(w, "benchmark") && !strings.HasPrefix(w, "pg_sleep") && !strings.HasPrefix(w, "randomblob")
+	if strings.HasPrefix(w, "sleep") || strings.HasPrefix(w, "benchmark") || strings.HasPrefix(w, "pg_sleep") || strings.HasPrefix(w, "randomblob") {
+		return false
+	}
+	e := 0
+	for e < len(w) && isWordByte(w[e]) {
+		e++
+	}
+	switch w[:e] {
+	case "and", "or", "xor", "select", "order", "group":
+		return false
+	}
+	return true
 }
 
 // sqlRaw checks a value as it would sit in numeric context: "1 OR 1=1",
@@ -478,6 +489,15 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 		// "sleep(5)" as the whole value.
 		return 0, true
 	case t0.kind == '(' && len(toks) > 1 && toks[1].kind == 'w' && toks[1].text == "select" && selectList(toks[2:]):
+		return 0, true
+	case t0.kind == 'w' && (t0.text == "and" || t0.text == "or" || t0.text == "xor") || t0.kind == 'o' && (t0.text == "||" || t0.text == "&&"):
+		// "or 1=1", "AND (SELECT 1 FROM ...)": a condition written to be
+		// appended to a number.
+		return 0, condition(toks[1:], false)
+	case t0.kind == 'w' && t0.text == "select" && len(toks) > 1 && selectsProbe(toks[1:]):
+		return 0, true
+	case t0.kind == 'w' && (t0.text == "order" || t0.text == "group") && len(toks) > 3 && toks[1].text == "by" && toks[2].kind == '1' && toks[3].kind == 'c' && len(strings.TrimSpace(toks[3].text)) <= 4:
+		// "ORDER BY 10--": counting the columns, the rest cut off.
 		return 0, true
 	case t0.kind == '1' || t0.kind == ')' || t0.kind == 'o' && t0.text == "-" && len(toks) > 1 && toks[1].kind == '1':
 		// A number: what follows must be an operator to be an injection.
@@ -501,6 +521,35 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// selectsProbe reports whether a SELECT's first expression is one only a
+// probe selects: a delay ("SELECT SLEEP(5)"), a server variable ("SELECT
+// @@version") or the server's identity and files ("SELECT user()"). A
+// SELECT of columns is a query someone wrote out.
+func selectsProbe(toks []sqlTok) bool {
+	for len(toks) > 0 && toks[0].kind == '(' {
+		toks = toks[1:]
+	}
+	if len(toks) == 0 {
+		return false
+	}
+	t := toks[0]
+	if t.kind == 'v' {
+		return strings.HasPrefix(t.text, "@@")
+	}
+	if t.kind != 'w' || len(toks) < 2 || toks[1].kind != '(' {
+		return false
+	}
+	switch t.text {
+	case "version", "user", "current_user", "system_user", "session_user", "database", "db_name",
+		"host_name", "suser_sname", "sqlite_version":
+		// Called with nothing: "Select user (admin)" is a label.
+		return len(toks) > 2 && toks[2].kind == ')'
+	case "load_file", "pg_read_file":
+		return true
+	}
+	return isTimeFunc(t.text)
 }
 
 func isTimeFunc(w string) bool {
