@@ -128,6 +128,23 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 	if e, ok := toolAtStart(lv); ok {
 		return 0, e, true
 	}
+	if f&fDollar != 0 {
+		for _, sh := range [...]string{"$shell -c ", "${shell} -c ", "$shell -i", "${shell} -i"} {
+			if i := strings.Index(lv, sh); i >= 0 {
+				return i, i + len(sh), true
+			}
+		}
+	}
+	if f&fBracket != 0 {
+		if i, ok := bracketGlobbed(lv); ok {
+			return i, len(v), true
+		}
+	}
+	if f&fParen != 0 && (f&fLT != 0 || f&fGT != 0) {
+		if i, e, ok := processSubstitution(lv); ok {
+			return i, e, true
+		}
+	}
 	newlineSeparates := c.Where != InField && c.Where != InBody || c.EncodedNewline
 	if f&(fSemi|fPipe|fAmp|fDollar|fBacktick|fNewline) == 0 {
 		return commandAtStart(v, lv, c)
@@ -150,6 +167,7 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			if i+1 < len(lv) && lv[i+1] == '(' {
 				j, sub = i+2, true
 			}
+
 		case '`':
 			end := strings.IndexByte(lv[i+1:], '`')
 			if end <= 0 {
@@ -173,6 +191,69 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return commandAtStart(v, lv, c)
+}
+
+// processSubstitution finds bash's process substitution, ">(tee log)" or
+// "<(curl x)": a command closed by the ')'.
+func processSubstitution(lv string) (int, int, bool) {
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "(")
+		if k < 0 {
+			return 0, 0, false
+		}
+		i := from + k
+		from = i + 1
+		if i == 0 || lv[i-1] != '<' && lv[i-1] != '>' {
+			continue
+		}
+		if w, e := shellWord(lv, i+1); (strongCommands[w] || weakCommands[w]) && e < len(lv) && strings.IndexByte(lv[e:], ')') >= 0 {
+			return i - 1, e, true
+		}
+	}
+}
+
+// bracketGlobbed finds a command or a path hidden by one-character
+// bracket globs, which the shell expands and word lists do not:
+// "cat /etc/pa[s]swd", "/bi[n]/bash", "/usr/bin/[u]name -a". With the
+// globs undone, the value must name a shell path, or start with a command
+// and its argument.
+func bracketGlobbed(lv string) (int, bool) {
+	i := strings.IndexByte(lv, '[')
+	if i < 0 || i+2 >= len(lv) || lv[i+2] != ']' {
+		if i < 0 || !strings.Contains(lv[i:], "[?]") {
+			return 0, false
+		}
+	}
+	b := make([]byte, 0, len(lv))
+	n := 0
+	for k := 0; k < len(lv); k++ {
+		if lv[k] == '[' && k+2 < len(lv) && lv[k+2] == ']' && lv[k+1] != ' ' && lv[k+1] != '/' {
+			b = append(b, lv[k+1])
+			k += 2
+			n++
+			continue
+		}
+		b = append(b, lv[k])
+	}
+	if n == 0 {
+		return 0, false
+	}
+	d := string(b)
+	// Only a glob inside a path is a trick: "[x] done" is a checkbox.
+	if !strings.Contains(d, "/") {
+		return 0, false
+	}
+	if _, j, ok := shellPathSet.index(d); ok {
+		return min(i, j), true
+	}
+	if _, _, ok := checkSensitiveFile(d, d, features(d), &Context{Where: InQuery}); ok {
+		return i, true
+	}
+	w, e := shellWord(d, 0)
+	if (strongCommands[w] || weakCommands[w]) && (shellArg(d, e) || strings.HasPrefix(d, "/") || strings.HasPrefix(d[e:], " /")) {
+		return 0, true
+	}
+	return 0, false
 }
 
 // commandAtStart flags a value that is a whole command line with a strong
@@ -260,9 +341,20 @@ func toolAtStart(lv string) (int, bool) {
 // forLoop is cmd.exe's FOR: "for /f "delims=" %i in ('cmd') do ...".
 var forLoop = regexp.MustCompile(`(?:^|[^a-z0-9_])(for\s+(?:/[dlrf]\s*(?:[a-z]:\\\S*\s+)?)*(?:\\?"[^"]*"\s+)?%%?\S{1,32}\s+in\s*\(.*?\)\s*do)(?:$|[^a-z0-9_])`)
 
-// ifTest is cmd.exe's IF on a file, an exit code or a variable:
-// "if not exist c:\x cmd", "if %errorlevel% equ 2 goto x".
-var ifTest = regexp.MustCompile(`(?:^|[^a-z0-9_])(if\s+(?:/i\s+)?(?:not\s+)?(?:(?:exist|errorlevel)\s+\S+\s+\S|%[a-z_][a-z0-9_]*%\s+(?:equ|neq|lss|leq|gtr|geq)\s+\S))`)
+// ifTest is cmd.exe's IF, anchored at an "if" that starts a word: on a
+// file or an exit code ("if not exist c:\x cmd", "if errorlevel 1 x"), on
+// a variable being defined, with cmd's comparison keywords ("if %x% equ 2
+// goto y", "if not (2 equ 2) echo"), with its /I switch, or with "=="
+// between operands only cmd writes: %variables%, [brackets], {braces}.
+// Each form ends in the command the IF runs.
+var ifTest = regexp.MustCompile(`^(if(?:\s+|\s*/i\s+)(?:not\s+)?(?:` +
+	`(?:exist|errorlevel)\s+\S+\s+\S` +
+	`|defined\s+\S+\s+(?:[(@]|(?:echo|set|goto|call|exit|cmd|start|del|copy|type|rem)(?:\s|$))` +
+	`|\(?\s*\S+\s+(?:equ|neq|lss|leq|gtr|geq)\s+\S` +
+	`|(?:"[^"]*[%!~][^"]*"|\[[^\]\s]*\]|\{[^}\s]*\}|[^\s=]*%[^\s=]*)\s*==\s*\S+(?:\s+[(@a-z.]|\s*$)))`)
+
+// ifSwitch is cmd.exe's IF /I, which no other language writes.
+var ifSwitch = regexp.MustCompile(`^(if\s*/i\s+(?:not\s+)?\S+?\s*==\s*\S+\s+\S)`)
 
 // cmdForLoop finds a cmd.exe FOR loop in lv.
 func cmdForLoop(lv string) (int, int, bool) {
@@ -277,13 +369,23 @@ func cmdForLoop(lv string) (int, int, bool) {
 
 // cmdIfTest finds a cmd.exe IF test in lv.
 func cmdIfTest(lv string) (int, int, bool) {
-	if !strings.Contains(lv, "if") || !strings.Contains(lv, "exist") && !strings.Contains(lv, "errorlevel") && !strings.Contains(lv, "%") {
-		return 0, 0, false
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "if")
+		if k < 0 {
+			return 0, 0, false
+		}
+		i := from + k
+		from = i + 2
+		if i > 0 && isWordByte(lv[i-1]) || from >= len(lv) || lv[from] != ' ' && lv[from] != '\t' && lv[from] != '/' {
+			continue
+		}
+		rest := lv[i:min(len(lv), i+256)]
+		for _, re := range [...]*regexp.Regexp{ifTest, ifSwitch} {
+			if m := re.FindStringSubmatchIndex(rest); m != nil {
+				return i + m[2], i + m[3], true
+			}
+		}
 	}
-	if m := ifTest.FindStringSubmatchIndex(lv); m != nil {
-		return m[2], m[3], true
-	}
-	return 0, 0, false
 }
 
 // commandAt reads a command word at lv[j:] and judges it.
@@ -300,7 +402,7 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 	if w == "" {
 		return 0, false
 	}
-	if strongCommands[w] {
+	if strongCommands[w] || adminTools[w] {
 		// A strong command still has to look like a command: end of
 		// value, an argument, a separator or a redirection next.
 		if e >= len(lv) || strings.IndexByte(" \t;|&)`<>\n\r${", lv[e]) >= 0 {
@@ -362,6 +464,10 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 				return e2, true
 			}
 		}
+	}
+	if w == "trap" && e+1 < len(lv) && lv[e] == ' ' && (lv[e+1] == '\'' || lv[e+1] == '"') {
+		// trap 'cmd' SIGNAL: a command run when the shell gets a signal.
+		return e, true
 	}
 	if weakCommands[w] {
 		if sub && (e >= len(lv) || lv[e] == ')' || lv[e] == '`') {
