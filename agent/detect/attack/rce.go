@@ -655,6 +655,9 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 			return i, e, true
 		}
 	}
+	if i, e, ok := execCall(lv); ok {
+		return i, e, true
+	}
 	var start, end int
 	found := codeCallSet.each(lv, func(e, i int) bool {
 		call := codeCalls[e]
@@ -702,11 +705,17 @@ func phpOpenTag(lv string) (int, bool) {
 				}
 			}
 		case strings.HasPrefix(rest, "="):
-			if w := strings.TrimLeft(rest[1:], " \t"); w != "" && (strings.ContainsAny(w, "($`") || phpStatement(w)) {
+			// "<?= $x", "<?= 'text'", "<?=1;": the short echo of an
+			// expression.
+			if w := strings.TrimLeft(rest[1:], " \t"); w != "" && (strings.ContainsAny(w, "($`") || phpStatement(w) || strings.IndexByte("'\"0123456789", w[0]) >= 0) {
 				return i, true
 			}
 		case len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n'):
-			if w := strings.TrimLeft(rest, " \t\r\n"); phpStatement(w) || len(w) > 0 && w[0] == '$' {
+			w := strings.TrimLeft(rest, " \t\r\n")
+			if strings.HasPrefix(w, "php") && len(w) > 3 && (w[3] == ' ' || w[3] == '\t' || w[3] == '\n') {
+				w = strings.TrimLeft(w[3:], " \t\r\n") // "<? php echo": parsers that skip the space
+			}
+			if phpStatement(w) || len(w) > 0 && w[0] == '$' {
 				return i, true
 			}
 		}
@@ -779,6 +788,115 @@ func quotedCallee(lv string) (int, int, bool) {
 		}
 		return e, p + 1, true
 	}
+}
+
+// execCall finds a call of one of phpExecFuncs written the ways a filter on
+// "system(" misses: with spaces, a line break or a comment before the '('
+// ("exec /*x*/ ('id')"), or with the name in parentheses ("(system)('id')",
+// "(sy.(st).em)('id')"). The argument must be a string or a variable, or,
+// when a comment hid the call, anything ("I will exec\n(the plan)" is
+// prose); a bare command name counts in the plain form too:
+// "system(whoami)".
+func execCall(lv string) (int, int, bool) {
+	for from := 0; ; {
+		k := strings.IndexByte(lv[from:], '(')
+		if k < 0 {
+			return 0, 0, false
+		}
+		p := from + k
+		from = p + 1
+		arg := strings.TrimLeft(lv[p+1:], " \t")
+		quotedArg := arg != "" && strings.IndexByte("'\"$", arg[0]) >= 0
+		// Walk back over spaces and comments to the callee.
+		j, hidden, commented := p, false, false
+		for j > 0 {
+			switch c := lv[j-1]; {
+			case c == ' ' || c == '\t':
+				j--
+				continue
+			case c == '\n' || c == '\r':
+				hidden = true
+				j--
+				// A line comment ends at this break: skip back over it.
+				b := strings.LastIndexAny(lv[:j], "\n\r")
+				line := lv[b+1 : j]
+				if c := strings.Index(line, "//"); c >= 0 {
+					j, commented = b+1+c, true
+				} else if c := strings.IndexByte(line, '#'); c >= 0 {
+					j, commented = b+1+c, true
+				}
+				continue
+			case c == '/' && j > 1 && lv[j-2] == '*':
+				if b := strings.LastIndex(lv[:j-2], "/*"); b >= 0 {
+					hidden, commented = true, true
+					j = b
+					continue
+				}
+			}
+			break
+		}
+		var name string
+		parens := false
+		if j > 0 && lv[j-1] == ')' {
+			// "(sy.(st).em)": the name spelled inside parentheses.
+			open := openingParenByte(lv, j-1)
+			if open < 0 || j-1-open > 40 {
+				continue
+			}
+			name = strings.Map(func(r rune) rune {
+				if r == '(' || r == ')' || r == '.' || r == ' ' || r == '\'' || r == '"' {
+					return -1
+				}
+				return r
+			}, lv[open+1:j-1])
+			parens, j = true, open
+		} else {
+			e := j
+			for j > 0 && (isWordByte(lv[j-1]) || lv[j-1] == '_') {
+				j--
+			}
+			if j > 0 && lv[j-1] == '$' || j == e {
+				continue
+			}
+			name = lv[j:e]
+		}
+		if !phpExecFuncs[name] {
+			continue
+		}
+		switch {
+		case quotedArg && (hidden || parens || p > j+len(name)):
+		case commented && arg != "":
+		case !parens && !hidden && p == j+len(name) && commandArg(arg):
+		default:
+			continue
+		}
+		return j, p + 1, true
+	}
+}
+
+// commandArg reports whether s starts with a strong command's name closed
+// by the call's ')': "whoami)".
+func commandArg(s string) bool {
+	w, e := shellWord(s, 0)
+	return strongCommands[w] && e < len(s) && (s[e] == ')' || s[e] == ' ')
+}
+
+// openingParenByte returns the index of the '(' opening the ')' at
+// lv[close], or -1.
+func openingParenByte(lv string, close int) int {
+	depth := 0
+	for i := close; i >= 0; i-- {
+		switch lv[i] {
+		case ')':
+			depth++
+		case '(':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // closingParenByte returns the index of the ')' closing the '(' at

@@ -151,6 +151,16 @@ func TestInjectionShapes(t *testing.T) {
 		{`java.util.List`, InField, ""},
 		// Upload names.
 		{`shell. jspx`, InFilename, "rce.upload"},
+		// PHP calls hidden from "system(" and short tags.
+		{"exec\n('bar')", InQuery, "rce.code"},
+		{"exec //comment\r\n (blah)", InQuery, "rce.code"},
+		{`(sy.(st).em)('uname');`, InQuery, "rce.code"},
+		{`system(whoami)`, InField, "rce.code"},
+		{`<?= "test"`, InQuery, "rce.code"},
+		{`<? php echo "test"`, InQuery, "rce.code"},
+		{"I will exec\n(the plan)", InField, ""},
+		{`the system (whoami) page`, InField, ""},
+		{`our system(s) are down`, InField, ""},
 		// Server-side includes.
 		{`<!--#exec cmd="ls" -->`, InQuery, "rce.ssi"},
 		{`<!--#include virtual="/etc/passwd" -->`, InField, "rce.ssi"},
