@@ -130,6 +130,7 @@ var Detectors = []Detector{
 	{ID: "rce.java", Type: RCE, Check: checkJavaGadget},
 	{ID: "rce.serialized", Type: RCE, Check: checkSerialized, Needs: needs(fColon | fDollar | fDot)},
 	{ID: "rce.varcall", Type: RCE, Check: checkVarCall, Needs: needs(fDollar, fParen)},
+	{ID: "rce.node", Type: RCE, Check: checkNodeGlobal, Needs: needs(fDot | fBracket)},
 	{ID: "rce.ssi", Type: RCE, Check: checkSSI, Needs: needs(fMarkupDecl)},
 	{ID: "rce.upload", Type: RCE, Check: checkUpload, In: []Where{InFilename}},
 	{ID: "rce.prototype", Type: RCE, Check: checkPrototypePath, Needs: needs(fOther | fDot | fBracket), In: []Where{InName, InQuery, InField, InCookie}},
@@ -137,7 +138,7 @@ var Detectors = []Detector{
 	{ID: "ptrav.dotdot", Type: PTrav, Check: checkDotDot, Needs: needs(fDotDot, fSlash|fBackslash|fSemi)}, // digraph
 	{ID: "ptrav.file", Type: PTrav, Check: checkSensitiveFile, Needs: needs(fSlash | fBackslash | fDot | fColon)},
 	{ID: "rfi.url", Type: RFI, Check: checkRFI, Needs: needs(fColon, fSlash)},
-	{ID: "ssrf.url", Type: SSRF, Check: checkSSRF, Needs: needs(fColon | fDot | fDigit)},
+	{ID: "ssrf.url", Type: SSRF, Check: checkSSRF, Needs: needs(fColon | fDot | fDigit | fSlash)},
 	{ID: "ssti.template", Type: SSTI, Check: checkSSTI, Needs: needs(fBrace | fLT | fHash | fDollar)},
 	{ID: "crlf.header", Type: CRLF, Check: checkCRLF, Needs: needs(fNewline | fHigh)},
 	{ID: "mail.header", Type: Mail, Check: checkMail, Needs: needs(fNewline)},

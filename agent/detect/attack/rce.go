@@ -790,6 +790,33 @@ func quotedCallee(lv string) (int, int, bool) {
 	}
 }
 
+// nodeGlobal finds Node.js's process and module objects reached from a
+// value an application evaluates: "process.env" or "process['mainModule']"
+// as the whole value, and the native bindings anywhere
+// ("#{process.binding('spawn_sync')}").
+func checkNodeGlobal(v, lv string, f Features, c *Context) (int, int, bool) {
+	if i, ok := nodeGlobal(lv); ok {
+		return i, len(v), true
+	}
+	return 0, 0, false
+}
+
+func nodeGlobal(lv string) (int, bool) {
+	if i := containsAny(lv, "process.binding(", "process.dlopen(", "process.kill(", "process.chdir(", "process.setuid("); i >= 0 {
+		return i, true
+	}
+	s := strings.TrimLeft(lv, " \t({")
+	for _, p := range [...]string{"process.env", "process[", "require[", "module.exports", "global.process", "globalthis.process", "this.constructor.constructor"} {
+		if strings.HasPrefix(s, p) {
+			rest := s[len(p):]
+			if rest == "" || strings.IndexByte(".[='\"(\n\r", rest[0]) >= 0 || p[len(p)-1] == '[' {
+				return len(lv) - len(s), true
+			}
+		}
+	}
+	return 0, false
+}
+
 // execCall finds a call of one of phpExecFuncs written the ways a filter on
 // "system(" misses: with spaces, a line break or a comment before the '('
 // ("exec /*x*/ ('id')"), or with the name in parentheses ("(system)('id')",

@@ -161,6 +161,13 @@ func TestInjectionShapes(t *testing.T) {
 		{"I will exec\n(the plan)", InField, ""},
 		{`the system (whoami) page`, InField, ""},
 		{`our system(s) are down`, InField, ""},
+		// Node.js globals.
+		{`process.env`, InQuery, "rce.node"},
+		{`process["mainModule"]`, InQuery, "rce.node"},
+		{`#{process.binding('spawn_sync')}`, InField, "rce.node"},
+		{`module.exports=`, InQuery, "rce.node"},
+		{`the process. Env vars are next`, InField, ""},
+		{`set NODE_ENV in process.env to choose`, InField, ""},
 		// Server-side includes.
 		{`<!--#exec cmd="ls" -->`, InQuery, "rce.ssi"},
 		{`<!--#include virtual="/etc/passwd" -->`, InField, "rce.ssi"},

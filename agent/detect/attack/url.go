@@ -78,7 +78,8 @@ func internalHost(host string) bool {
 	case "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "metadata",
 		"metadata.google.internal", "instance-data", "instance-data.ec2.internal", "kubernetes",
 		"kubernetes.default", "kubernetes.default.svc", "0", "localtest.me", "lvh.me", "vcap.me",
-		"metadata.azure.com", "metadata.packet.net", "metadata.tencentyun.com":
+		"metadata.azure.com", "metadata.packet.net", "metadata.tencentyun.com", "localhost4", "localhost6",
+		"localhost4.localdomain4", "localhost6.localdomain6":
 		return true
 	case "":
 		return false
@@ -106,6 +107,7 @@ func internalHost(host string) bool {
 	if addr.Is4() {
 		b := addr.As4()
 		return b[0] == 100 && b[1]&0xC0 == 64 || // 100.64.0.0/10 (carrier NAT, Alibaba metadata)
+			b == [4]byte{192, 0, 0, 192} || // Oracle Cloud metadata
 			b[0] == 0 || b[0] == 198 && b[1]&0xFE == 18 // 198.18.0.0/15 benchmarking
 	}
 	return strings.HasPrefix(host, "fd00:ec2:")
@@ -160,7 +162,7 @@ func parseIPAny(host string) (netip.Addr, bool) {
 }
 
 func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
-	if f&fColon == 0 && f&fDot == 0 && f&fDigit == 0 {
+	if f&fColon == 0 && f&fDot == 0 && f&fDigit == 0 && f&fSlash == 0 {
 		return 0, 0, false
 	}
 	if c.Where == InHeader {
