@@ -124,6 +124,7 @@ var Detectors = []Detector{
 	{ID: "xss.libinjection", Type: XSS, Check: checkXSSLibinjection, Needs: needs(fLT | fQuote | fEq)},
 	{ID: "xss.html", Type: XSS, Check: checkXSSHTML, Needs: needs(fLT | fColon | fQuote | fEq)},
 	{ID: "xss.js", Type: XSS, Check: checkXSSJS, Needs: needs(fParen|fBacktick, fQuote|fSemi|fGT)},
+	{ID: "xss.call", Type: XSS, Check: checkXSSCall, Needs: needs(fParen | fBacktick)},
 	{ID: "xss.dom", Type: XSS, Check: checkXSSDOM, Needs: needs(fDot | fBracket | fDash)},
 	{ID: "rce.shell", Type: RCE, Check: checkShell},
 	{ID: "rce.code", Type: RCE, Check: checkCodeInjection, Needs: needs(fParen | fLT | fDollar)},

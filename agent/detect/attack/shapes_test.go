@@ -168,6 +168,17 @@ func TestInjectionShapes(t *testing.T) {
 		{`module.exports=`, InQuery, "rce.node"},
 		{`the process. Env vars are next`, InField, ""},
 		{`set NODE_ENV in process.env to choose`, InField, ""},
+		// Script probes as the whole value, parenthesized document.
+		{`alert(1)`, InQuery, "xss.call"},
+		{"confirm`1`", InQuery, "xss.call"},
+		{`new Function(x)()`, InField, "xss.call"},
+		{`setTimeout("alert(1)", 0)`, InField, "xss.call"},
+		{`setTimeout(fn, 100)`, InField, ""},
+		{`Please alert(me) when done`, InField, ""},
+		{`alerts(1)`, InField, ""},
+		{`(document/*foo*/)["cookie"]`, InField, "xss.dom"},
+		// A delay stacked after the query.
+		{`; sleep(0)`, InQuery, "sqli.tokenizer"},
 		// Server-side includes.
 		{`<!--#exec cmd="ls" -->`, InQuery, "rce.ssi"},
 		{`<!--#include virtual="/etc/passwd" -->`, InField, "rce.ssi"},

@@ -803,6 +803,12 @@ func stackedStatement(toks []sqlTok) bool {
 	if len(toks) == 0 || toks[0].kind != 'w' {
 		return false
 	}
+	if isTimeFunc(toks[0].text) && len(toks) > 2 && toks[1].kind == '(' && toks[2].kind == '1' {
+		// "; sleep(5)": a delay stacked after the query (MySQL runs a
+		// bare SLEEP as a statement in some clients, SQLite's
+		// randomblob in an expression).
+		return true
+	}
 	next, ok := sqlStatement[toks[0].text]
 	if !ok {
 		return false

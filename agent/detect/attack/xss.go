@@ -320,6 +320,52 @@ func checkXSSJS(v, lv string, f Features, c *Context) (int, int, bool) {
 	return 0, 0, false
 }
 
+// checkXSSCall flags a value that is nothing but a call of a dialog or an
+// evaluator, "alert(1)", "prompt`1`", "eval(name)", "new Function(x)()":
+// the probe that tests whether input reaches a script unescaped. A call
+// among words ("please alert(me) when done") is prose.
+func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
+	s := strings.TrimSpace(lv)
+	lead := len(lv) - len(strings.TrimLeft(lv, " \t\r\n"))
+	s = strings.TrimRight(strings.TrimSuffix(strings.TrimRight(s, " ;"), "//"), " ;")
+	if len(s) < 4 || len(s) > 200 {
+		return 0, 0, false
+	}
+	name := s
+	if strings.HasPrefix(name, "new ") {
+		name = strings.TrimLeft(name[4:], " ")
+		if !strings.HasPrefix(name, "function") {
+			return 0, 0, false
+		}
+	}
+	for _, fn := range [...]string{"alert", "prompt", "confirm", "eval", "settimeout", "setinterval", "function"} {
+		if !strings.HasPrefix(name, fn) {
+			continue
+		}
+		if fn == "function" && len(name) == len(s) {
+			return 0, 0, false // "function(x) {...}" is code; "new Function(...)" builds it
+		}
+		rest := strings.TrimLeft(name[len(fn):], " ")
+		if (fn == "settimeout" || fn == "setinterval") && !strings.HasPrefix(strings.TrimLeft(strings.TrimPrefix(rest, "("), " "), "'") && !strings.HasPrefix(strings.TrimLeft(strings.TrimPrefix(rest, "("), " "), "\"") {
+			return 0, 0, false // a timer evaluates a string; setTimeout(fn, 100) is code
+		}
+		switch {
+		case strings.HasPrefix(rest, "("):
+			if e := closingParenByte(rest, 0); e < 0 || e != len(rest)-1 && rest[e+1:] != "()" {
+				return 0, 0, false
+			}
+		case strings.HasPrefix(rest, "`"):
+			if strings.IndexByte(rest[1:], '`') != len(rest)-2 {
+				return 0, 0, false
+			}
+		default:
+			return 0, 0, false
+		}
+		return lead, len(v), true
+	}
+	return 0, 0, false
+}
+
 var jsSinks = []string{
 	"alert", "prompt", "confirm", "eval", "print", "settimeout", "setinterval", "function", "fetch",
 	"import", "atob", "document.", "window.", "top[", "top.", "self[", "self.", "parent.", "parent[",
@@ -382,6 +428,9 @@ func checkXSSDOM(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 		i := from + k
 		j := skipJSSpace(lv, i+len("document"))
+		if j < len(lv) && lv[j] == ')' && i > 0 && lv[i-1] == '(' {
+			j = skipJSSpace(lv, j+1) // "(document)['cookie']"
+		}
 		if j < len(lv) && (lv[j] == '.' || lv[j] == '[') {
 			j = skipJSSpace(lv, j+1)
 			for j < len(lv) && (lv[j] == '\'' || lv[j] == '"') {
