@@ -42,6 +42,10 @@ type Options struct {
 	// MaxValueLen is the longest value the detectors read (default 64 KiB);
 	// longer values are inspected in their first MaxValueLen bytes.
 	MaxValueLen int
+	// CleanCache is how many header and cookie values the detectors found
+	// nothing in are remembered across requests, to skip them next time
+	// (default 4096 entries; negative: none). See cleanCache.
+	CleanCache int
 }
 
 func (o Options) withDefaults() Options {
@@ -57,6 +61,9 @@ func (o Options) withDefaults() Options {
 	def(&o.MaxLayers, 4)
 	def(&o.MaxValues, 4096)
 	def(&o.MaxValueLen, 64<<10)
+	if o.CleanCache == 0 {
+		o.CleanCache = 4096
+	}
 	return o
 }
 
@@ -69,11 +76,13 @@ type Engine struct {
 	// attack.ScanWithoutPrefilter); tests and benchmarks set it to check
 	// and measure the prefilter.
 	noPrefilter bool
+	clean       *cleanCache // nil when Options.CleanCache < 0
 }
 
 // New returns an engine with no rules (built-in detectors only).
 func New(opts Options) *Engine {
 	e := &Engine{opts: opts.withDefaults()}
+	e.clean = newCleanCache(e.opts.CleanCache)
 	e.rules.Store(&Rules{apps: map[int64]*appRules{}})
 	return e
 }
@@ -180,6 +189,7 @@ func (e *Engine) Inspect(req *Request) *Result {
 		res:   &Result{RulesVersion: rules.Version()},
 
 		noPrefilter: e.noPrefilter,
+		clean:       e.clean,
 		stack:       w.stack[:0],
 		recent:      w.recent[:0],
 	}

@@ -36,7 +36,8 @@ type walker struct {
 
 	encodedNL bool // the value being scanned got its line breaks from Normalize
 
-	noPrefilter bool // Engine.noPrefilter
+	noPrefilter bool        // Engine.noPrefilter
+	clean       *cleanCache // Engine.clean
 }
 
 // scanned remembers what the built-in detectors found in one value in one
@@ -312,6 +313,10 @@ func (w *walker) builtin(p point.Point, v string) {
 			return
 		}
 	}
+	cache := w.clean != nil && cacheable(&w.ctx, v)
+	if cache && w.clean.clean(&w.ctx, v) {
+		return
+	}
 	var slot *scanned
 	if len(w.recent) < recentScans {
 		w.recent = append(w.recent, scanned{})
@@ -331,6 +336,9 @@ func (w *walker) builtin(p point.Point, v string) {
 		attack.ScanWithoutPrefilter(v, &w.ctx, nil, found)
 	} else {
 		attack.Scan(v, &w.ctx, nil, found)
+	}
+	if cache && len(slot.matches) == 0 {
+		w.clean.add(&w.ctx, v)
 	}
 }
 

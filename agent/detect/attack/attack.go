@@ -184,6 +184,14 @@ func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), pref
 		return
 	}
 	f := features(v)
+	if prefilter && f&^(fDigit|fDot|fDash) == 0 && c.Where != InPath {
+		// A number, a date, a version or an address: only an address can
+		// be an attack (SSRF to "10.1", "2130706433" in a url parameter).
+		if s, e, ok := checkSSRF(v, v, f, c); ok && (skip == nil || !skip(SSRF)) {
+			fn(Match{Type: SSRF, DetectorID: "ssrf.url", Start: s, End: e})
+		}
+		return
+	}
 	if prefilter && f&^(fLetter|fUpper|fDigit|fSpace) == 0 && c.Where != InHeader && c.Where != InPath && c.Where != InName {
 		// Words, numbers and spaces: only keyword-shaped SQL injection
 		// (and, in a key, a prototype: "__proto__")
@@ -192,6 +200,7 @@ func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), pref
 			return
 		}
 	}
+
 	lv := v
 	if f&fUpper != 0 {
 		// The lower-cased copy lives only during this call (detectors

@@ -802,10 +802,24 @@ func checkNodeGlobal(v, lv string, f Features, c *Context) (int, int, bool) {
 }
 
 func nodeGlobal(lv string) (int, bool) {
-	if i := containsAny(lv, "process.binding(", "process.dlopen(", "process.kill(", "process.chdir(", "process.setuid("); i >= 0 {
-		return i, true
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "process.")
+		if k < 0 {
+			break
+		}
+		i := from + k
+		from = i + len("process.")
+		rest := lv[from:]
+		for _, fn := range [...]string{"binding(", "dlopen(", "kill(", "chdir(", "setuid("} {
+			if strings.HasPrefix(rest, fn) {
+				return i, true
+			}
+		}
 	}
 	s := strings.TrimLeft(lv, " \t({")
+	if s == "" || strings.IndexByte("prmgt", s[0]) < 0 {
+		return 0, false
+	}
 	for _, p := range [...]string{"process.env", "process[", "require[", "module.exports", "global.process", "globalthis.process", "this.constructor.constructor"} {
 		if strings.HasPrefix(s, p) {
 			rest := s[len(p):]
@@ -994,7 +1008,7 @@ var javaPackages = []string{
 // error classes are what applications log and users paste.
 func javaClassName(lv string) bool {
 	s := strings.Trim(lv, " \t\r\n\"'")
-	if len(s) < 8 || len(s) > 200 {
+	if len(s) < 8 || len(s) > 200 || strings.IndexByte("jocs", s[0]) < 0 {
 		return false
 	}
 	found := false

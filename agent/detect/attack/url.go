@@ -165,6 +165,11 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fColon == 0 && f&fDot == 0 && f&fDigit == 0 && f&fSlash == 0 {
 		return 0, 0, false
 	}
+	if f&(fColon|fDot|fSlash) == 0 && f&(fLetter|fUpper) != 0 {
+		// A bare word ("localhost", "localhost4") is a name in prose as
+		// often as a host; the prefilter skips word-only values anyway.
+		return 0, 0, false
+	}
 	if c.Where == InHeader {
 		switch c.Header {
 		case "referer", "origin", "host", "x-forwarded-for", "x-real-ip", "forwarded", "x-forwarded-host", "via", "true-client-ip", "x-client-ip":
