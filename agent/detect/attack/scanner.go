@@ -65,8 +65,9 @@ func checkProbePath(v, lv string, f Features, c *Context) (int, int, bool) {
 		p := probePaths[k]
 		e := i + len(p)
 		// A probe names a file or directory exactly: "/.envoy" and
-		// "/.github/" are somebody's routes.
-		if p[len(p)-1] != '/' && e < len(lv) && lv[e] != '/' && lv[e] != '?' && lv[e] != '.' && lv[e] != '~' && lv[e] != ';' {
+		// "/.github/" are somebody's routes. An entry ending in '.' names
+		// a file's backups ("/wp-config.php.bak", ".php.save").
+		if p[len(p)-1] != '/' && p[len(p)-1] != '.' && e < len(lv) && lv[e] != '/' && lv[e] != '?' && lv[e] != '.' && lv[e] != '~' && lv[e] != ';' {
 			return false
 		}
 		start, end = i, e
