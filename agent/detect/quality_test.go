@@ -11,8 +11,8 @@ import (
 // docs/DETECTION.md), rounded down a little: the test fails when a change
 // makes detection or false positives worse, not when it misses a wish.
 const (
-	minGeneratedDetection = 0.993  // attacks of test/corpus/attacks.jsonl detected
-	minCRSDetection       = 0.735  // CRS PL1 regression positives detected
+	minGeneratedDetection = 0.994  // attacks of test/corpus/attacks.jsonl detected
+	minCRSDetection       = 0.740  // CRS PL1 regression positives detected
 	maxBenignFlagged      = 0.0011 // benign requests flagged
 )
 

@@ -179,6 +179,11 @@ func TestInjectionShapes(t *testing.T) {
 		{`(document/*foo*/)["cookie"]`, InField, "xss.dom"},
 		// A delay stacked after the query.
 		{`; sleep(0)`, InQuery, "sqli.tokenizer"},
+		// A line break inside a key; a script on a bare IP address.
+		{"parameter\r\nx", InName, "crlf.header"},
+		{"parameter\r\n", InName, ""},
+		{`http://66.240.183.75/crash.php`, InField, "rfi.url"},
+		{`http://shop.example.com/item.php`, InField, ""},
 		// Server-side includes.
 		{`<!--#exec cmd="ls" -->`, InQuery, "rce.ssi"},
 		{`<!--#include virtual="/etc/passwd" -->`, InField, "rce.ssi"},

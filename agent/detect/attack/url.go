@@ -259,7 +259,9 @@ func checkRFI(v, lv string, f Features, c *Context) (int, int, bool) {
 	if u.start == 0 && (includeParam(c.Name) || c.Name == "") && (scriptLike || isIP || u.scheme == "ftp") {
 		return u.start, len(v), true
 	}
-	if u.start == 0 && scriptLike && strings.Contains(path, "shell") {
+	if u.start == 0 && scriptLike && (isIP || strings.Contains(path, "shell")) {
+		// A script on a bare IP address ("http://66.240.183.75/crash.php")
+		// in any parameter: what a remote include is pointed at.
 		return u.start, len(v), true
 	}
 	return 0, 0, false
