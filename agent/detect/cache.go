@@ -55,8 +55,8 @@ func (c *cleanCache) slot(ctx *attack.Context, v string) *atomic.Pointer[cleanEn
 	return &c.slots[h%uint64(len(c.slots))]
 }
 
-// clean reports whether v was found clean in ctx.
-func (c *cleanCache) clean(ctx *attack.Context, v string) bool {
+// has reports whether v was found clean in ctx.
+func (c *cleanCache) has(ctx *attack.Context, v string) bool {
 	e := c.slot(ctx, v).Load()
 	return e != nil && e.v == v && e.ctx == *ctx
 }

@@ -314,7 +314,7 @@ func (w *walker) builtin(p point.Point, v string) {
 		}
 	}
 	cache := w.clean != nil && cacheable(&w.ctx, v)
-	if cache && w.clean.clean(&w.ctx, v) {
+	if cache && w.clean.has(&w.ctx, v) {
 		return
 	}
 	var slot *scanned

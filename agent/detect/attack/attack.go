@@ -153,6 +153,18 @@ var Detectors = []Detector{
 	{ID: "scanner.probe", Type: Scanner, Check: checkProbePath, In: []Where{InPath}},
 }
 
+// numberDetectors are the detectors that can flag a value made of digits,
+// dots and dashes only (attack/prefilter_test.go checks that no other can).
+var numberDetectors = func() []*Detector {
+	var ds []*Detector
+	for i := range Detectors {
+		if Detectors[i].ID == "ssrf.url" {
+			ds = append(ds, &Detectors[i])
+		}
+	}
+	return ds
+}()
+
 // can reports whether d's prefilter lets it look at a value with
 // features f at w.
 func (d *Detector) can(f Features, w Where) bool {
@@ -187,8 +199,13 @@ func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), pref
 	if prefilter && f&^(fDigit|fDot|fDash) == 0 && c.Where != InPath {
 		// A number, a date, a version or an address: only an address can
 		// be an attack (SSRF to "10.1", "2130706433" in a url parameter).
-		if s, e, ok := checkSSRF(v, v, f, c); ok && (skip == nil || !skip(SSRF)) {
-			fn(Match{Type: SSRF, DetectorID: "ssrf.url", Start: s, End: e})
+		// The value has no letters, so lv is v.
+		for _, d := range numberDetectors {
+			if d.can(f, c.Where) && (skip == nil || !skip(d.Type)) {
+				if s, e, ok := d.Check(v, v, f, c); ok {
+					fn(Match{Type: d.Type, DetectorID: d.ID, Start: s, End: e})
+				}
+			}
 		}
 		return
 	}
@@ -200,7 +217,6 @@ func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), pref
 			return
 		}
 	}
-
 	lv := v
 	if f&fUpper != 0 {
 		// The lower-cased copy lives only during this call (detectors

@@ -175,9 +175,8 @@ func checkCRLF(v, lv string, f Features, c *Context) (int, int, bool) {
 	if c.Where == InName {
 		// A line break in a key ("parameter%0d%0a=x"): no form or API
 		// names a field so; a server that copies keys into headers or
-		// logs is split by it.
-		// A break that only ends the key is a client's trailing CRLF
-		// after the body ("a=1&\r\n").
+		// logs is split by it. A break that only ends the key is a
+		// client's trailing CRLF after the body ("a=1&\r\n").
 		i := strings.IndexAny(strings.TrimRight(lv, "\r\n"), "\r\n")
 		return i, i + 1, i >= 0
 	}
@@ -244,15 +243,6 @@ func isMailHeader(n string) bool {
 func checkMail(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fNewline == 0 {
 		return 0, 0, false
-	}
-	if c.Where == InName {
-		// A line break in a key ("parameter%0d%0a=x"): no form or API
-		// names a field so; a server that copies keys into headers or
-		// logs is split by it.
-		// A break that only ends the key is a client's trailing CRLF
-		// after the body ("a=1&\r\n").
-		i := strings.IndexAny(strings.TrimRight(lv, "\r\n"), "\r\n")
-		return i, i + 1, i >= 0
 	}
 	multiline := c.Where == InField || c.Where == InBody
 	for i := 0; i < len(lv); i++ {

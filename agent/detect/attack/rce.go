@@ -2,6 +2,7 @@ package attack
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -197,7 +198,7 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 // "<(curl x)": a command closed by the ')'.
 func processSubstitution(lv string) (int, int, bool) {
 	for from := 0; ; {
-		k := strings.Index(lv[from:], "(")
+		k := strings.IndexByte(lv[from:], '(')
 		if k < 0 {
 			return 0, 0, false
 		}
@@ -861,10 +862,10 @@ func execCall(lv string) (int, int, bool) {
 				// A line comment ends at this break: skip back over it.
 				b := strings.LastIndexAny(lv[:j], "\n\r")
 				line := lv[b+1 : j]
-				if c := strings.Index(line, "//"); c >= 0 {
-					j, commented = b+1+c, true
-				} else if c := strings.IndexByte(line, '#'); c >= 0 {
-					j, commented = b+1+c, true
+				if k := strings.Index(line, "//"); k >= 0 {
+					j, commented = b+1+k, true
+				} else if k := strings.IndexByte(line, '#'); k >= 0 {
+					j, commented = b+1+k, true
 				}
 				continue
 			case c == '/' && j > 1 && lv[j-2] == '*':
@@ -1011,13 +1012,9 @@ func javaClassName(lv string) bool {
 	if len(s) < 8 || len(s) > 200 || strings.IndexByte("jocs", s[0]) < 0 {
 		return false
 	}
-	found := false
-	for _, p := range javaPackages {
-		if strings.HasPrefix(s, p) || s == strings.TrimSuffix(p, ".") {
-			found = true
-			break
-		}
-	}
+	found := slices.ContainsFunc(javaPackages, func(p string) bool {
+		return strings.HasPrefix(s, p) || s == strings.TrimSuffix(p, ".")
+	})
 	// "java.Runtime": not a real class, but what a filter that looks for
 	// java.lang.Runtime misses and a lenient class loader may resolve.
 	if !found && !(strings.HasPrefix(s, "java") && (strings.HasSuffix(s, ".runtime") || strings.HasSuffix(s, ".processbuilder"))) {

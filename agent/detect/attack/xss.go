@@ -325,9 +325,8 @@ func checkXSSJS(v, lv string, f Features, c *Context) (int, int, bool) {
 // the probe that tests whether input reaches a script unescaped. A call
 // among words ("please alert(me) when done") is prose.
 func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
-	s := strings.TrimSpace(lv)
 	lead := len(lv) - len(strings.TrimLeft(lv, " \t\r\n"))
-	s = strings.TrimRight(strings.TrimSuffix(strings.TrimRight(s, " ;"), "//"), " ;")
+	s := strings.TrimRight(strings.TrimSuffix(strings.TrimRight(strings.TrimSpace(lv), " ;"), "//"), " ;")
 	if len(s) < 4 || len(s) > 200 {
 		return 0, 0, false
 	}
@@ -346,8 +345,11 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 			return 0, 0, false // "function(x) {...}" is code; "new Function(...)" builds it
 		}
 		rest := strings.TrimLeft(name[len(fn):], " ")
-		if (fn == "settimeout" || fn == "setinterval") && !strings.HasPrefix(strings.TrimLeft(strings.TrimPrefix(rest, "("), " "), "'") && !strings.HasPrefix(strings.TrimLeft(strings.TrimPrefix(rest, "("), " "), "\"") {
-			return 0, 0, false // a timer evaluates a string; setTimeout(fn, 100) is code
+		if fn == "settimeout" || fn == "setinterval" {
+			// A timer evaluates a string; setTimeout(fn, 100) is code.
+			if arg := strings.TrimLeft(strings.TrimPrefix(rest, "("), " "); arg == "" || arg[0] != '\'' && arg[0] != '"' {
+				return 0, 0, false
+			}
 		}
 		switch {
 		case strings.HasPrefix(rest, "("):
