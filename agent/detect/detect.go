@@ -46,6 +46,9 @@ type Options struct {
 	// nothing in are remembered across requests, to skip them next time
 	// (default 4096 entries; negative: none). See cleanCache.
 	CleanCache int
+	// KeepValues fills Result.Values for every request, not only for those
+	// with a detection (tests and tools that list what a request carries).
+	KeepValues bool
 }
 
 func (o Options) withDefaults() Options {
@@ -144,7 +147,8 @@ type Result struct {
 	Detections []Detection
 	// Values lists every value the engine decoded, with its point, in
 	// request order. Masking uses it to find sensitive values wherever
-	// they appear in what the node reports.
+	// they appear in what the node reports, so it is filled when there is
+	// something to report (a detection) or Options.KeepValues asks.
 	Values []Value
 	// Truncated says part of the request was not inspected because it
 	// exceeded a bound (body size, value count, nesting, layers).
@@ -181,13 +185,18 @@ func (r *Result) VirtualPatch() *Detection {
 // Inspect decodes and inspects one request.
 func (e *Engine) Inspect(req *Request) *Result {
 	rules := e.rules.Load()
+	app := rules.forApp(req.AppID)
+	// Virtual patches read the values as the walk ends.
+	keep := e.opts.KeepValues || len(app.patches) > 0
 	w := walkers.Get().(*walker)
 	*w = walker{
 		opts:  &e.opts,
-		rules: rules.forApp(req.AppID),
+		rules: app,
 		req:   req,
 		res:   &Result{RulesVersion: rules.Version()},
 
+		keep:        keep,
+		detect:      true,
 		noPrefilter: e.noPrefilter,
 		clean:       e.clean,
 		stack:       w.stack[:0],
@@ -196,6 +205,16 @@ func (e *Engine) Inspect(req *Request) *Result {
 	w.run()
 	res := w.res
 	w.release()
+	if res.Attack() && !keep {
+		// Something to report: walk again for the values masking needs.
+		// Decoding is deterministic, so this walk meets the same values at
+		// the same points, and costs a fraction of the first (no
+		// detectors); clean requests, the most, never pay for it.
+		*w = walker{opts: &e.opts, rules: app, req: req, res: &Result{}, keep: true, stack: w.stack[:0], recent: w.recent[:0]}
+		w.run()
+		res.Values = w.res.Values
+		w.release()
+	}
 	walkers.Put(w)
 	return res
 }

@@ -94,7 +94,7 @@ func TestDetectionsAtPoints(t *testing.T) {
 }
 
 func TestHPPKeepsEveryValue(t *testing.T) {
-	res := detect.New(detect.Options{}).Inspect(get("/", "id=1&id=2&id=3"))
+	res := detect.New(detect.Options{KeepValues: true}).Inspect(get("/", "id=1&id=2&id=3"))
 	n := 0
 	for _, v := range res.Values {
 		if v.Point.String() == "query.id" {
@@ -133,10 +133,20 @@ func TestCompressionBomb(t *testing.T) {
 	}
 }
 
+// TestValuesForMasking checks that a request with a detection comes with
+// every value masking needs, and that a clean one skips recording them.
 func TestValuesForMasking(t *testing.T) {
-	req := post("/login", "application/json", `{"user":"alice","password":"hunter2","card":{"number":"4111111111111111"}}`)
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("alice:s3cret")))
+	clean := post("/login", "application/json", `{"user":"alice","password":"hunter2","card":{"number":"4111111111111111"}}`)
+	clean.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("alice:s3cret")))
+	if res := detect.New(detect.Options{}).Inspect(clean); res.Attack() || len(res.Values) != 0 {
+		t.Errorf("clean request: %d detections, %d values kept", len(res.Detections), len(res.Values))
+	}
+	req := post("/login", "application/json", string(clean.Body))
+	req.RawQuery, req.Header = "next='%20OR%201=1--", clean.Header
 	res := detect.New(detect.Options{}).Inspect(req)
+	if !res.Attack() {
+		t.Fatal("attack not detected")
+	}
 	want := map[string]string{
 		"body|json.password":          "hunter2",
 		"body|json.card.number":       "4111111111111111",
@@ -274,7 +284,7 @@ func TestSetRulesConcurrent(t *testing.T) {
 }
 
 func TestBoundedWork(t *testing.T) {
-	e := detect.New(detect.Options{MaxValues: 100, MaxBody: 1 << 10})
+	e := detect.New(detect.Options{MaxValues: 100, MaxBody: 1 << 10, KeepValues: true})
 	res := e.Inspect(get("/", strings.Repeat("a=1&", 1000)))
 	if !res.Truncated || len(res.Values) > 101 {
 		t.Errorf("values %d truncated %v", len(res.Values), res.Truncated)
@@ -291,11 +301,15 @@ func FuzzInspect(f *testing.F) {
 	f.Add("/", "", "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\nx\r\n--b--", "")
 	f.Add("/", "q=e30", "text/xml", `<!DOCTYPE a [<!ENTITY b SYSTEM "x">]><a b="c">&b;</a>`, "")
 	f.Add("/g", "", "application/json", `{"query":"{ a(b: \"c\") { d } }","variables":{"e":1}}`, "gzip")
-	e := detect.New(detect.Options{MaxBody: 64 << 10, MaxValues: 512})
+	e := detect.New(detect.Options{MaxBody: 64 << 10, MaxValues: 512, KeepValues: true})
+	lazy := detect.New(detect.Options{MaxBody: 64 << 10, MaxValues: 512})
 	f.Fuzz(func(t *testing.T, path, query, ct, body, enc string) {
 		req := &detect.Request{Method: "POST", Path: path, RawQuery: query, ContentType: ct, ContentEncoding: enc, Body: []byte(body),
 			Header: http.Header{"Cookie": {query}, "Authorization": {"Bearer " + query}}}
 		res := e.Inspect(req)
+		if diff := sameValues(res, lazy.Inspect(req)); diff != "" {
+			t.Fatal(diff)
+		}
 		if len(res.Values) > 512+8 {
 			t.Fatalf("%d values over the limit", len(res.Values))
 		}

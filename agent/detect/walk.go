@@ -36,6 +36,13 @@ type walker struct {
 
 	encodedNL bool // the value being scanned got its line breaks from Normalize
 
+	// keep records every value and its point in res.Values; detect runs
+	// the detectors. Inspect walks once detecting without keeping, and
+	// walks again keeping without detecting only when it found something
+	// (see Inspect): most requests are clean, and never need their values.
+	keep, detect bool
+	at           point.Point // the point of the value being scanned, once made (see here)
+
 	noPrefilter bool        // Engine.noPrefilter
 	clean       *cleanCache // Engine.clean
 }
@@ -60,7 +67,9 @@ func (w *walker) run() {
 		w.stack = make([]point.Step, 0, 16)
 		w.recent = make([]scanned, 0, recentScans)
 	}
-	w.res.Values = make([]Value, 0, 32)
+	if w.keep {
+		w.res.Values = make([]Value, 0, 32)
+	}
 	w.path()
 	w.query()
 	w.headers()
@@ -112,7 +121,7 @@ func (w *walker) Value(v string) {
 func (w *walker) Name(name string) { w.name(name) }
 func (w *walker) Declaration(raw string) {
 	save := w.where
-	w.scan(w.point(), raw, attack.InMarkup)
+	w.scan(point.Point{}, raw, attack.InMarkup)
 	w.where = save
 }
 
@@ -135,8 +144,9 @@ func (w *walker) value(raw string, where attack.Where, record bool) {
 		return
 	}
 	v := decode.Normalize(raw)
-	p := w.point()
-	if record {
+	var p point.Point
+	if record && w.keep {
+		p = w.point()
 		w.res.Values = append(w.res.Values, Value{Point: p, Value: v})
 	}
 	if w.nested(v, where) {
@@ -145,6 +155,23 @@ func (w *walker) value(raw string, where attack.Where, record bool) {
 	w.encodedNL = len(v) != len(raw) && strings.IndexByte(raw, '\n') < 0 && strings.IndexByte(v, '\n') >= 0
 	w.scan(p, v, where)
 	w.encodedNL = false
+}
+
+// keepValue records a value that is not scanned (a structured header,
+// file contents) for masking.
+func (w *walker) keepValue(v string) {
+	if w.budget() && w.keep {
+		w.res.Values = append(w.res.Values, Value{Point: w.point(), Value: v})
+	}
+}
+
+// here returns the point of the value being scanned, made the first time
+// something needs it: a finding, a rule that applies at some points only.
+func (w *walker) here() point.Point {
+	if w.at.Root() == 0 {
+		w.at = w.point()
+	}
+	return w.at
 }
 
 // nested decodes v when it is itself a structure, and reports whether it
@@ -221,8 +248,7 @@ func (w *walker) decodeErr(err error) bool {
 	case err == nil:
 		return true
 	case errors.Is(err, decode.ErrTooDeep):
-		p := w.point()
-		w.report(p, "", attack.Match{Type: attack.DataBomb, DetectorID: "data_bomb.nesting"})
+		w.report(w.point(), "", attack.Match{Type: attack.DataBomb, DetectorID: "data_bomb.nesting"})
 		w.res.Truncated = true
 		return true
 	case errors.Is(err, decode.ErrTooMany):
@@ -249,7 +275,7 @@ func (w *walker) name(n string) {
 		return
 	}
 	w.push(point.Step{Kind: point.Meta, Name: point.MetaName})
-	w.scan(w.point(), v, attack.InName)
+	w.scan(point.Point{}, v, attack.InName)
 	w.pop()
 }
 
@@ -265,8 +291,13 @@ func isPlainName(s string) bool {
 	return true
 }
 
-// scan runs the detectors and the custom detectors on one decoded value.
+// scan runs the detectors and the custom detectors on one decoded value
+// at p, the current position; a zero p is made when needed (see here).
 func (w *walker) scan(p point.Point, v string, where attack.Where) {
+	if !w.detect {
+		return
+	}
+	w.at = p
 	if len(v) > w.opts.MaxValueLen {
 		v = v[:w.opts.MaxValueLen]
 		w.res.Truncated = true
@@ -276,10 +307,10 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 		w.ctx.Parent = parentName(w.stack)
 	}
 	if len(w.rules.disabled) == 0 {
-		w.builtin(p, v)
+		w.builtin(v)
 	} else {
-		skip := func(typ string) bool { return w.rules.isDisabled(typ, p) }
-		report := func(m attack.Match) { w.report(p, v, m) }
+		skip := func(typ string) bool { return w.rules.isDisabled(typ, w.here()) }
+		report := func(m attack.Match) { w.report(w.here(), v, m) }
 		if w.noPrefilter {
 			attack.ScanWithoutPrefilter(v, &w.ctx, skip, report)
 		} else {
@@ -288,12 +319,12 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 	}
 	for i := range w.rules.detectors {
 		d := &w.rules.detectors[i]
-		if !coveredByAny(d.Points, p) {
+		if len(d.Points) > 0 && !coveredByAny(d.Points, w.here()) {
 			continue
 		}
 		if loc := d.re.FindStringIndex(v); loc != nil {
 			w.add(Detection{
-				Type: d.Type, Point: p, DetectorID: "custom." + strconv.FormatInt(d.RuleID, 10),
+				Type: d.Type, Point: w.here(), DetectorID: "custom." + strconv.FormatInt(d.RuleID, 10),
 				Value: v, Start: loc[0], End: loc[1], RuleID: d.RuleID,
 				Experimental: d.Experimental, Block: !d.Experimental,
 			})
@@ -303,12 +334,12 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 
 // builtin runs the built-in detectors on v in w.ctx, or replays what they
 // found when v was scanned in the same context moments ago.
-func (w *walker) builtin(p point.Point, v string) {
+func (w *walker) builtin(v string) {
 	for i := range w.recent {
 		r := &w.recent[i]
 		if r.v == v && r.ctx == w.ctx {
 			for _, m := range r.matches {
-				w.report(p, v, m)
+				w.report(w.here(), v, m)
 			}
 			return
 		}
@@ -328,7 +359,7 @@ func (w *walker) builtin(p point.Point, v string) {
 	*slot = scanned{v: v, ctx: w.ctx, matches: slot.matches[:0]}
 	found := func(m attack.Match) {
 		slot.matches = append(slot.matches, m)
-		w.report(p, v, m)
+		w.report(w.here(), v, m)
 	}
 	// Direct calls (not through a func value), so that the closures stay
 	// on the stack.
@@ -466,7 +497,7 @@ func (w *walker) form(raw string, where attack.Where) {
 		}
 		w.push(point.Step{Kind: point.Field, Name: seen[i].name})
 		joined := decode.Normalize(strings.ReplaceAll(b.String(), ",", " "))
-		w.scan(w.point(), joined, where)
+		w.scan(point.Point{}, joined, where)
 		w.pop()
 	}
 }
@@ -507,9 +538,7 @@ func (w *walker) headers() {
 				w.value(v, attack.InFilename, true)
 			} else if !attack.HeaderTakesFreeText(name) && name != "authorization" && attack.StructuredHeaderValue(v) {
 				// A well-formed structured header: recorded, not scanned.
-				if w.budget() {
-					w.res.Values = append(w.res.Values, Value{Point: w.point(), Value: v})
-				}
+				w.keepValue(v)
 			} else {
 				w.value(v, attack.InHeader, true)
 			}
@@ -694,8 +723,11 @@ func (w *walker) graphqlDocument(doc string) {
 	if !w.budget() {
 		return
 	}
-	p := w.point()
-	w.res.Values = append(w.res.Values, Value{Point: p, Value: doc})
+	var p point.Point
+	if w.keep {
+		p = w.point()
+		w.res.Values = append(w.res.Values, Value{Point: p, Value: doc})
+	}
 	depth := len(w.stack)
 	err := decode.GraphQL(doc, w.limits(), w)
 	w.stack = w.stack[:depth]
@@ -741,9 +773,7 @@ func (w *walker) multipart(s, contentType string) bool {
 			}
 		case p.HasFilename && binary(p.Data):
 			// File contents: recorded, not scanned as text.
-			if w.budget() {
-				w.res.Values = append(w.res.Values, Value{Point: w.point(), Value: p.Data})
-			}
+			w.keepValue(p.Data)
 		default:
 			w.value(p.Data, attack.InField, true)
 		}
