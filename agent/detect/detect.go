@@ -200,7 +200,7 @@ func (e *Engine) Inspect(req *Request) *Result {
 		noPrefilter: e.noPrefilter,
 		clean:       e.clean,
 		stack:       w.stack[:0],
-		recent:      w.recent[:0],
+		recent:      w.recent,
 	}
 	w.run()
 	res := w.res
@@ -210,7 +210,7 @@ func (e *Engine) Inspect(req *Request) *Result {
 		// Decoding is deterministic, so this walk meets the same values at
 		// the same points, and costs a fraction of the first (no
 		// detectors); clean requests, the most, never pay for it.
-		*w = walker{opts: &e.opts, rules: app, req: req, res: &Result{}, keep: true, stack: w.stack[:0], recent: w.recent[:0]}
+		*w = walker{opts: &e.opts, rules: app, req: req, res: &Result{}, keep: true, stack: w.stack[:0], recent: w.recent}
 		w.run()
 		res.Values = w.res.Values
 		w.release()
@@ -220,5 +220,5 @@ func (e *Engine) Inspect(req *Request) *Result {
 }
 
 // walkers keeps walkers between requests for their scratch space (the
-// point stack and the ring of recent scans), which no result refers to.
+// point stack and the table of recent scans), which no result refers to.
 var walkers = sync.Pool{New: func() any { return new(walker) }}

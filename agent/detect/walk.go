@@ -2,6 +2,7 @@ package detect
 
 import (
 	"errors"
+	"hash/maphash"
 	"mime"
 	"slices"
 	"strconv"
@@ -31,8 +32,7 @@ type walker struct {
 	gql    int // stack depth of a GraphQL-over-JSON body's top level, or -1
 
 	ctx    attack.Context // reused by scan, so that it is not allocated per value
-	recent []scanned      // ring of the last values scanned, see scan
-	next   int            // next slot of recent to overwrite
+	recent *recentScans   // what the values of this request were found to hold, see builtin
 
 	encodedNL bool // the value being scanned got its line breaks from Normalize
 
@@ -57,15 +57,46 @@ type scanned struct {
 	matches []attack.Match
 }
 
-// recentScans is how many values scan remembers: enough for the fields of
-// an array item, small enough for a linear search.
-const recentScans = 16
+// recentScans is a direct-mapped table of the values a request had
+// scanned, by value and field name: a repeat in an array of a few hundred
+// items finds its slot unless a value hashed to it since.
+type recentScans struct {
+	slots [recentSlots]scanned
+	used  []uint16 // slots filled for this request, emptied by release
+}
+
+const recentSlots = 256
+
+var recentSeed = maphash.MakeSeed()
+
+// slot returns the slot of v in context c, and whether it holds them.
+func (r *recentScans) slot(v string, c *attack.Context) (*scanned, bool) {
+	h := maphash.String(recentSeed, v) ^ maphash.String(recentSeed, c.Name)>>1 ^ uint64(c.Where)
+	i := uint16(h % recentSlots)
+	s := &r.slots[i]
+	if s.v == v && s.ctx == *c {
+		return s, true
+	}
+	if s.ctx.Where == 0 {
+		r.used = append(r.used, i)
+	}
+	return s, false
+}
+
+func (r *recentScans) reset() {
+	for _, i := range r.used {
+		r.slots[i] = scanned{matches: r.slots[i].matches[:0]}
+	}
+	r.used = r.used[:0]
+}
 
 func (w *walker) run() {
 	w.gql = -1
 	if w.stack == nil {
 		w.stack = make([]point.Step, 0, 16)
-		w.recent = make([]scanned, 0, recentScans)
+	}
+	if w.recent == nil {
+		w.recent = new(recentScans)
 	}
 	if w.keep {
 		w.res.Values = make([]Value, 0, 32)
@@ -80,11 +111,11 @@ func (w *walker) run() {
 // release drops what the walker holds of the request and its result, so
 // that a pooled walker keeps only its scratch space.
 func (w *walker) release() {
-	for i := range w.recent {
-		w.recent[i] = scanned{matches: w.recent[i].matches[:0]}
+	if w.recent != nil {
+		w.recent.reset()
 	}
 	clear(w.stack[:cap(w.stack)])
-	*w = walker{stack: w.stack[:0], recent: w.recent[:0]}
+	*w = walker{stack: w.stack[:0], recent: w.recent}
 }
 
 // point returns the current position as a Point backed by the arena.
@@ -335,26 +366,16 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 // builtin runs the built-in detectors on v in w.ctx, or replays what they
 // found when v was scanned in the same context moments ago.
 func (w *walker) builtin(v string) {
-	for i := range w.recent {
-		r := &w.recent[i]
-		if r.v == v && r.ctx == w.ctx {
-			for _, m := range r.matches {
-				w.report(w.here(), v, m)
-			}
-			return
+	slot, hit := w.recent.slot(v, &w.ctx)
+	if hit {
+		for _, m := range slot.matches {
+			w.report(w.here(), v, m)
 		}
+		return
 	}
 	cache := w.clean != nil && cacheable(&w.ctx, v)
 	if cache && w.clean.has(&w.ctx, v) {
 		return
-	}
-	var slot *scanned
-	if len(w.recent) < recentScans {
-		w.recent = append(w.recent, scanned{})
-		slot = &w.recent[len(w.recent)-1]
-	} else {
-		slot = &w.recent[w.next]
-		w.next = (w.next + 1) % recentScans
 	}
 	*slot = scanned{v: v, ctx: w.ctx, matches: slot.matches[:0]}
 	found := func(m attack.Match) {
