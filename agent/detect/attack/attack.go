@@ -165,6 +165,38 @@ var numberDetectors = func() []*Detector {
 	return ds
 }()
 
+// candidate is a detector as Scan's loop reads it: its first two Needs
+// masks inline (detectors have at most two; zero means none).
+type candidate struct {
+	d          *Detector
+	need, also Features
+}
+
+// candidates lists, for each Where, the detectors whose In allows it, in
+// Detectors order (the order of findings).
+var candidates = func() (t [InMarkup + 1][]candidate) {
+	for w := range t {
+		for i := range Detectors {
+			d := &Detectors[i]
+			if len(d.Needs) > 2 {
+				panic("attack: " + d.ID + " has more than two Needs masks")
+			}
+			if d.In != nil && !slices.Contains(d.In, Where(w)) {
+				continue
+			}
+			c := candidate{d: d}
+			if len(d.Needs) > 0 {
+				c.need = d.Needs[0]
+			}
+			if len(d.Needs) > 1 {
+				c.also = d.Needs[1]
+			}
+			t[w] = append(t[w], c)
+		}
+	}
+	return t
+}()
+
 // can reports whether d's prefilter lets it look at a value with
 // features f at w.
 func (d *Detector) can(f Features, w Where) bool {
@@ -226,9 +258,29 @@ func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), pref
 		*buf = lowerASCII((*buf)[:0], v)
 		lv = unsafe.String(unsafe.SliceData(*buf), len(*buf))
 	}
-	for i := range Detectors {
-		d := &Detectors[i]
-		if prefilter && (!d.can(f, c.Where) || d.Excludes != nil && d.Excludes(lv)) || skip != nil && skip(d.Type) {
+	if !prefilter {
+		for i := range Detectors {
+			d := &Detectors[i]
+			if skip != nil && skip(d.Type) {
+				continue
+			}
+			if s, e, ok := d.Check(v, lv, f, c); ok {
+				fn(Match{Type: d.Type, DetectorID: d.ID, Start: s, End: e})
+			}
+		}
+		return
+	}
+	cands := candidates[0] // no Where of ours: the detectors In every place
+	if int(c.Where) < len(candidates) {
+		cands = candidates[c.Where]
+	}
+	for i := range cands {
+		k := &cands[i]
+		if k.need != 0 && f&k.need == 0 || k.also != 0 && f&k.also == 0 {
+			continue
+		}
+		d := k.d
+		if d.Excludes != nil && d.Excludes(lv) || skip != nil && skip(d.Type) {
 			continue
 		}
 		if s, e, ok := d.Check(v, lv, f, c); ok {

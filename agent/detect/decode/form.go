@@ -90,8 +90,10 @@ const MinBase64 = 6
 // results (images, random tokens, hashes) are refused, so that only
 // decodings a detector can use are walked.
 func Base64(s string) (string, bool) {
-	if i := strings.Index(s, ";base64,"); i >= 0 && strings.HasPrefix(s, "data:") {
-		s = s[i+len(";base64,"):]
+	if strings.HasPrefix(s, "data:") {
+		if i := strings.Index(s, ";base64,"); i >= 0 {
+			s = s[i+len(";base64,"):]
+		}
 	}
 	s = strings.TrimRight(s, "=")
 	if len(s) < MinBase64 || len(s)%4 == 1 {

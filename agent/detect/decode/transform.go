@@ -26,6 +26,9 @@ const MaxTransformRounds = 4
 // form-urlencoded data, whose decoder handles it. The result is s itself
 // when there is nothing to decode, so the common case does not allocate.
 func Normalize(s string) string {
+	if len(s) < 64 && !encoded(s) {
+		return s
+	}
 	for range MaxTransformRounds {
 		t := s
 		if strings.IndexByte(t, '%') >= 0 {
@@ -48,6 +51,18 @@ func Normalize(s string) string {
 		s = t
 	}
 	return s
+}
+
+// encoded reports whether s has a byte that starts an encoding Normalize
+// undoes; one pass, for short values, where three IndexByte calls cost
+// more than the loop.
+func encoded(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '%' || c == '&' || c == '\\' {
+			return true
+		}
+	}
+	return false
 }
 
 func unhex(c byte) (byte, bool) {
