@@ -13,7 +13,7 @@ import (
 const (
 	minGeneratedDetection = 0.994  // attacks of test/corpus/attacks.jsonl detected
 	minCRSDetection       = 0.740  // CRS PL1 regression positives detected
-	maxBenignFlagged      = 0.0011 // benign requests flagged
+	maxBenignFlagged      = 0.0010 // benign requests flagged (the target)
 )
 
 func TestCorpusQuality(t *testing.T) {

@@ -150,10 +150,20 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&(fSemi|fPipe|fAmp|fDollar|fBacktick|fNewline) == 0 {
 		return commandAtStart(v, lv, c)
 	}
+	// In running text of a body field, a backtick span opened after a
+	// space is Markdown's inline code ("run `sudo apt-get update && ...`
+	// first"): what it quotes is shown, not run.
+	markdown := f&fBacktick != 0 && (c.Where == InField || c.Where == InBody) && isProse(lv)
 	for i := 0; i < len(lv); i++ {
 		ch := lv[i]
 		j := -1
 		sub := false
+		if markdown && ch == '`' && (i == 0 || lv[i-1] == ' ' || lv[i-1] == '\n') {
+			if end := strings.IndexByte(lv[i+1:], '`'); end > 0 {
+				i += end + 1
+				continue
+			}
+		}
 		switch ch {
 		case ';', '|', '&':
 			j = i + 1
@@ -673,6 +683,11 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 			if rest == "" || strings.IndexByte("'\"$`[", rest[0]) < 0 && !strings.HasPrefix(rest, "base64_decode") && !strings.HasPrefix(rest, "chr(") && !strings.HasPrefix(rest, "string.fromcharcode") && !strings.HasPrefix(rest, "atob(") && !strings.HasPrefix(rest, "unescape(") && !strings.HasPrefix(rest, "str_rot13") && !strings.HasPrefix(rest, ")") {
 				return false
 			}
+			// An empty call then words is a name in a sentence ("eval()
+			// in python"); "phpinfo();" and "phpinfo()" end in code.
+			if after := rest[min(1, len(rest)):]; rest[0] == ')' && len(after) > 1 && after[0] == ' ' && after[1] >= 'a' && after[1] <= 'z' {
+				return false
+			}
 		}
 		start, end = i, i+len(call)
 		return true
@@ -1135,7 +1150,8 @@ func checkVarCall(v, lv string, f Features, c *Context) (int, int, bool) {
 			}
 			break
 		}
-		if j < len(lv) && lv[j] == '(' {
+		// The call is closed: "$umm3r(8/6{" is a password.
+		if j < len(lv) && lv[j] == '(' && strings.IndexByte(lv[j+1:], ')') >= 0 {
 			return i, j + 1, true
 		}
 	}

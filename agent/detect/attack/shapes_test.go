@@ -16,6 +16,26 @@ func TestInjectionShapes(t *testing.T) {
 		where Where
 		id    string // "" when no detector may match
 	}{
+		// Developer prose, search boxes and passwords.
+		{"To fix it, run `sudo apt-get update && sudo apt-get install nginx` and restart the service.", InField, ""},
+		{"please `sudo reboot` now", InField, "rce.shell"},
+		{"hello`cat /etc/passwd`", InField, "rce.shell"},
+		{`(apple OR banana) AND juice`, InQuery, ""},
+		{`"climate change" AND (policy OR law)`, InQuery, ""},
+		{`(a OR b) AND sleep(5)`, InQuery, "sqli.libinjection"},
+		{`javascript: the good parts`, InQuery, ""},
+		{`javascript:alert(1)`, InQuery, "xss.html"},
+		{`eval() in python`, InQuery, ""},
+		{`phpinfo();`, InQuery, "rce.code"},
+		{`$umm3r(8/6{`, InField, ""},
+		{`$f($_GET[1])`, InField, "rce.varcall"},
+		{`Admin'1,27@9`, InField, ""},
+		{`F0'0tballshadow1#564`, InField, ""},
+		{`@9N<FDau)#wzC[w<`, InField, ""},
+		{`admin'#`, InField, "sqli.tokenizer"},
+		{`admin')#`, InField, "sqli.libinjection"},
+		{`admin'--`, InField, "sqli.libinjection"},
+		{`1'or'1'='1`, InField, "sqli.libinjection"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -51,7 +51,128 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 	if fp == "sos" && wordsAfterLastQuote(lv) >= 3 {
 		return 0, 0, false
 	}
+	// "(a OR b) AND NOT c" is a search box's boolean query: libinjection
+	// reads its words as columns, but nothing in it is SQL but AND and OR.
+	if booleanSearch(lv) {
+		return 0, 0, false
+	}
+	if noiseToken(lv) {
+		return 0, 0, false
+	}
 	return 0, len(v), true
+}
+
+// noiseToken reports whether lv (lower-cased) is one token of letters,
+// digits and punctuation with nothing of SQL in it: no space or comment
+// to separate tokens, and no word libinjection's table knows ("summer",
+// "d4rk"). Passwords and random ids are made so, and libinjection, which
+// tries each value as if it followed a quote, finds fingerprints in them
+// ("Admin'1,27@9" is string, number, variable). "admin'--", "admin'#",
+// "1'or'1'='1" and "'||'1" keep a comment, a keyword or an operator run.
+func noiseToken(lv string) bool {
+	if len(lv) > 64 || strings.Contains(lv, "--") || strings.Contains(lv, "/*") || strings.Contains(lv, "||") || strings.Contains(lv, "&&") {
+		return false
+	}
+	for i := 0; i+2 < len(lv); i++ {
+		// Strings joined by an operator: "admin'+'", "x'='x".
+		if q := lv[i]; q == '\'' || q == '"' {
+			j := i + 1
+			for j < len(lv) && j-i <= 2 && strings.IndexByte("+-*/%|&^=<>!", lv[j]) >= 0 {
+				j++
+			}
+			if j > i+1 && j < len(lv) && (lv[j] == '\'' || lv[j] == '"') {
+				return false
+			}
+		}
+	}
+	word := -1
+	for i := 0; i <= len(lv); i++ {
+		c := byte(' ')
+		if i < len(lv) {
+			c = lv[i]
+		}
+		if c >= 'a' && c <= 'z' || c == '_' {
+			if word < 0 {
+				word = i
+			}
+			continue
+		}
+		if word >= 0 {
+			if libinjectionWords[lv[word:i]] {
+				return false
+			}
+			word = -1
+		}
+		if i == len(lv) {
+			break
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r', '\v', '\f', '`':
+			return false
+		case '#', ';':
+			// A comment or a statement's end right after a breakout
+			// ("admin'#", "1');") is SQL; inside a password it is not.
+			if i == 0 || lv[i-1] == '\'' || lv[i-1] == '"' || lv[i-1] == ')' && strings.ContainsAny(lv[:i], `'"`) {
+				return false
+			}
+		}
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// booleanSearch reports whether lv (lower-cased) is a boolean search
+// query and nothing else: words that are not SQL (libinjectionWords),
+// quoted phrases standing apart, and parentheses that group rather than
+// call, joined by at least one and, or or not.
+func booleanSearch(lv string) bool {
+	ops, depth := 0, 0
+	apart := func(i int) bool { return i == 0 || lv[i-1] == ' ' || lv[i-1] == '(' }
+	for i := 0; i < len(lv); {
+		switch c := lv[i]; {
+		case c == ' ':
+			i++
+		case c == '(':
+			if !apart(i) {
+				return false // a call: "if(", "count("
+			}
+			depth++
+			i++
+		case c == ')':
+			if depth--; depth < 0 {
+				return false
+			}
+			i++
+		case c == '"' || c == '\'':
+			e := strings.IndexByte(lv[i+1:], c)
+			if !apart(i) || e < 0 {
+				return false
+			}
+			i += e + 2
+			if i < len(lv) && lv[i] != ' ' && lv[i] != ')' {
+				return false
+			}
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			j := i
+			for j < len(lv) && (lv[j] >= 'a' && lv[j] <= 'z' || lv[j] >= '0' && lv[j] <= '9' || lv[j] == '-' || lv[j] == '_') {
+				j++
+			}
+			switch w := lv[i:j]; w {
+			case "and", "or", "not":
+				ops++
+			default:
+				if libinjectionWords[w] || w[0] >= '0' && w[0] <= '9' {
+					return false
+				}
+			}
+			i = j
+		default:
+			return false
+		}
+	}
+	return ops > 0 && depth == 0
 }
 
 // wordsAfterLastQuote counts the words after the last quote of lv when

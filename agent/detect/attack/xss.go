@@ -50,7 +50,7 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 	// A URL attribute injection: the whole value is a script URL.
 	if f&fColon != 0 {
 		t, off := trimLeftSpaceCtl(lv)
-		if scriptURL(t) {
+		if scriptURL(t) && !wordsOnlyScript(t) {
 			return off, len(v), true
 		}
 	}
@@ -73,6 +73,22 @@ func scriptURL(u string) bool {
 		}
 	}
 	return false
+}
+
+// wordsOnlyScript reports whether u is a javascript: URL followed by
+// words and spaces only ("javascript: the good parts", a book searched
+// for): script made of bare words cannot call, assign or load anything.
+func wordsOnlyScript(u string) bool {
+	rest, ok := strings.CutPrefix(u, "javascript:")
+	if !ok || !strings.Contains(strings.TrimSpace(rest), " ") {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; c != ' ' && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 func attrBreakout(lv string) bool { return attrBreakoutAt(lv) >= 0 }

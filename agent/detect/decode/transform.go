@@ -232,12 +232,17 @@ func JSEscapes(s string) string {
 
 // HTMLEntities decodes HTML character references once: numeric ones
 // (&#60; &#x3c;, with or without the ';') and the named ones that matter
-// for markup and scripts. Unknown names are kept.
+// for markup and scripts. Unknown names are kept. In a value that is
+// itself markup (it has a tag), escaped angle brackets and quotes stay
+// escaped: a browser reads them there as text, or as part of the
+// attribute value they sit in, never as a tag or the attribute's end
+// ("<code>&lt;script&gt;</code>" shows a tag).
 func HTMLEntities(s string) string {
 	i := strings.IndexByte(s, '&')
 	if i < 0 {
 		return s
 	}
+	markup := hasTag(s)
 	var b []byte
 	start := 0
 	for i < len(s) {
@@ -246,8 +251,8 @@ func HTMLEntities(s string) string {
 			continue
 		}
 		r, n := entity(s[i:])
-		if n == 0 {
-			i++
+		if n == 0 || markup && (r == '<' || r == '>' || r == '"' || r == '\'') {
+			i += max(n, 1)
 			continue
 		}
 		if b == nil {
@@ -262,6 +267,21 @@ func HTMLEntities(s string) string {
 		return s
 	}
 	return string(append(b, s[start:]...))
+}
+
+// hasTag reports whether s has a literal tag: '<' then a letter, '/' or
+// '!'.
+func hasTag(s string) bool {
+	for {
+		i := strings.IndexByte(s, '<')
+		if i < 0 || i+1 >= len(s) {
+			return false
+		}
+		if c := s[i+1] | 0x20; c >= 'a' && c <= 'z' || s[i+1] == '/' || s[i+1] == '!' {
+			return true
+		}
+		s = s[i+1:]
+	}
 }
 
 var namedEntities = map[string]rune{

@@ -124,6 +124,27 @@ var searchTerms = []string{
 	"javascript alert box", "c# select where", "vitamin c & zinc", "AT&T phone plans", "R&D tax credit", "A/B testing",
 }
 
+// devPosts are what developers write on forums, issue trackers and chat:
+// Markdown inline code quoting commands, HTML-escaped markup inside HTML,
+// boolean search queries, titles that start like URLs.
+var devPosts = []string{
+	"To fix it, run `sudo apt-get update && sudo apt-get install nginx` and restart the service.",
+	"I keep getting permission denied when I run `cat /var/log/syslog | grep error` on the server, any idea why?",
+	"You can list the open ports with `ss -tlnp` or, on older systems, with `netstat -tlnp; lsof -i` as root.",
+	"After `git fetch && git rebase origin/main` the build broke again, so I reverted my last two commits.",
+	"The docs say to use `curl -fsSL https://get.example.com | sh` but I would rather read the script first.",
+	"Setting `export PATH=$PATH:/usr/local/go/bin` in my profile fixed the command not found error for me.",
+	"<p>Use <code>&lt;script&gt;</code> tags only at the end of the body, never in the head.</p>",
+	"<p>To show a tag on the page, escape it: <code>&lt;img src=&quot;x&quot; onerror=&quot;...&quot;&gt;</code> is printed, not run.</p>",
+	"<pre><code>&lt;iframe src=&quot;https://player.example.com/embed/42&quot;&gt;&lt;/iframe&gt;</code></pre><p>Paste this where the video goes.</p>",
+}
+
+// booleanSearches are search box queries with boolean operators.
+var booleanSearches = []string{
+	"(apple OR banana) AND juice", "cats AND (dogs OR birds)", "\"climate change\" AND (policy OR law)",
+	"(remote OR hybrid) AND engineer AND NOT manager", "javascript: the good parts", "eval() in python tutorial",
+}
+
 func (g *gen) benign() {
 	prose := append(append([]string{}, benignProse...), g.docParagraphs()...)
 	html := append(append([]string{}, codeSnippets...), g.htmlFragments()...)
@@ -256,6 +277,67 @@ func (g *gen) benign() {
 		}
 		g.benignCase("form", "", "POST", "/blog/posts", "title=Notes+"+fmt.Sprint(i)+"&body="+formEsc(p), g.browserHeaders(), "application/x-www-form-urlencoded", "", "")
 	}
+	// Developer forums and search boxes.
+	for i, p := range devPosts {
+		g.benignCase("json", "", "POST", "/api/v1/issues/"+fmt.Sprint(300+i)+"/comments", mustJSON(map[string]any{"body": p, "draft": false}), g.apiHeaders(), "application/json", "", "")
+		g.benignCase("form", "", "POST", "/forum/reply", "thread=9120&body="+formEsc(p)+"&notify=on", g.browserHeaders(), "application/x-www-form-urlencoded", "", "")
+	}
+	for _, q := range booleanSearches {
+		g.benignCase("query", "", "GET", "/search", "q="+formEsc(q)+"&page=1", g.browserHeaders(), "", "", "")
+	}
+	// Logins and sign-ups: passwords people pick (words, digits, a few
+	// symbols) and ones password managers generate.
+	for i := 0; i < 300; i++ {
+		pw := g.humanPassword()
+		if i%3 == 2 {
+			pw = g.generatedPassword()
+		}
+		user := pick(g.r, []string{"anne", "bob.smith", "carol@example.com", "dave_99", "eve.o'neil@example.org"})
+		if i%2 == 0 {
+			g.benignCase("form", "", "POST", "/login", "username="+formEsc(user)+"&password="+formEsc(pw)+"&remember=on", g.browserHeaders(), "application/x-www-form-urlencoded", "", "")
+		} else {
+			g.benignCase("json", "", "POST", "/api/v1/auth/signup", mustJSON(map[string]any{"email": user, "password": pw, "password_confirm": pw, "newsletter": false}), g.apiHeaders(), "application/json", "", "")
+		}
+	}
+}
+
+const passwordSymbols = "!@#$%^&*()-_=+[]{};:'\",.<>/?\\|`~"
+
+// humanPassword is a word or two, maybe capitalised, with some letters
+// swapped for look-alikes, a number and one to three symbols.
+func (g *gen) humanPassword() string {
+	words := []string{"summer", "winter", "dragon", "monkey", "shadow", "master", "sunshine", "princess", "football", "welcome", "coffee", "tiger", "purple", "orange", "banana", "cookie", "pepper", "silver", "golden", "rocket"}
+	look := map[byte]byte{'a': '@', 'o': '0', 'e': '3', 'i': '1', 's': '$'}
+	var b []byte
+	for k := 0; k < 1+g.r.IntN(2); k++ {
+		w := []byte(pick(g.r, words))
+		if g.r.IntN(2) == 0 {
+			w[0] -= 'a' - 'A'
+		}
+		for j := range w {
+			if l, ok := look[w[j]]; ok && g.r.IntN(3) == 0 {
+				w[j] = l
+			}
+		}
+		b = append(b, w...)
+	}
+	b = append(b, fmt.Sprint(g.r.IntN(2026))...)
+	for k := 0; k < 1+g.r.IntN(3); k++ {
+		at := g.r.IntN(len(b) + 1)
+		b = append(b[:at], append([]byte{passwordSymbols[g.r.IntN(len(passwordSymbols))]}, b[at:]...)...)
+	}
+	return string(b)
+}
+
+// generatedPassword is what a password manager makes: 12 to 24 random
+// letters, digits and symbols.
+func (g *gen) generatedPassword() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + passwordSymbols
+	b := make([]byte, 12+g.r.IntN(13))
+	for i := range b {
+		b[i] = alphabet[g.r.IntN(len(alphabet))]
+	}
+	return string(b)
 }
 
 func firstWords(s string, n int) string {
