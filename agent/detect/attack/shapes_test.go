@@ -36,6 +36,14 @@ func TestInjectionShapes(t *testing.T) {
 		{`admin')#`, InField, "sqli.libinjection"},
 		{`admin'--`, InField, "sqli.libinjection"},
 		{`1'or'1'='1`, InField, "sqli.libinjection"},
+		// SQL: comments for spaces in stacked statements, a call before the
+		// ';', DISTINCTROW, PostgreSQL JSON operators.
+		{`;DROP/*test*/TABLE test;`, InQuery, "sqli.tokenizer"},
+		{`mod(1,2);INSERT /*test*/INTO category(id) VALUES (3)-- -`, InQuery, "sqli.tokenizer"},
+		{`1 union distinctrow select 1,2`, InQuery, "sqli.tokenizer"},
+		{`OR '{"a":"b"}' ? 'a'`, InQuery, "sqli.tokenizer"},
+		{`Call me (maybe); select the best one`, InField, ""},
+		{`is it ok? 'yes' or 'no'`, InQuery, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/corazawaf/libinjection-go"
@@ -459,6 +460,9 @@ func sqlLex(lv string, i, max int, out []sqlTok) []sqlTok {
 			}
 			out = append(out, sqlTok{kind: 'w', text: lv[i:j], start: i})
 			i = j
+		case c == '@' && i+1 < len(lv) && lv[i+1] == '>', c == '<' && i+1 < len(lv) && lv[i+1] == '@':
+			out = append(out, sqlTok{kind: 'o', text: lv[i : i+2], start: i})
+			i += 2
 		case c == '@':
 			j := i + 1
 			for j < len(lv) && (lv[j] == '@' || isWordByte(lv[j])) {
@@ -487,6 +491,9 @@ var sqlCompare = map[string]bool{
 	"=": true, "==": true, "<>": true, "!=": true, "<": true, ">": true, "<=": true, ">=": true, "<=>": true,
 	"like": true, "rlike": true, "regexp": true, "is": true, "in": true, "between": true, "sounds": true,
 	"glob": true, "match": true, "not": true,
+	// PostgreSQL's JSON operators, which filters of SQL keywords miss:
+	// "OR '{"a":1}' ? 'a'", "'{"b":2}'::jsonb @> '{"b":2}'".
+	"?": true, "?|": true, "?&": true, "@>": true, "<@": true, "->": true, "->>": true,
 }
 
 // sqlFuncs are functions and objects that only reconnaissance and
@@ -632,9 +639,17 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 		return 0, afterOperand(toks[i:], false)
 	}
 	// Statements stacked after a ';' anywhere, even in prose-like input,
-	// as long as they are whole: "x; DROP TABLE users".
+	// as long as they are whole: "x; DROP TABLE users". The ';' comes
+	// within the first three tokens, or right after a call the value
+	// starts with ("mod(1,2);INSERT ...").
+	first := 3
+	if t0.kind == 'w' && len(toks) > 1 && toks[1].kind == '(' {
+		if j := closingParen(toks, 1); j > 0 {
+			first = j + 2
+		}
+	}
 	for i, t := range toks {
-		if i > 2 {
+		if i >= first {
 			break
 		}
 		if t.kind == ';' && stackedStatement(toks[i+1:]) {
@@ -907,7 +922,7 @@ func unionSelect(toks []sqlTok) (int, bool) {
 			continue
 		}
 		j := i + 1
-		for j < len(toks) && (toks[j].kind == 'c' || toks[j].kind == '(' || toks[j].kind == 'w' && (toks[j].text == "all" || toks[j].text == "distinct")) {
+		for j < len(toks) && (toks[j].kind == 'c' || toks[j].kind == '(' || toks[j].kind == 'w' && (toks[j].text == "all" || toks[j].text == "distinct" || toks[j].text == "distinctrow")) {
 			j++
 		}
 		if j < len(toks) && toks[j].kind == 'w' && toks[j].text == "select" && selectList(toks[j+1:]) {
@@ -917,9 +932,19 @@ func unionSelect(toks []sqlTok) (int, bool) {
 	return 0, false
 }
 
+func blockComment(t sqlTok) bool { return t.kind == 'c' && strings.HasPrefix(t.text, "/*") }
+
 func stackedStatement(toks []sqlTok) bool {
-	for len(toks) > 0 && toks[0].kind == 'c' && strings.HasPrefix(toks[0].text, "/*") {
-		toks = toks[1:]
+	// Block comments stand for spaces: "DROP/*x*/TABLE t".
+	var buf [48]sqlTok
+	if slices.ContainsFunc(toks, blockComment) {
+		out := buf[:0]
+		for _, t := range toks {
+			if !blockComment(t) {
+				out = append(out, t)
+			}
+		}
+		toks = out
 	}
 	if len(toks) == 0 || toks[0].kind != 'w' {
 		return false
