@@ -44,6 +44,12 @@ func TestInjectionShapes(t *testing.T) {
 		{`OR '{"a":"b"}' ? 'a'`, InQuery, "sqli.tokenizer"},
 		{`Call me (maybe); select the best one`, InField, ""},
 		{`is it ok? 'yes' or 'no'`, InQuery, ""},
+		// Script without parentheses, CSS escapes.
+		{"[].sort.call`${alert}1337`", InQuery, "xss.call"},
+		{"const msg = `Total: ${price}`;", InField, ""},
+		{`<STYLE>@im\port'\ja\vasc\ript:alert('XSS')';</STYLE>`, InQuery, "xss.html"},
+		{`<div style="background:url(\6a avascript:alert(1))">`, InQuery, "xss.html"},
+		{`<p style="content:\201C">quote</p>`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

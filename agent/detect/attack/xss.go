@@ -168,7 +168,42 @@ func attrValue(s string) string {
 }
 
 func dangerousStyle(s string) bool {
-	return containsAny(squeeze(s), "expression(", "javascript:", "behavior:", "behaviour:", "-moz-binding", "@import", "vbscript:") >= 0
+	return containsAny(cssUnescape(squeeze(s)), "expression(", "javascript:", "behavior:", "behaviour:", "-moz-binding", "@import", "vbscript:") >= 0
+}
+
+// cssUnescape undoes CSS escapes in s (lower case): `\6a` and `\00006a `
+// are 'j', `\p` is 'p', so `@im\port'\ja\vasc\ript:...` reads as the
+// @import of a javascript: URL it is to the browser.
+func cssUnescape(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			b = append(b, s[i])
+			continue
+		}
+		j := i + 1
+		var r rune
+		for j < len(s) && j < i+7 && isHex(s[j]) {
+			r = r*16 + rune(hexVal(s[j]))
+			j++
+		}
+		if j == i+1 {
+			b = append(b, s[j]) // `\p`: the character itself
+			i = j
+			continue
+		}
+		if j < len(s) && s[j] == ' ' {
+			j++ // the space that ends a hex escape
+		}
+		if r > 0 && r < 0x80 {
+			b = append(b, byte(r))
+		}
+		i = j - 1
+	}
+	return string(b)
 }
 
 var dangerousTags = map[string]bool{
@@ -341,6 +376,11 @@ func checkXSSJS(v, lv string, f Features, c *Context) (int, int, bool) {
 // the probe that tests whether input reaches a script unescaped. A call
 // among words ("please alert(me) when done") is prose.
 func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fBacktick != 0 {
+		if i, e, ok := templateSink(lv); ok {
+			return i, e, true
+		}
+	}
 	lead := len(lv) - len(strings.TrimLeft(lv, " \t\r\n"))
 	s := strings.TrimRight(strings.TrimSuffix(strings.TrimRight(strings.TrimSpace(lv), " ;"), "//"), " ;")
 	if len(s) < 4 || len(s) > 200 {
@@ -382,6 +422,29 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 		return lead, len(v), true
 	}
 	return 0, 0, false
+}
+
+// templateSink finds a template literal substituting a dialog or an
+// evaluator, the way script calls without parentheses:
+// "[].sort.call`${alert}1337`" calls alert with the template's parts.
+func templateSink(lv string) (int, int, bool) {
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "${")
+		if k < 0 {
+			return 0, 0, false
+		}
+		i := from + k
+		from = i + 2
+		if strings.IndexByte(lv[:i], '`') < 0 {
+			continue
+		}
+		name := strings.TrimLeft(lv[i+2:], " \t")
+		for _, fn := range [...]string{"alert", "prompt", "confirm", "eval", "function"} {
+			if rest, ok := strings.CutPrefix(name, fn); ok && strings.HasPrefix(strings.TrimLeft(rest, " \t"), "}") {
+				return i, len(lv) - len(rest), true
+			}
+		}
+	}
 }
 
 var jsSinks = []string{
@@ -556,4 +619,16 @@ func jsFuck(lv string) (int, int, bool) {
 		start = -1
 	}
 	return 0, 0, false
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }

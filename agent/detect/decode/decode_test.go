@@ -31,6 +31,11 @@ func TestNormalize(t *testing.T) {
 		"%zz&unknown;\\q":      "%zz&unknown;\\q",
 		"&amp;lt;":             "<",
 		"C++ and 50%25 off":    "C++ and 50% off",
+		// Inside markup, escaped brackets and quotes are text.
+		"<code>&lt;script&gt;</code>":              "<code>&lt;script&gt;</code>",
+		`<a title="&quot;x&quot;">&#60;b&#62;</a>`: `<a title="&quot;x&quot;">&#60;b&#62;</a>`,
+		"<p>Tom &amp; Jerry&#33;</p>":              "<p>Tom & Jerry!</p>",
+		"x &lt; y":                                 "x < y",
 	} {
 		if got := Normalize(in); got != want {
 			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
