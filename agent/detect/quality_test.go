@@ -11,7 +11,7 @@ import (
 // docs/DETECTION.md), rounded down a little: the test fails when a change
 // makes detection or false positives worse, not when it misses a wish.
 const (
-	minGeneratedDetection = 0.994  // attacks of test/corpus/attacks.jsonl detected
+	minGeneratedDetection = 0.997  // attacks of test/corpus/attacks.jsonl detected
 	minCRSDetection       = 0.740  // CRS PL1 regression positives detected
 	maxBenignFlagged      = 0.0010 // benign requests flagged (the target)
 )

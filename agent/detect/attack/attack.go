@@ -140,7 +140,7 @@ var Detectors = []Detector{
 	{ID: "ptrav.file", Type: PTrav, Check: checkSensitiveFile, Needs: needs(fSlash | fBackslash | fDot | fColon)},
 	{ID: "rfi.url", Type: RFI, Check: checkRFI, Needs: needs(fColon, fSlash)},
 	{ID: "ssrf.url", Type: SSRF, Check: checkSSRF, Needs: needs(fColon | fDot | fDigit | fSlash)},
-	{ID: "ssti.template", Type: SSTI, Check: checkSSTI, Needs: needs(fBrace | fLT | fHash | fDollar)},
+	{ID: "ssti.template", Type: SSTI, Check: checkSSTI, Needs: needs(fBrace | fLT | fHash | fDollar | fAt)},
 	{ID: "crlf.header", Type: CRLF, Check: checkCRLF, Needs: needs(fNewline | fHigh)},
 	{ID: "mail.header", Type: Mail, Check: checkMail, Needs: needs(fNewline)},
 	{ID: "nosqli.operator", Type: NoSQLi, Check: checkNoSQLOperator, Needs: needs(fDollar), In: []Where{InName, InQuery, InField}},

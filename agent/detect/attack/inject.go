@@ -12,11 +12,11 @@ import "strings"
 // attacker probes with: arithmetic on literals, Python dunders, class and
 // runtime access, engine internals. "{{ user.name }}" is just a template.
 func checkSSTI(v, lv string, f Features, c *Context) (int, int, bool) {
-	if f&(fBrace|fLT|fHash|fDollar) == 0 {
+	if f&(fBrace|fLT|fHash|fDollar|fAt) == 0 {
 		return 0, 0, false
 	}
 	for _, d := range [...]struct{ open, close string }{
-		{"{{", "}}"}, {"${", "}"}, {"#{", "}"}, {"*{", "}"}, {"@{", "}"}, {"<%=", "%>"}, {"<%", "%>"}, {"{%", "%}"}, {"{#", "#}"}, {"[[", "]]"},
+		{"{{", "}}"}, {"${", "}"}, {"#{", "}"}, {"*{", "}"}, {"@{", "}"}, {"<%=", "%>"}, {"<%", "%>"}, {"{%", "%}"}, {"{#", "#}"}, {"[[", "]]"}, {"@(", ")"},
 	} {
 		from := 0
 		for {
@@ -41,6 +41,18 @@ func checkSSTI(v, lv string, f Features, c *Context) (int, int, bool) {
 			from = i + len(d.open)
 		}
 	}
+	// The polyglot that probes for any engine: "${{<%[%'"}}%\.".
+	if len(lv) <= 64 {
+		n := 0
+		for _, d := range [...]string{"${", "{{", "<%", "[%", "#{", "}}", "%>", "%}"} {
+			if strings.Contains(lv, d) {
+				n++
+			}
+		}
+		if n >= 4 {
+			return 0, len(v), true
+		}
+	}
 	// Engine directives outside expression delimiters.
 	if i := containsAny(lv, "freemarker.template.utility", "<#assign", "#set($", "#set ($", "$class.inspect", "{php}", "{system(", "{$smarty", "{self::", "#foreach("); i >= 0 {
 		return i, len(v), true
@@ -58,7 +70,7 @@ var templateMarkers = []string{
 	"system(", "%x(", "file.read", "io.popen", "kernel.", "getenv", "filter('system", "filter(\"system",
 	"filter('exec", "|map('system", "sort('system", "|filter(", "range(", "import os", "from os",
 	"request.getparameter", "applicationscope", "facescontext", "getbean(", "springframework",
-	"7*7", "7*'7'", "7*\"7\"",
+	"7*7", "7*'7'", "7*\"7\"", "file.open", "dump(", "app.request", "global.process", "process.mainmodule", "child_process",
 }
 
 func templateExpr(body string) bool {

@@ -50,6 +50,14 @@ func TestInjectionShapes(t *testing.T) {
 		{`<STYLE>@im\port'\ja\vasc\ript:alert('XSS')';</STYLE>`, InQuery, "xss.html"},
 		{`<div style="background:url(\6a avascript:alert(1))">`, InQuery, "xss.html"},
 		{`<p style="content:\201C">quote</p>`, InField, ""},
+		// Template probes: the polyglot, Razor, Twig's app and dump, doT.
+		{`${{<%[%'"}}%\.`, InQuery, "ssti.template"},
+		{`@(7*7)`, InQuery, "ssti.template"},
+		{`{{dump(app)}}`, InQuery, "ssti.template"},
+		{`{{app.request.server.all|join(',')}}`, InQuery, "ssti.template"},
+		{`{{= global.process }}`, InQuery, "ssti.template"},
+		{`<%= File.open('/etc/passwd').read %>`, InQuery, "ssti.template"},
+		{`mail me @(home)`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
