@@ -58,6 +58,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`{{= global.process }}`, InQuery, "ssti.template"},
 		{`<%= File.open('/etc/passwd').read %>`, InQuery, "ssti.template"},
 		{`mail me @(home)`, InField, ""},
+		// Handlers a client-side framework evaluates.
+		{`<div ng-click=$event.view.alert(1)>x</div>`, InQuery, "xss.html"},
+		{`<x v-on:click=alert(1)>`, InQuery, "xss.html"},
+		{`<B@nana993`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

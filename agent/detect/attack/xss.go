@@ -150,6 +150,23 @@ func eventHandler(name string) bool {
 	return true
 }
 
+// frameworkHandler reports whether name is an attribute a client-side
+// framework evaluates as script when it renders the markup: Vue's v-on:
+// and @, Alpine's x-on: and x-init, AngularJS's ng-click and ng-init.
+func frameworkHandler(name string) bool {
+	for _, p := range [...]string{"v-on:", "x-on:", "@"} {
+		if ev, ok := strings.CutPrefix(name, p); ok && len(ev) >= 3 && strings.Trim(ev, "abcdefghijklmnopqrstuvwxyz.-") == "" {
+			return true
+		}
+	}
+	switch name {
+	case "x-init", "ng-init", "ng-click", "ng-dblclick", "ng-focus", "ng-blur", "ng-change", "ng-submit",
+		"ng-mouseover", "ng-mouseenter", "ng-mousedown", "ng-mouseup", "ng-keyup", "ng-keydown", "ng-keypress", "ng-copy", "ng-paste":
+		return true
+	}
+	return false
+}
+
 func urlAttr(name string) bool {
 	switch name {
 	case "href", "src", "action", "formaction", "data", "xlink:href", "background", "poster",
@@ -291,7 +308,7 @@ func judgeTag(lv, name string, i int) (int, bool) {
 			}
 		}
 		switch {
-		case eventHandler(attr):
+		case eventHandler(attr) || val != "" && frameworkHandler(attr):
 			return i, true
 		case attr == "style" && dangerousStyle(val):
 			return i, true
