@@ -803,7 +803,8 @@ func condition(toks []sqlTok, quoted bool) bool {
 	if len(rest) == 0 {
 		// "' or 1" / "' or '1": true as it stands, the quote left open
 		// swallows the query's own closing quote.
-		return quoted && (a.kind != 's' || a.open || a.kind == '1')
+		// "1 or true" holds for every row in a number's place too.
+		return quoted && (a.kind != 's' || a.open || a.kind == '1') || a.kind == 'w' && a.text == "true"
 	}
 	op := rest[0]
 	if op.kind == 'c' || op.kind == ';' {
