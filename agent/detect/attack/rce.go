@@ -413,10 +413,13 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 	if w == "" {
 		return 0, false
 	}
+	// Brace expansion spells a command and its arguments without a
+	// space: "{cat,/etc/passwd}", "{ls,-la}".
+	braced := j > 0 && lv[j-1] == '{' && e < len(lv) && lv[e] == ','
 	if strongCommands[w] || adminTools[w] {
 		// A strong command still has to look like a command: end of
 		// value, an argument, a separator or a redirection next.
-		if e >= len(lv) || strings.IndexByte(" \t;|&)`<>\n\r${", lv[e]) >= 0 {
+		if e >= len(lv) || strings.IndexByte(" \t;|&)`<>\n\r${", lv[e]) >= 0 || braced {
 			return e, true
 		}
 		return 0, false
@@ -481,8 +484,14 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 		return e, true
 	}
 	if weakCommands[w] {
-		if sub && (e >= len(lv) || lv[e] == ')' || lv[e] == '`') {
+		if sub && (e >= len(lv) || lv[e] == ')' || lv[e] == '`') || braced {
 			return e, true
+		}
+		if w == "ps" && e < len(lv) && lv[e] == ' ' {
+			// The process list: "ps aux", "ps -ef".
+			if a, _ := shellWord(lv, e+1); a == "aux" || a == "-ef" || a == "-aux" || a == "axjf" || a == "-elf" {
+				return e, true
+			}
 		}
 		if sub && (w == "echo" || w == "printf") && e < len(lv) && lv[e] == ' ' {
 			// "$(printf 'id')": a substitution that builds a command.

@@ -62,6 +62,11 @@ func TestInjectionShapes(t *testing.T) {
 		{`<div ng-click=$event.view.alert(1)>x</div>`, InQuery, "xss.html"},
 		{`<x v-on:click=alert(1)>`, InQuery, "xss.html"},
 		{`<B@nana993`, InField, ""},
+		// Brace expansion, the process list.
+		{`;{ls,-la}`, InQuery, "rce.shell"},
+		{`;ps aux`, InQuery, "rce.shell"},
+		{`a {cat,dog} list`, InField, ""},
+		{`1 or true`, InQuery, "sqli.tokenizer"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
