@@ -169,10 +169,29 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 		if f&fSpace != 0 && !strings.Contains(s[:i], "../") && strings.ContainsAny(strings.TrimSpace(s[e:]), " \t\n") {
 			continue
 		}
+		// ... or ends a sentence ("the pku flag in /proc/cpuinfo.").
+		if k := strings.LastIndexByte(s[:i], ' '); f&fSpace != 0 && k >= 0 && !strings.ContainsAny(s[k:i], "=:") && wordsOnly(s[:k], 2) {
+			continue
+		}
 		if f&fSpace != 0 && i > 0 && s[i-1] != '/' && s[i-1] != ' ' && s[i-1] != '=' {
 			continue
 		}
 		return i, e, true
 	}
 	return 0, 0, false
+}
+
+// wordsOnly reports whether s is at least n words of letters (punctuation
+// may end one, a parenthesis open it) and nothing else: a sentence, not a
+// command line.
+func wordsOnly(s string, n int) bool {
+	words := 0
+	for w := range strings.FieldsSeq(s) {
+		w = strings.TrimLeft(strings.TrimRight(w, ",.;:)"), "(")
+		if len(w) < 2 || strings.Trim(w, "abcdefghijklmnopqrstuvwxyz'") != "" {
+			return false
+		}
+		words++
+	}
+	return words >= n
 }

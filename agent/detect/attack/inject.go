@@ -431,7 +431,14 @@ func checkLDAP(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	// A value that starts a filter clause: "*(|(objectclass=*))", "admin*)((|".
-	if strings.HasPrefix(lv, "*)") || strings.HasPrefix(lv, "*))") || strings.Contains(lv, "*))") {
+	// "*) Bugfix: ..." is a list item.
+	if rest, ok := strings.CutPrefix(lv, "*)"); ok {
+		rest = strings.TrimLeft(rest, ")")
+		if rest == "" || strings.IndexByte("(&|%\x00", rest[0]) >= 0 {
+			return 0, len(v), true
+		}
+	}
+	if strings.Contains(lv, "*))") {
 		return 0, len(v), true
 	}
 	if i := containsAny(lv, "*)(", "*))(", "(|(", "(&(", "(!("); i >= 0 {

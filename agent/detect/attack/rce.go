@@ -109,8 +109,20 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	if f&(fSlash) != 0 {
-		if e, i, ok := shellPathSet.index(lv); ok {
-			return i, i + len(shellPaths[e]), true
+		// A shell named in running text ("Solaris 10 /bin/sh has a bug",
+		// "use /bin/bash to work around it") is prose; after a separator,
+		// an '=' or at the start it is run.
+		prose := f&fSpace != 0 && isProse(lv)
+		start, end := 0, 0
+		found := shellPathSet.each(lv, func(e, i int) bool {
+			if prose && i > 1 && lv[i-1] == ' ' && (isWordByte(lv[i-2]) || lv[i-2] == ',') {
+				return false
+			}
+			start, end = i, i+len(shellPaths[e])
+			return true
+		})
+		if found {
+			return start, end, true
 		}
 	}
 	if f&(fBackslash) != 0 {
@@ -651,7 +663,9 @@ func shellArg(lv string, e int) bool {
 var codeCalls = []string{
 	"system(", "exec(", "eval(", "shell_exec(", "passthru(", "popen(", "proc_open(", "pcntl_exec(",
 	"assert(", "create_function(", "call_user_func(", "preg_replace(",
-	"__import__(", "os.system(", "os.popen(", "subprocess.", "child_process", "process.mainmodule",
+	"__import__(", "os.system(", "os.popen(", "subprocess.popen(", "subprocess.call(", "subprocess.run(",
+	"subprocess.check_output(", "subprocess.getoutput(", "child_process')", "child_process\")", "child_process`)",
+	"child_process.exec", "child_process.spawn", "process.mainmodule",
 	"runtime.getruntime(", "processbuilder(", "getruntime().exec", "io.popen(", "kernel.exec",
 	"require('child_process')", "eval(base64_decode", "eval(gzinflate", "eval(str_rot13",
 	"base64_decode(", "file_put_contents(", "fwrite(fopen(", "phpinfo()", "eval($_", "assert($_",
@@ -800,6 +814,17 @@ func quotedCallee(lv string) (int, int, bool) {
 		}
 		if parts == 0 || len(name) > 20 {
 			continue
+		}
+		if closedParen {
+			// The parenthesis groups the callee, and is not a call's:
+			// "require('assert') (Rod Vagg)" names a module.
+			o := e
+			for o > 0 && (lv[o-1] == ' ' || lv[o-1] == '\t') {
+				o--
+			}
+			if o == 0 || lv[o-1] != '(' || o > 1 && isWordByte(lv[o-2]) {
+				continue
+			}
 		}
 		if !phpExecFuncs[string(name)] || p > j && !closedParen {
 			continue // `"system" (loudly)` is prose
@@ -1007,8 +1032,20 @@ var javaGadgets = []string{
 var javaGadgetSet = newSubstrings(javaGadgets)
 
 func checkJavaGadget(v, lv string, f Features, c *Context) (int, int, bool) {
-	if e, i, ok := javaGadgetSet.index(lv); ok {
-		return i, i + len(javaGadgets[e]), true
+	found := false
+	var start, end int
+	javaGadgetSet.each(lv, func(e, i int) bool {
+		g := javaGadgets[e]
+		// The class itself, not one named after it:
+		// "java.lang.RuntimeException" is what a stack trace shows.
+		if k := i + len(g); g[len(g)-1] != '.' && k < len(lv) && lv[k] >= 'a' && lv[k] <= 'z' {
+			return false
+		}
+		found, start, end = true, i, i+len(g)
+		return true
+	})
+	if found {
+		return start, end, true
 	}
 	if f&fDot != 0 && javaClassName(lv) {
 		return 0, len(v), true

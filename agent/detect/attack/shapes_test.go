@@ -67,6 +67,21 @@ func TestInjectionShapes(t *testing.T) {
 		{`;ps aux`, InQuery, "rce.shell"},
 		{`a {cat,dog} list`, InField, ""},
 		{`1 or true`, InQuery, "sqli.tokenizer"},
+		// Manuals and changelogs: GNU quotes, list items, options, shells
+		// and files named in sentences, exception classes, module names.
+		{"a. The `select' command now supports command forms without a word list following `in'.", InField, ""},
+		{"*) Bugfix: a segmentation fault might occur in a worker process.", InField, ""},
+		{"*)(uid=*))(|(uid=*", InQuery, "ldapi.filter"},
+		{"Use `--libdir=lib` to override the libdir if adding the postfix is undesirable.", InField, ""},
+		{"some shells (notably heirloom-sh and presumably also Solaris 10 /bin/sh) have a bug which alters it", InField, ""},
+		{"access violation on some modern CPUs (these have pku flag in /proc/cpuinfo).", InField, ""},
+		{"ls -l /etc/passwd", InQuery, "ptrav.file"},
+		{"Execution failed: `main' threw exception: java.lang.RuntimeException: expected message", InField, ""},
+		{"java.lang.Runtime.getRuntime().exec('id')", InQuery, "rce.java"},
+		{"streams: remove unused require('assert') (Rod Vagg) * timers: backport", InField, ""},
+		{"when using the `node:child_process` and `node:cluster` modules on Windows. The function is not", InField, ""},
+		{"require('child_process').exec('id')", InQuery, "rce.code"},
+		{`("system")("id")`, InQuery, "rce.code"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

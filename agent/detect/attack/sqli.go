@@ -560,8 +560,12 @@ func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	// String contexts: the value inside '...' or "...". The first quote
 	// of each kind is where a breakout would happen.
+	prose := f&fBacktick != 0 && isProse(lv)
 	for _, q := range []byte{'\'', '"', '`'} {
 		i := strings.IndexByte(lv, q)
+		if prose && (q == '\'' || q == '`') {
+			i = firstUnpairedGNU(lv, q)
+		}
 		if i < 0 {
 			continue
 		}
@@ -571,6 +575,30 @@ func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// firstUnpairedGNU returns the index of the first q (a backtick or an
+// apostrophe) in lv that is not part of a GNU-style quotation, "`word'",
+// which manuals and changelogs use for names ("the `select' command"), or
+// -1.
+func firstUnpairedGNU(lv string, q byte) int {
+	for i := 0; i < len(lv); i++ {
+		if lv[i] != q {
+			continue
+		}
+		if q == '`' {
+			if k := strings.IndexAny(lv[i+1:], "`'"); k >= 0 && k <= 40 && lv[i+1+k] == '\'' {
+				i += k + 1
+				continue
+			}
+			return i
+		}
+		if b := strings.LastIndexAny(lv[:i], "`'"); b >= 0 && lv[b] == '`' && i-b <= 41 {
+			continue
+		}
+		return i
+	}
+	return -1
 }
 
 // sqlTokensExcluded is sqli.tokenizer's prefilter: values none of its
@@ -704,15 +732,23 @@ func sqlBreakout(toks []sqlTok) bool {
 	}
 	if toks[i].kind == 'c' {
 		// "admin'--", "x')#", "1'/*": the rest of the query is cut off.
-		// A '#' glued to a word is an anchor or a directive ("#include",
-		// href="#top"), not a MySQL comment.
-		t := toks[i].text
-		return t[0] != '#' || len(t) == 1 || t[1] == ' ' || t[1] == '\t' || t[1] == '\n' || t[1] == '\r' || t[1] == '#' || t[1] == '-'
+		return cutOff(toks[i].text)
 	}
 	if _, ok := unionSelect(toks[i:]); ok {
 		return true
 	}
 	return afterOperand(toks[i:], true)
+}
+
+// cutOff reports whether a comment token ends the query there. A '#'
+// glued to a word is an anchor or a directive ("#include", href="#top"),
+// and "--" glued to one a command-line option ("`--libdir=lib`"), not a
+// comment.
+func cutOff(t string) bool {
+	if len(t) > 2 && t[0] == '-' && t[2] >= 'a' && t[2] <= 'z' {
+		return false
+	}
+	return t[0] != '#' || len(t) == 1 || t[1] == ' ' || t[1] == '\t' || t[1] == '\n' || t[1] == '\r' || t[1] == '#' || t[1] == '-'
 }
 
 // afterOperand checks what follows an operand the attacker closed (a number
@@ -726,7 +762,7 @@ func afterOperand(toks []sqlTok, quoted bool) bool {
 	t := toks[0]
 	switch {
 	case t.kind == 'c':
-		return quoted
+		return quoted && cutOff(t.text)
 	case t.kind == ';':
 		return stackedStatement(toks[1:]) || quoted && len(toks) > 1 && toks[1].kind == 'c'
 	case t.kind == 'w' && sqlLogical[t.text] || t.kind == 'o' && sqlLogical[t.text]:
