@@ -63,7 +63,9 @@ func main() {
 	for id := range byDetector {
 		ids = append(ids, id)
 	}
-	sort.Slice(ids, func(i, j int) bool { return byDetector[ids[i]] > byDetector[ids[j]] || byDetector[ids[i]] == byDetector[ids[j]] && ids[i] < ids[j] })
+	sort.Slice(ids, func(i, j int) bool {
+		return byDetector[ids[i]] > byDetector[ids[j]] || byDetector[ids[i]] == byDetector[ids[j]] && ids[i] < ids[j]
+	})
 	for _, id := range ids {
 		fmt.Printf("  %5d  %s\n", byDetector[id], id)
 	}
