@@ -269,3 +269,21 @@ func TestFormUnescapeOnePass(t *testing.T) {
 		}
 	}
 }
+
+func TestBoundary(t *testing.T) {
+	for ct, want := range map[string]string{
+		`multipart/form-data; boundary=abc`:       "abc",
+		`multipart/form-data; boundary="a b"`:     "a b",
+		`multipArt/x; BoundArY=zz; x`:             "zz",
+		"multipart/\x80; boundary=q":              "q", // invalid UTF-8 before the parameter: offsets kept
+		"multipArt/\x80BoundArY=":                 "",
+		`multipart/form-data`:                     "",
+		`multipart/form-data; boundary=`:          "",
+		"multipart/\xff\xfe\xfd boundary=\"x\";y": "x",
+	} {
+		got, err := Boundary(ct)
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("Boundary(%q) = %q, %v; want %q", ct, got, err, want)
+		}
+	}
+}

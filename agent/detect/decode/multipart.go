@@ -25,7 +25,9 @@ func Boundary(contentType string) (string, error) {
 	if err != nil {
 		// Lenient fallback: attackers send malformed parameters that
 		// servers still accept.
-		i := strings.Index(strings.ToLower(contentType), "boundary=")
+		// ASCII folding keeps offsets: strings.ToLower would turn an
+		// invalid byte into a three-byte replacement character.
+		i := indexASCIIFold(contentType, "boundary=")
 		if i < 0 {
 			return "", ErrNoBoundary
 		}
@@ -39,6 +41,28 @@ func Boundary(contentType string) (string, error) {
 		return b, nil
 	}
 	return "", ErrNoBoundary
+}
+
+// indexASCIIFold is strings.Index with ASCII letters of s compared
+// case-insensitively against the lower-case sub.
+func indexASCIIFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		k := 0
+		for k < len(sub) {
+			c := s[i+k]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[k] {
+				break
+			}
+			k++
+		}
+		if k == len(sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Multipart splits a multipart body into parts. It is lenient (LF line
