@@ -93,6 +93,21 @@ func TestDetectionsAtPoints(t *testing.T) {
 	}
 }
 
+// TestFormWithoutEquals: a form body that is one bare name is scanned
+// whole, though a key that looks like a name is not.
+func TestFormWithoutEquals(t *testing.T) {
+	e := detect.New(detect.Options{})
+	if res := e.Inspect(post("/post", "application/x-www-form-urlencoded", "INFORMATION_SCHEMA")); !hasDetection(res, "sqli", "body") {
+		t.Errorf("bare name body: %+v", res.Detections)
+	}
+	if res := e.Inspect(post("/post", "application/x-www-form-urlencoded", "UNION+ALL+SELECT")); !hasDetection(res, "sqli", "body") {
+		t.Errorf("bare name body with '+': %+v", res.Detections)
+	}
+	if res := e.Inspect(post("/post", "application/x-www-form-urlencoded", "subscribe")); res.Attack() {
+		t.Errorf("plain name body flagged: %+v", res.Detections)
+	}
+}
+
 func TestHPPKeepsEveryValue(t *testing.T) {
 	res := detect.New(detect.Options{KeepValues: true}).Inspect(get("/", "id=1&id=2&id=3"))
 	n := 0

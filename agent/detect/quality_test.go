@@ -12,7 +12,7 @@ import (
 // makes detection or false positives worse, not when it misses a wish.
 const (
 	minGeneratedDetection = 0.997  // attacks of test/corpus/attacks.jsonl detected
-	minCRSDetection       = 0.740  // CRS PL1 regression positives detected
+	minCRSDetection       = 0.780  // CRS PL1 regression positives detected
 	maxBenignFlagged      = 0.0010 // benign requests flagged (the target)
 )
 

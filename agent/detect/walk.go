@@ -654,7 +654,13 @@ func (w *walker) typedBody(s, contentType string) {
 		w.push(point.Step{Kind: point.Layer, Name: point.LayerForm})
 		w.form(s, attack.InField)
 		w.pop()
-		return
+		if strings.IndexByte(s, '=') >= 0 {
+			return
+		}
+		// A "form" without one '=' is a single bare name, which frameworks
+		// still hand to the application: scan it whole, decoded, below
+		// (a key that looks like a name is otherwise not scanned).
+		s = strings.ReplaceAll(s, "+", " ")
 	case mt == "multipart/form-data" || strings.HasPrefix(mt, "multipart/"):
 		if w.multipart(s, contentType) {
 			return

@@ -82,6 +82,16 @@ func TestInjectionShapes(t *testing.T) {
 		{"when using the `node:child_process` and `node:cluster` modules on Windows. The function is not", InField, ""},
 		{"require('child_process').exec('id')", InQuery, "rce.code"},
 		{`("system")("id")`, InQuery, "rce.code"},
+		// Heads of injections cut short: an open SQL call, UNION SELECT,
+		// the catalog by name.
+		{`COALESCE(`, InField, "sqli.internals"},
+		{`group_concat (`, InField, "sqli.internals"},
+		{`SELECT CHAR(`, InField, "sqli.internals"},
+		{`information_schema`, InField, "sqli.internals"},
+		{`Turn left (at the light)`, InField, ""},
+		{`replace(x, y)`, InField, ""},
+		{`UNION ALL SELECT`, InField, "sqli.tokenizer"},
+		{`union select committee`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -496,6 +496,43 @@ var sqlCompare = map[string]bool{
 	"?": true, "?|": true, "?&": true, "@>": true, "<@": true, "->": true, "->>": true,
 }
 
+// unclosedSQLCall reports a value that is nothing but the start of a call
+// of a SQL function ("SUBSTRING(", "group_concat (", "unhex(0x"): the head
+// of an injection cut where a filter or a length limit would cut it. No
+// one types an open call alone into a form.
+func unclosedSQLCall(lv string) (int, bool) {
+	s := strings.TrimLeft(lv, " \t")
+	if rest, ok := strings.CutPrefix(s, "select "); ok {
+		s = strings.TrimLeft(rest, " \t") // "SELECT CHAR("
+	}
+	n := 0
+	for n < len(s) && (isWordByte(s[n]) || s[n] == '.') {
+		n++
+	}
+	name := s[:n]
+	if !sqlFuncs[name] && !sqlOpenCalls[name] {
+		return 0, false
+	}
+	rest := strings.TrimLeft(s[n:], " \t")
+	if !strings.HasPrefix(rest, "(") || len(rest) > 16 || strings.ContainsAny(rest, ") ") {
+		return 0, false
+	}
+	return len(lv), true
+}
+
+// sqlOpenCalls are SQL functions (besides sqlFuncs) injections call,
+// recognised by unclosedSQLCall.
+var sqlOpenCalls = map[string]bool{
+	"coalesce": true, "compress": true, "uncompress": true, "cos": true, "pow": true, "power": true, "trim": true,
+	"rtrim": true, "ltrim": true, "strcmp": true, "sysdate": true, "ifnull": true, "nullif": true, "isnull": true,
+	"decode": true, "encode": true, "find_in_set": true, "field": true, "instr": true, "locate": true, "lpad": true,
+	"rpad": true, "reverse": true, "replace": true, "left": true, "right": true, "lower": true, "upper": true,
+	"bin": true, "oct": true, "conv": true, "uuid": true, "last_insert_id": true, "found_rows": true,
+	"schema_name": true, "table_name": true, "column_name": true, "object_id": true, "object_name": true,
+	"quotename": true, "current_database": true, "current_schema": true, "inet_server_addr": true,
+	"utl_http.request": true, "dbms_pipe.receive_message": true, "to_char": true, "to_number": true,
+}
+
 // sqlFuncs are functions and objects that only reconnaissance and
 // exploitation use.
 var sqlFuncs = map[string]bool{
@@ -638,6 +675,10 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 	}
 	if len(toks) == 0 {
 		return 0, false
+	}
+	if n := len(toks); n >= 2 && n <= 3 && toks[0].text == "union" && toks[n-1].text == "select" && (n == 2 || toks[1].text == "all" || toks[1].text == "distinct") {
+		// "UNION SELECT" and nothing else: the head of the injection.
+		return toks[0].start, true
 	}
 	t0 := toks[0]
 	switch {
@@ -1085,6 +1126,19 @@ func checkSQLiInternals(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	if e, i, ok := dbInternalSet.index(lv); ok {
 		return i, i + len(dbInternals[e]), true
+	}
+	if f&fParen != 0 {
+		if e, ok := unclosedSQLCall(lv); ok {
+			return 0, e, true
+		}
+	}
+	if f&fOther != 0 {
+		switch strings.Trim(lv, " \t'\"`") {
+		case "information_schema", "pg_catalog", "sysobjects", "syscolumns", "mysql.user", "sys.tables", "all_tables", "user_tables":
+			// The catalog itself as the whole value: a probe for what
+			// the query reads from.
+			return 0, len(v), true
+		}
 	}
 	if f&fColon == 0 {
 		return 0, 0, false
