@@ -131,7 +131,7 @@ var Detectors = []Detector{
 	{ID: "rce.java", Type: RCE, Check: checkJavaGadget},
 	{ID: "rce.serialized", Type: RCE, Check: checkSerialized, Needs: needs(fColon | fDollar | fDot)},
 	{ID: "rce.varcall", Type: RCE, Check: checkVarCall, Needs: needs(fDollar, fParen)},
-	{ID: "rce.node", Type: RCE, Check: checkNodeGlobal, Needs: needs(fDot | fBracket)},
+	{ID: "rce.node", Type: RCE, Check: checkNodeGlobal, Needs: needs(fDot | fBracket | fParen)},
 	{ID: "rce.ssi", Type: RCE, Check: checkSSI, Needs: needs(fMarkupDecl)},
 	{ID: "rce.upload", Type: RCE, Check: checkUpload, In: []Where{InFilename}},
 	{ID: "rce.prototype", Type: RCE, Check: checkPrototypePath, Needs: needs(fOther | fDot | fBracket), In: []Where{InName, InQuery, InField, InCookie}},

@@ -107,6 +107,11 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		if i := strings.Index(lv, "$ifs"); i >= 0 && i > 0 && isWordByte(lv[i-1]) {
 			return i, i + 4, true
 		}
+		// Shell arithmetic as the whole value, "$[2+2]", "$((7*7))": the
+		// probe that tells a shell evaluated it.
+		if s := strings.TrimSpace(lv); len(s) <= 40 && (strings.HasPrefix(s, "$[") && strings.HasSuffix(s, "]") || strings.HasPrefix(s, "$((") && strings.HasSuffix(s, "))")) {
+			return 0, len(v), true
+		}
 	}
 	if f&(fSlash) != 0 {
 		// A shell named in running text ("Solaris 10 /bin/sh has a bug",
@@ -242,7 +247,7 @@ func processSubstitution(lv string) (int, int, bool) {
 // and its argument.
 func bracketGlobbed(lv string) (int, bool) {
 	i := strings.IndexByte(lv, '[')
-	if i < 0 || i+2 >= len(lv) || lv[i+2] != ']' {
+	if _, _, ok := globChar(lv, i); i < 0 || !ok {
 		if i < 0 || !strings.Contains(lv[i:], "[?]") {
 			return 0, false
 		}
@@ -250,9 +255,9 @@ func bracketGlobbed(lv string) (int, bool) {
 	b := make([]byte, 0, len(lv))
 	n := 0
 	for k := 0; k < len(lv); k++ {
-		if lv[k] == '[' && k+2 < len(lv) && lv[k+2] == ']' && lv[k+1] != ' ' && lv[k+1] != '/' {
-			b = append(b, lv[k+1])
-			k += 2
+		if c, end, ok := globChar(lv, k); ok {
+			b = append(b, c)
+			k = end
 			n++
 			continue
 		}
@@ -277,6 +282,24 @@ func bracketGlobbed(lv string) (int, bool) {
 		return 0, true
 	}
 	return 0, false
+}
+
+// globChar reads a bracket expression at lv[k] that can match one
+// character only: "[s]", or "[p//]" (a bracket never matches the '/' of
+// a path, so the slashes add nothing). It returns the character and the
+// index of the ']'.
+func globChar(lv string, k int) (byte, int, bool) {
+	if k < 0 || k+2 >= len(lv) || lv[k] != '[' || lv[k+1] == ' ' || lv[k+1] == '/' || lv[k+1] == ']' {
+		return 0, 0, false
+	}
+	j := k + 2
+	for j < len(lv) && lv[j] == '/' {
+		j++
+	}
+	if j >= len(lv) || lv[j] != ']' {
+		return 0, 0, false
+	}
+	return lv[k+1], j, true
 }
 
 // commandAtStart flags a value that is a whole command line with a strong
@@ -845,10 +868,37 @@ func quotedCallee(lv string) (int, int, bool) {
 // as the whole value, and the native bindings anywhere
 // ("#{process.binding('spawn_sync')}").
 func checkNodeGlobal(v, lv string, f Features, c *Context) (int, int, bool) {
-	if i, ok := nodeGlobal(lv); ok {
-		return i, len(v), true
+	if f&(fDot|fBracket) != 0 {
+		if i, ok := nodeGlobal(lv); ok {
+			return i, len(v), true
+		}
+	}
+	if f&fParen != 0 && busyLoop(lv) {
+		return 0, len(v), true
 	}
 	return 0, 0, false
+}
+
+// busyLoop reports a value that is nothing but a loop that never ends,
+// "while(true);", "while(!0){}", "for(;;);": given to a server that
+// evaluates it (a $where, a Node vm), it takes the event loop down.
+func busyLoop(lv string) bool {
+	s := strings.TrimSpace(lv)
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(s, ";")), "{}"))
+	if strings.HasPrefix(s, "for") && strings.ReplaceAll(s, " ", "") == "for(;;)" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(s, "while")
+	rest = strings.TrimLeft(rest, " \t")
+	if !ok || len(rest) < 3 || rest[0] != '(' || rest[len(rest)-1] != ')' || len(rest) > 26 {
+		return false
+	}
+	// The condition is a constant: operators, numbers, literals.
+	cond := rest[1 : len(rest)-1]
+	for _, w := range [...]string{"true", "false", "this", "undefined", "nan", "infinity", "new date", "null"} {
+		cond = strings.ReplaceAll(cond, w, "")
+	}
+	return strings.Trim(cond, "!+-~0123456789 '\"`{}[]()") == ""
 }
 
 func nodeGlobal(lv string) (int, bool) {

@@ -92,6 +92,14 @@ func TestInjectionShapes(t *testing.T) {
 		{`replace(x, y)`, InField, ""},
 		{`UNION ALL SELECT`, InField, "sqli.tokenizer"},
 		{`union select committee`, InField, ""},
+		// Globs that slashes pad, busy loops, shell arithmetic.
+		{`cat /etc/[p//]asswd`, InQuery, "rce.shell"},
+		{`see [1] and [2/]`, InField, ""},
+		{`while(true);`, InQuery, "rce.node"},
+		{`for(;;);`, InQuery, "rce.node"},
+		{`while (x < 10) { x++ }`, InField, ""},
+		{`$[2+2]`, InQuery, "rce.shell"},
+		{`$[10] off`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
