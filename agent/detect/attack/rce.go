@@ -978,18 +978,31 @@ func execCall(lv string) (int, int, bool) {
 		}
 		var name string
 		parens := false
-		if j > 0 && lv[j-1] == ')' {
-			// "(sy.(st).em)": the name spelled inside parentheses.
-			open := openingParenByte(lv, j-1)
-			if open < 0 || j-1-open > 40 {
+		// Indexes into an array holding the name: "[system][0](ls)".
+		for j > 2 && lv[j-1] == ']' && lv[j-2] >= '0' && lv[j-2] <= '9' {
+			b := strings.LastIndexByte(lv[:j-1], '[')
+			if b < 0 || strings.Trim(lv[b+1:j-1], "0123456789 ") != "" {
+				break
+			}
+			j = b
+			for j > 0 && lv[j-1] == ' ' {
+				j--
+			}
+		}
+		if j > 0 && (lv[j-1] == ')' || lv[j-1] == ']') {
+			// "(sy.(st).em)", "(/*x*/system)", "(['system'])": the name
+			// spelled inside parentheses or brackets.
+			open := openingByte(lv, j-1)
+			if open < 0 || j-1-open > 60 {
 				continue
 			}
+			inner := withoutComments(lv[open+1 : j-1])
 			name = strings.Map(func(r rune) rune {
-				if r == '(' || r == ')' || r == '.' || r == ' ' || r == '\'' || r == '"' {
+				if strings.ContainsRune("()[].'\" \t", r) {
 					return -1
 				}
 				return r
-			}, lv[open+1:j-1])
+			}, inner)
 			parens, j = true, open
 		} else {
 			e := j
@@ -1006,6 +1019,7 @@ func execCall(lv string) (int, int, bool) {
 		}
 		switch {
 		case quotedArg && (hidden || parens || p > j+len(name)):
+		case parens && (lv[p-1] == ')' || lv[p-1] == ']') && commandArg(withoutComments(arg)):
 		case commented && arg != "":
 		case !parens && !hidden && p == j+len(name) && commandArg(arg):
 		default:
@@ -1022,15 +1036,34 @@ func commandArg(s string) bool {
 	return strongCommands[w] && e < len(s) && (s[e] == ')' || s[e] == ' ')
 }
 
-// openingParenByte returns the index of the '(' opening the ')' at
-// lv[close], or -1.
-func openingParenByte(lv string, close int) int {
+// withoutComments returns s without its /* */ comments.
+func withoutComments(s string) string {
+	for {
+		b := strings.Index(s, "/*")
+		if b < 0 {
+			return s
+		}
+		e := strings.Index(s[b+2:], "*/")
+		if e < 0 {
+			return s
+		}
+		s = s[:b] + s[b+2+e+2:]
+	}
+}
+
+// openingByte returns the index of the '(' or '[' opening the ')' or ']'
+// at lv[close], or -1.
+func openingByte(lv string, close int) int {
+	o, c := byte('('), byte(')')
+	if lv[close] == ']' {
+		o, c = '[', ']'
+	}
 	depth := 0
 	for i := close; i >= 0; i-- {
 		switch lv[i] {
-		case ')':
+		case c:
 			depth++
-		case '(':
+		case o:
 			depth--
 			if depth == 0 {
 				return i
@@ -1209,26 +1242,24 @@ func checkVarCall(v, lv string, f Features, c *Context) (int, int, bool) {
 		for j < len(lv) && lv[j] == '$' {
 			j++
 		}
-		braced := false
 		if j < len(lv) && lv[j] == '{' {
-			braced = true
-			j++
-		}
-		if j < len(lv) && lv[j] == '@' {
-			j++
-		}
-		// PHP variable names start with a letter or an underscore.
-		if j >= len(lv) || !(lv[j] >= 'a' && lv[j] <= 'z' || lv[j] == '_' || lv[j] == '$') {
-			continue
-		}
-		for j < len(lv) && (isWordByte(lv[j]) || lv[j] == '$') {
-			j++
-		}
-		if braced {
-			if j >= len(lv) || lv[j] != '}' {
+			// ${'a'}, ${_.__}, ${$foo->bar}: the name is an expression.
+			e := strings.IndexByte(lv[j:], '}')
+			if e < 2 || e > 40 {
 				continue
 			}
-			j++
+			j += e + 1
+		} else {
+			if j < len(lv) && lv[j] == '@' {
+				j++
+			}
+			// PHP variable names start with a letter or an underscore.
+			if j >= len(lv) || !(lv[j] >= 'a' && lv[j] <= 'z' || lv[j] == '_' || lv[j] == '$') {
+				continue
+			}
+			for j < len(lv) && (isWordByte(lv[j]) || lv[j] == '$') {
+				j++
+			}
 		}
 		// Indexes and comments between the name and the call: $__[o],
 		// $_[$_[1]], $a/*x*/[1]. Spaces may not sit there: "$USD (before
@@ -1237,6 +1268,13 @@ func checkVarCall(v, lv string, f Features, c *Context) (int, int, bool) {
 			if lv[j] == '[' {
 				j = closeBracket(lv, j)
 				continue
+			}
+			if lv[j] == '{' {
+				// PHP's old string offset: $____[_]{_}.
+				if e := strings.IndexByte(lv[j:], '}'); e > 0 && e <= 8 {
+					j += e + 1
+					continue
+				}
 			}
 			if strings.HasPrefix(lv[j:], "/*") {
 				if e := strings.Index(lv[j+2:], "*/"); e >= 0 {
@@ -1249,6 +1287,18 @@ func checkVarCall(v, lv string, f Features, c *Context) (int, int, bool) {
 		// The call is closed: "$umm3r(8/6{" is a password.
 		if j < len(lv) && lv[j] == '(' && strings.IndexByte(lv[j+1:], ')') >= 0 {
 			return i, j + 1, true
+		}
+		// A space before the call when the value is that statement and
+		// the argument code: "$OOO0000O0 (16)"; "$USD (before tax)" is
+		// prose.
+		if k := j; i == 0 && k < len(lv) && lv[k] == ' ' {
+			for k < len(lv) && lv[k] == ' ' {
+				k++
+			}
+			if k+1 < len(lv) && lv[k] == '(' && strings.IndexByte("0123456789'\"$", lv[k+1]) >= 0 &&
+				strings.HasSuffix(strings.TrimRight(lv, " ;"), ")") {
+				return i, k + 1, true
+			}
 		}
 	}
 	return 0, 0, false

@@ -100,6 +100,16 @@ func TestInjectionShapes(t *testing.T) {
 		{`while (x < 10) { x++ }`, InField, ""},
 		{`$[2+2]`, InQuery, "rce.shell"},
 		{`$[10] off`, InField, ""},
+		// PHP callees in parentheses, arrays and variable expressions.
+		{`(system)(ls);`, InQuery, "rce.code"},
+		{`(/* comment */system)(ls/* comment */);`, InQuery, "rce.code"},
+		{`[system][0](ls);`, InQuery, "rce.code"},
+		{`see (system) (ls)`, InField, ""},
+		{`$OOO0000O0 (16)`, InQuery, "rce.varcall"},
+		{`${_.__}(30);`, InQuery, "rce.varcall"},
+		{`$____[_]{_}[@_](25)`, InQuery, "rce.varcall"},
+		{`$USD (before tax)`, InField, ""},
+		{`Total: ${total} (incl. VAT)`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
