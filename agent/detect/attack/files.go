@@ -54,7 +54,8 @@ var sensitiveFiles = []string{
 	"etc/passwd", "etc/shadow", "etc/group", "etc/hosts", "etc/issue", "etc/hostname", "etc/sudoers", "etc/subuid", "etc/subgid",
 	"etc/crontab", "etc/fstab", "etc/motd", "etc/resolv.conf", "etc/mysql/", "etc/httpd/", "etc/apache2/",
 	"etc/nginx/", "etc/ssh/", "etc/security/", "etc/master.passwd", "etc/pam.d", "etc/profile", "etc/environment",
-	"proc/self/", "proc/version", "proc/cpuinfo", "proc/net/", "proc/1/", "var/log/", "var/run/secrets",
+	"proc/self/", "proc/version", "proc/cpuinfo", "proc/net/", "proc/1/", "proc/interrupts", "proc/meminfo",
+	"proc/mounts", "proc/partitions", "proc/sched_debug", "sys/class/", "sys/kernel/", "var/log/", "var/run/secrets",
 	"root/.", ".ssh/id_", ".ssh/authorized_keys", ".bash_history", ".aws/credentials", ".docker/config",
 	"boot.ini", "win.ini", "system.ini", "windows/system32", "winnt/system32", "windows/repair",
 	"inetpub/", "web-inf/web.xml", "meta-inf/", "wp-config.php", "config/database.yml", ".htpasswd",
@@ -71,7 +72,7 @@ var sensitiveSegments = map[string]bool{
 	"web-inf": true, "meta-inf": true, "wp-config.php": true, ".htpasswd": true, ".env": true, "usr": true,
 	"dev": true, ".bash_history": true, "autoexec.bat": true, "ntuser.dat": true, "php.ini": true,
 	"my.cnf": true, "applicationhost.config": true, "config": true, ".git": true, "c:": true, "sam": true,
-	"system32": true,
+	"system32": true, "sys": true,
 }
 
 // sensitiveSegmentStart and sensitiveSegmentEnd hold the first and the
@@ -159,7 +160,7 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 			if i > 0 && isWordByte(s[i-1]) && s[i-1] != '_' {
 				continue
 			}
-			if c.Where == InPath && !strings.HasPrefix(p, "etc/") && !strings.HasPrefix(p, "proc/") && !strings.HasPrefix(p, "windows/") && !strings.Contains(p, "passwd") && !strings.Contains(p, "win.ini") {
+			if c.Where == InPath && !strings.HasPrefix(p, "etc/") && !strings.HasPrefix(p, "proc/") && !strings.HasPrefix(p, "sys/") && !strings.HasPrefix(p, "windows/") && !strings.Contains(p, "passwd") && !strings.Contains(p, "win.ini") {
 				continue // probe paths in the request path are scanner.probe's
 			}
 		}

@@ -10,6 +10,16 @@ func scanIDs(v string, where Where) map[string]bool {
 	return ids
 }
 
+func TestConfigPathParam(t *testing.T) {
+	for name, want := range map[string]bool{"mosConfig_absolute_path": true, "_CONF[path]": true, "phpbb_root_path": true, "GLOBALS[x]": true, "url": false, "return_to": false} {
+		ids := map[string]bool{}
+		Scan("https://foo.bar", &Context{Where: InQuery, Name: name}, nil, func(m Match) { ids[m.DetectorID] = true })
+		if ids["rfi.url"] != want {
+			t.Errorf("https://foo.bar in %q: rfi %v, want %v", name, ids["rfi.url"], want)
+		}
+	}
+}
+
 func TestInjectionShapes(t *testing.T) {
 	cases := []struct {
 		v     string
@@ -110,6 +120,9 @@ func TestInjectionShapes(t *testing.T) {
 		{`$____[_]{_}[@_](25)`, InQuery, "rce.varcall"},
 		{`$USD (before tax)`, InField, ""},
 		{`Total: ${total} (incl. VAT)`, InField, ""},
+		// Directory settings a request overrides; kernel files.
+		{`https://foo.bar`, InQuery, ""},
+		{`/proc/interrupts`, InQuery, "ptrav.file"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -256,6 +256,9 @@ func checkRFI(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	_, isIP := parseIPAny(u.host)
+	if u.start == 0 && configPathParam(c.Name) {
+		return u.start, len(v), true
+	}
 	if u.start == 0 && (includeParam(c.Name) || c.Name == "") && (scriptLike || isIP || u.scheme == "ftp") {
 		return u.start, len(v), true
 	}
@@ -265,6 +268,20 @@ func checkRFI(v, lv string, f Features, c *Context) (int, int, bool) {
 		return u.start, len(v), true
 	}
 	return 0, 0, false
+}
+
+// configPathParam reports whether a parameter name is an application's
+// directory setting that register_globals-era PHP let a request override
+// ("mosConfig_absolute_path", "_CONF[path]", "phpbb_root_path"): a URL
+// there makes the application include from another host.
+func configPathParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range [...]string{"absolute_path", "root_path", "include_path", "basedir", "base_dir", "_conf[", "globals["} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return strings.HasSuffix(n, "[path]")
 }
 
 // redirectParam reports whether a parameter name says the application
