@@ -1205,6 +1205,20 @@ func checkUpload(v, lv string, f Features, c *Context) (int, int, bool) {
 			return 0, len(v), true
 		}
 	}
+	if i := strings.LastIndex(name, ".php"); i >= 0 && strings.Trim(name[i+4:], "0123456789") == "" {
+		return 0, len(v), true // ".php56", ".php907": handlers map php followed by a version
+	}
+	base := name[strings.LastIndexAny(name, `/\`)+1:]
+	// PHP's session files ("sess_<id>"), written over to have the session
+	// handler unserialize a payload, and the configuration files servers
+	// and tools read from the directory they sit in.
+	if strings.HasPrefix(base, "sess_") && len(base) >= 5+20 && strings.Trim(base[5:], "abcdefghijklmnopqrstuvwxyz0123456789,-") == "" {
+		return 0, len(v), true
+	}
+	switch base {
+	case ".user.ini", "web.config", ".boto", ".bashrc", ".bash_profile", ".profile", ".npmrc", ".pypirc", ".netrc", "authorized_keys":
+		return 0, len(v), true
+	}
 	return 0, 0, false
 }
 

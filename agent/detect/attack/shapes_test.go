@@ -123,6 +123,12 @@ func TestInjectionShapes(t *testing.T) {
 		// Directory settings a request overrides; kernel files.
 		{`https://foo.bar`, InQuery, ""},
 		{`/proc/interrupts`, InQuery, "ptrav.file"},
+		// Uploads: session files, dotfile configuration, php plus a version.
+		{`sess_d8ew88tqmabdcokhumchy8htqm`, InFilename, "rce.upload"},
+		{`.user.ini`, InFilename, "rce.upload"},
+		{`fthi/sfewfda.php907.............`, InFilename, "rce.upload"},
+		{`session_notes.txt`, InFilename, ""},
+		{`photo.jpg`, InFilename, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
