@@ -108,6 +108,15 @@ func TestFormWithoutEquals(t *testing.T) {
 	}
 }
 
+// TestDataURLScannedWhole: a data: URL is decoded and also judged as the
+// URL it is.
+func TestDataURLScannedWhole(t *testing.T) {
+	res := detect.New(detect.Options{}).Inspect(get("/", "src=data%3Atext%2Fplain%3Bbase64%2CSSBsb3ZlIFBIUAo%3D"))
+	if !hasDetection(res, "rfi", "query.src") {
+		t.Errorf("data: URL: %+v", res.Detections)
+	}
+}
+
 func TestHPPKeepsEveryValue(t *testing.T) {
 	res := detect.New(detect.Options{KeepValues: true}).Inspect(get("/", "id=1&id=2&id=3"))
 	n := 0

@@ -243,7 +243,9 @@ func (w *walker) nested(v string, where attack.Where) bool {
 			w.value(b, attack.InField, true)
 			w.layers--
 			w.pop()
-			return true
+			// A data: URL is also a URL (what an include or a fetch is
+			// pointed at): scanned whole as well.
+			return !strings.HasPrefix(v, "data:")
 		}
 	}
 	return false

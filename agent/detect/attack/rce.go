@@ -171,6 +171,10 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 	// space is Markdown's inline code ("run `sudo apt-get update && ...`
 	// first"): what it quotes is shown, not run.
 	markdown := f&fBacktick != 0 && (c.Where == InField || c.Where == InBody) && isProse(lv)
+	// A separator the value starts with ends the command the application
+	// builds: what follows runs alone, so even a common-word command
+	// with nothing after it counts (";ps", "| w").
+	lead := len(lv) - len(strings.TrimLeft(lv, " '\""))
 	for i := 0; i < len(lv); i++ {
 		ch := lv[i]
 		j := -1
@@ -187,6 +191,7 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			if j < len(lv) && (lv[j] == '|' || lv[j] == '&') {
 				j++
 			}
+			sub = i == lead
 		case '\n', '\r':
 			if newlineSeparates {
 				j = i + 1

@@ -129,6 +129,11 @@ func TestInjectionShapes(t *testing.T) {
 		{`fthi/sfewfda.php907.............`, InFilename, "rce.upload"},
 		{`session_notes.txt`, InFilename, ""},
 		{`photo.jpg`, InFilename, ""},
+		// A separator the value starts with; data: URLs.
+		{`;ps`, InQuery, "rce.shell"},
+		{`| w`, InQuery, "rce.shell"},
+		{`x; date`, InField, ""},
+		{`; comment here`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
