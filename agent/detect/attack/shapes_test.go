@@ -134,6 +134,13 @@ func TestInjectionShapes(t *testing.T) {
 		{`| w`, InQuery, "rce.shell"},
 		{`x; date`, InField, ""},
 		{`; comment here`, InField, ""},
+		// Handlers added out of an unquoted attribute.
+		{`x onerror=alert(1)`, InQuery, "xss.html"},
+		{`x/onload=import('//a')`, InQuery, "xss.html"},
+		{`  onload= `, InName, "xss.html"},
+		{`set the onboarding=true flag`, InField, ""},
+		{`onload=init() in the body tag is old-fashioned`, InField, ""},
+		{`<?import implementation =`, InQuery, "xss.html"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -60,7 +60,71 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 			return i, len(v), true
 		}
 	}
+	// The same out of an unquoted attribute: `x onerror=alert(1)`.
+	if f&fEq != 0 && (f&fSpace != 0 || f&fSlash != 0) {
+		if i, ok := unquotedHandler(lv); ok {
+			return i, len(v), true
+		}
+	}
+	if i := strings.Index(lv, "<?import"); i >= 0 {
+		return i, i + 8, true // IE's HTML component import
+	}
 	return 0, 0, false
+}
+
+// unquotedHandler finds an event handler attribute added after a space or
+// a '/' (what ends an unquoted attribute value), whose code calls or
+// reaches for a sink: "x onerror=alert(1)", "x/onload=import('//a')".
+// A known event with nothing after the '=' is the probe for the same
+// ("  onload= ").
+func unquotedHandler(lv string) (int, bool) {
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "on")
+		if k < 0 {
+			return 0, false
+		}
+		i := from + k
+		from = i + 2
+		if i == 0 || lv[i-1] != ' ' && lv[i-1] != '/' && lv[i-1] != '\t' && lv[i-1] != '\n' {
+			continue
+		}
+		n := i + 2
+		for n < len(lv) && lv[n] >= 'a' && lv[n] <= 'z' {
+			n++
+		}
+		name := lv[i:n]
+		e := n
+		for e < len(lv) && lv[e] == ' ' {
+			e++
+		}
+		if !eventHandler(name) || e >= len(lv) || lv[e] != '=' {
+			continue
+		}
+		code := strings.TrimLeft(lv[e+1:], " \"'`")
+		if code == "" {
+			if domEvents[name[2:]] {
+				return i, true
+			}
+			continue
+		}
+		if _, ok := jsSink(code, 0); ok {
+			return i, true
+		}
+		w := 0
+		for w < len(code) && (isWordByte(code[w]) || code[w] == '.' || code[w] == '$') {
+			w++
+		}
+		if w > 0 && w < len(code) && (code[w] == '(' || code[w] == '`') {
+			return i, true
+		}
+	}
+}
+
+// domEvents are the events probes name most.
+var domEvents = map[string]bool{
+	"load": true, "error": true, "mouseover": true, "focus": true, "click": true, "toggle": true, "begin": true,
+	"start": true, "pageshow": true, "animationstart": true, "animationend": true, "pointerover": true,
+	"focusin": true, "blur": true, "mouseenter": true, "input": true, "change": true, "submit": true,
 }
 
 // scriptURL reports whether u (lower case, trimmed) is a URL that runs
