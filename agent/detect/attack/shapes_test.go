@@ -141,6 +141,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`set the onboarding=true flag`, InField, ""},
 		{`onload=init() in the body tag is old-fashioned`, InField, ""},
 		{`<?import implementation =`, InQuery, "xss.html"},
+		// Out-of-band interaction hosts, jar: URLs.
+		{`http://spoofed.burpcollaborator.net`, InQuery, "ssrf.url"},
+		{`jar:http://evil.example!/x`, InQuery, "ssrf.url"},
+		{`https://example.com/oastify.com`, InQuery, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -31,6 +31,7 @@ func TestNormalize(t *testing.T) {
 		"%zz&unknown;\\q":      "%zz&unknown;\\q",
 		"&amp;lt;":             "<",
 		"C++ and 50%25 off":    "C++ and 50% off",
+		"..%u2215..%u2215etc":  "../../etc",
 		// Inside markup, escaped brackets and quotes are text.
 		"<code>&lt;script&gt;</code>":              "<code>&lt;script&gt;</code>",
 		`<a title="&quot;x&quot;">&#60;b&#62;</a>`: `<a title="&quot;x&quot;">&#60;b&#62;</a>`,

@@ -164,10 +164,17 @@ func overlongASCII(lead byte, rest string) (byte, bool) {
 
 // appendRune appends r, mapping the fullwidth ASCII forms (U+FF01..FF5E)
 // that IIS and some frameworks fold to ASCII onto ASCII, so that
-// %uFF1Cscript%uFF1E is seen as <script>.
+// %uFF1Cscript%uFF1E is seen as <script>, and the slashes best-fit
+// mappings turn into path separators (%u2215, U+2044, U+2216, U+FE68).
 func appendRune(b []byte, r rune) []byte {
 	if r >= 0xFF01 && r <= 0xFF5E {
 		return append(b, byte(r-0xFF01+0x21))
+	}
+	switch r {
+	case 0x2215, 0x2044:
+		return append(b, '/')
+	case 0x2216, 0xFE68:
+		return append(b, '\\')
 	}
 	if r < utf8.RuneSelf {
 		return append(b, byte(r))
