@@ -16,14 +16,8 @@ import (
 // Detections are compared whole (type, point, detector, value, offsets,
 // rule, flags), and so are the values masking reads.
 func sameResult(with, without *detect.Result) string {
-	if len(with.Detections) != len(without.Detections) {
-		return fmt.Sprintf("%d detections with the prefilter, %d without: %v / %v", len(with.Detections), len(without.Detections), ids(with), ids(without))
-	}
-	for i := range with.Detections {
-		a, b := with.Detections[i], without.Detections[i]
-		if a.Type != b.Type || a.DetectorID != b.DetectorID || !a.Point.Equal(b.Point) || a.Value != b.Value || a.Start != b.Start || a.End != b.End || a.RuleID != b.RuleID || a.Block != b.Block || a.Experimental != b.Experimental {
-			return fmt.Sprintf("detection %d: %+v with the prefilter, %+v without", i, a, b)
-		}
+	if d := sameDetections(with, without, "with the prefilter", "without"); d != "" {
+		return d
 	}
 	if len(with.Values) != len(without.Values) {
 		return fmt.Sprintf("%d values with the prefilter, %d without", len(with.Values), len(without.Values))
@@ -35,6 +29,22 @@ func sameResult(with, without *detect.Result) string {
 	}
 	if with.Truncated != without.Truncated {
 		return "truncated differs"
+	}
+	return ""
+}
+
+// sameDetections reports how the detections of two results of the same
+// request differ (type, point, detector, value, offsets, rule, flags), or
+// "": a and b name how each was obtained.
+func sameDetections(x, y *detect.Result, a, b string) string {
+	if len(x.Detections) != len(y.Detections) {
+		return fmt.Sprintf("%d detections %s, %d %s: %v / %v", len(x.Detections), a, len(y.Detections), b, ids(x), ids(y))
+	}
+	for i := range x.Detections {
+		d, e := x.Detections[i], y.Detections[i]
+		if d.Type != e.Type || d.DetectorID != e.DetectorID || !d.Point.Equal(e.Point) || d.Value != e.Value || d.Start != e.Start || d.End != e.End || d.RuleID != e.RuleID || d.Block != e.Block || d.Experimental != e.Experimental {
+			return fmt.Sprintf("detection %d: %+v %s, %+v %s", i, d, a, e, b)
+		}
 	}
 	return ""
 }

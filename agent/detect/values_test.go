@@ -13,14 +13,8 @@ import (
 // (lazy) differ, or "": detections must be the same, and the values too
 // when there is a detection; a clean request has none.
 func sameValues(kept, lazy *detect.Result) string {
-	if len(kept.Detections) != len(lazy.Detections) {
-		return fmt.Sprintf("%d detections keeping values, %d without: %v / %v", len(kept.Detections), len(lazy.Detections), ids(kept), ids(lazy))
-	}
-	for i := range kept.Detections {
-		a, b := kept.Detections[i], lazy.Detections[i]
-		if a.Type != b.Type || a.DetectorID != b.DetectorID || !a.Point.Equal(b.Point) || a.Value != b.Value || a.Start != b.Start || a.End != b.End {
-			return fmt.Sprintf("detection %d: %+v keeping values, %+v without", i, a, b)
-		}
+	if d := sameDetections(kept, lazy, "keeping values", "without"); d != "" {
+		return d
 	}
 	if kept.Truncated != lazy.Truncated {
 		return "truncated differs"
