@@ -720,6 +720,9 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 	if i, e, ok := execCall(lv); ok {
 		return i, e, true
 	}
+	if i, e, ok := phpRiskyCall(lv); ok {
+		return i, e, true
+	}
 	var start, end int
 	found := codeCallSet.each(lv, func(e, i int) bool {
 		call := codeCalls[e]
@@ -747,6 +750,64 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 }
 
 var codeCallSet = newSubstrings(codeCalls)
+
+// phpRiskyFuncs are PHP functions a web shell or an injected payload
+// calls and an application never takes from a request: decoders that
+// unwrap an obfuscated payload, process and socket functions, callbacks,
+// and the introspection an attacker probes with. Their names are
+// identifiers, not words, so a call of one is code whatever its argument.
+var phpRiskyFuncs = []string{
+	"base64_decode", "gzinflate", "gzuncompress", "gzdecode", "str_rot13", "bzdecompress", "zlib_decode",
+	"convert_uudecode", "shell_exec", "proc_open", "pcntl_exec", "pcntl_fork", "passthru", "call_user_func",
+	"call_user_method", "create_function", "assert_options", "fsockopen", "pfsockopen", "stream_socket_client",
+	"posix_getpwuid", "posix_getuid", "posix_getcwd", "posix_kill", "posix_setuid", "posix_mkfifo", "posix_uname",
+	"get_defined_vars", "get_defined_functions", "get_defined_constants", "get_class_methods", "get_class_vars",
+	"phpinfo", "php_uname", "unserialize", "file_put_contents", "file_get_contents", "move_uploaded_file",
+	"highlight_file", "show_source", "ini_get_all", "ini_restore", "set_include_path",
+	"register_shutdown_function", "register_tick_function", "mb_ereg_replace", "apache_setenv",
+	"sys_get_temp_dir", "wp_remote_get", "wp_remote_post", "wp_remote_fopen", "forward_static_call",
+	"preg_replace_callback_array", "__halt_compiler",
+}
+
+var phpRiskyCallSet = newSubstrings(phpRiskyFuncs)
+
+// phpRiskyCall finds a call of one of phpRiskyFuncs: the name as a whole
+// identifier (not a method, not $variable), spaces or a comment, then '('.
+// "unserialize() is unsafe" names the function in a sentence: an empty
+// call followed by a word is prose.
+func phpRiskyCall(lv string) (int, int, bool) {
+	var start, end int
+	found := phpRiskyCallSet.each(lv, func(e, i int) bool {
+		name := phpRiskyFuncs[e]
+		if i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '_' || lv[i-1] == '$' || lv[i-1] == '>' || lv[i-1] == ':' || lv[i-1] == '.' && i > 1 && isWordByte(lv[i-2])) {
+			return false
+		}
+		j := i + len(name)
+		if j < len(lv) && (isWordByte(lv[j]) || lv[j] == '_') {
+			return false
+		}
+		for j < len(lv) && (lv[j] == ' ' || lv[j] == '\t' || lv[j] == '\n' || lv[j] == '\r') {
+			j++
+		}
+		if strings.HasPrefix(lv[j:], "/*") {
+			if k := strings.Index(lv[j+2:], "*/"); k >= 0 {
+				j += 2 + k + 2
+				for j < len(lv) && (lv[j] == ' ' || lv[j] == '\t') {
+					j++
+				}
+			}
+		}
+		if j >= len(lv) || lv[j] != '(' {
+			return false
+		}
+		if rest := lv[j+1:]; strings.HasPrefix(rest, ") ") && len(rest) > 2 && rest[2] >= 'a' && rest[2] <= 'z' {
+			return false
+		}
+		start, end = i, j+1
+		return true
+	})
+	return start, end, found
+}
 
 // phpOpenTag finds a PHP open tag followed by code: "<?php" with a
 // statement, a call or a variable after it, "<?=" with an expression, or

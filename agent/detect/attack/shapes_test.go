@@ -145,6 +145,19 @@ func TestInjectionShapes(t *testing.T) {
 		{`http://spoofed.burpcollaborator.net`, InQuery, "ssrf.url"},
 		{`jar:http://evil.example!/x`, InQuery, "ssrf.url"},
 		{`https://example.com/oastify.com`, InQuery, ""},
+		// URLs on a literal IP address, as the whole value.
+		{`http://203.0.113.9/x`, InField, "rfi.url"},
+		{`see http://203.0.113.9/x for the status`, InField, ""},
+		// A one-word value closed by a quote and a ';'.
+		{`admin@juice-sh.op';`, InField, "sqli.tokenizer"},
+		{`admin'/* c */;`, InQuery, "sqli.tokenizer"},
+		{`the students';`, InField, ""},
+		// High-risk PHP functions called.
+		{`unserialize(foo)`, InQuery, "rce.code"},
+		{`posix_getpwuid('foo', 25)`, InQuery, "rce.code"},
+		{`get_defined_vars()[0]`, InQuery, "rce.code"},
+		{`PHP's unserialize() is unsafe with user input`, InField, ""},
+		{`$obj->unserialize($x)`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -607,7 +607,7 @@ func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 			continue
 		}
 		toks := sqlLex(lv, i+1, len(buf), buf[:0])
-		if sqlBreakout(toks) {
+		if sqlBreakout(toks) || q != '`' && i > 0 && strings.IndexByte(lv[:i], ' ') < 0 && endsStatement(toks) {
 			return i, len(v), true
 		}
 	}
@@ -779,6 +779,18 @@ func sqlBreakout(toks []sqlTok) bool {
 		return true
 	}
 	return afterOperand(toks[i:], true)
+}
+
+// endsStatement reports whether toks, what follows a quote closing a
+// one-word value, are only a ';' ending the statement, maybe after ')' or a
+// comment: "admin@juice-sh.op';", "7'/* x */;", the probe that tells the
+// attacker the string was closed.
+func endsStatement(toks []sqlTok) bool {
+	i := 0
+	for i < len(toks) && (toks[i].kind == ')' || blockComment(toks[i])) {
+		i++
+	}
+	return i == len(toks)-1 && toks[i].kind == ';'
 }
 
 // cutOff reports whether a comment token ends the query there. A '#'

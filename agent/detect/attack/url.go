@@ -278,7 +278,14 @@ func checkRFI(v, lv string, f Features, c *Context) (int, int, bool) {
 	if u.start == 0 && (includeParam(c.Name) || c.Name == "") && (scriptLike || isIP || u.scheme == "ftp") {
 		return u.start, len(v), true
 	}
-	if u.start == 0 && scriptLike && (isIP || strings.Contains(path, "shell")) {
+	if u.start == 0 && isIP && u.scheme != "data" {
+		// A whole value that is a URL on a literal IP address: what a
+		// remote include or fetch is pointed at when the attacker has no
+		// domain; applications hand out host names (CRS 931100 holds the
+		// same at paranoia level 1).
+		return u.start, len(v), true
+	}
+	if u.start == 0 && scriptLike && strings.Contains(path, "shell") {
 		// A script on a bare IP address ("http://66.240.183.75/crash.php")
 		// in any parameter: what a remote include is pointed at.
 		return u.start, len(v), true

@@ -184,9 +184,24 @@ func mostlyText(b []byte) bool {
 		// Expressions without a word in them ("${7*7}", "<%= 7*7 %>")
 		// are still text when every byte is printable and they are
 		// bracketed; decodings of random tokens rarely are both.
-		return bad == 0 && bracketed(b)
+		// Filter syntax is text too ("*))%00", "*)(|(cn=*"): printable
+		// bytes holding an operator of the languages injected.
+		return bad == 0 && (bracketed(b) || printableWith(b, "*|&;'\"`"))
 	}
 	return bad*20 <= len(b) && letters*8 >= len(b)
+}
+
+// printableWith reports whether b is printable ASCII holding one of the
+// bytes in set.
+func printableWith(b []byte, set string) bool {
+	has := false
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return false
+		}
+		has = has || strings.IndexByte(set, c) >= 0
+	}
+	return has
 }
 
 // bracketed reports whether b is printable ASCII holding an opening
