@@ -1181,6 +1181,9 @@ var javaGadgets = []string{
 var javaGadgetSet = newSubstrings(javaGadgets)
 
 func checkJavaGadget(v, lv string, f Features, c *Context) (int, int, bool) {
+	if javaSerialized(v) {
+		return 0, len(v), true
+	}
 	found := false
 	var start, end int
 	javaGadgetSet.each(lv, func(e, i int) bool {
@@ -1200,6 +1203,18 @@ func checkJavaGadget(v, lv string, f Features, c *Context) (int, int, bool) {
 		return 0, len(v), true
 	}
 	return 0, 0, false
+}
+
+// javaSerialized reports whether v is a Java serialized object stream
+// (magic 0xACED, version 5) in base64 ("rO0AB...") or hex ("aced0005..."):
+// what a deserialization exploit posts in a cookie, a ViewState or a
+// parameter; its class names are binary-framed and decode to no text.
+func javaSerialized(v string) bool {
+	s := strings.TrimLeft(v, " \t\"'")
+	if len(s) < 16 {
+		return false
+	}
+	return strings.HasPrefix(s, "rO0AB") || len(s) >= 24 && strings.EqualFold(s[:8], "aced0005")
 }
 
 // javaPackages are the packages whose classes an attacker names to have a

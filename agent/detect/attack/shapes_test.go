@@ -158,6 +158,12 @@ func TestInjectionShapes(t *testing.T) {
 		{`get_defined_vars()[0]`, InQuery, "rce.code"},
 		{`PHP's unserialize() is unsafe with user input`, InField, ""},
 		{`$obj->unserialize($x)`, InField, ""},
+		// A statement stacked right after the closed string.
+		{`';select p`, InQuery, "sqli.tokenizer"},
+		{`He wrote 'no';select the best one`, InField, ""},
+		// Java serialized objects.
+		{`rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA==`, InCookie, "rce.java"},
+		{`aced00057372001164`, InField, "rce.java"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

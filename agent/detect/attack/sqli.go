@@ -781,6 +781,15 @@ func sqlBreakout(toks []sqlTok) bool {
 	return afterOperand(toks[i:], true)
 }
 
+// statementKeywords start a statement that, stacked right after the
+// attacker closed a string ("';select p", "';shutdown"), needs nothing
+// more to be an injection: nobody ends a quotation with ';' glued to one.
+var statementKeywords = map[string]bool{
+	"select": true, "drop": true, "insert": true, "update": true, "delete": true, "exec": true,
+	"execute": true, "declare": true, "shutdown": true, "waitfor": true, "create": true, "alter": true,
+	"truncate": true, "union": true, "grant": true, "revoke": true, "merge": true, "call": true,
+}
+
 // endsStatement reports whether toks, what follows a quote closing a
 // one-word value, are only a ';' ending the statement, maybe after ')' or a
 // comment: "admin@juice-sh.op';", "7'/* x */;", the probe that tells the
@@ -817,7 +826,7 @@ func afterOperand(toks []sqlTok, quoted bool) bool {
 	case t.kind == 'c':
 		return quoted && cutOff(t.text)
 	case t.kind == ';':
-		return stackedStatement(toks[1:]) || quoted && len(toks) > 1 && toks[1].kind == 'c'
+		return stackedStatement(toks[1:]) || quoted && len(toks) > 1 && (toks[1].kind == 'c' || toks[1].kind == 'w' && statementKeywords[toks[1].text])
 	case t.kind == 'w' && sqlLogical[t.text] || t.kind == 'o' && sqlLogical[t.text]:
 		return condition(toks[1:], quoted)
 	case t.kind == 'w' && (t.text == "order" || t.text == "group") && len(toks) > 2 && toks[1].text == "by":
