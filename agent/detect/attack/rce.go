@@ -1206,15 +1206,12 @@ func checkJavaGadget(v, lv string, f Features, c *Context) (int, int, bool) {
 }
 
 // javaSerialized reports whether v is a Java serialized object stream
-// (magic 0xACED, version 5) in base64 ("rO0AB...") or hex ("aced0005..."):
-// what a deserialization exploit posts in a cookie, a ViewState or a
-// parameter; its class names are binary-framed and decode to no text.
+// (magic 0xACED, version 5) in base64, "rO0AB...": what a deserialization
+// exploit posts in a cookie, a ViewState or a parameter; its class names
+// are binary-framed and decode to no text.
 func javaSerialized(v string) bool {
 	s := strings.TrimLeft(v, " \t\"'")
-	if len(s) < 16 {
-		return false
-	}
-	return strings.HasPrefix(s, "rO0AB") || len(s) >= 24 && strings.EqualFold(s[:8], "aced0005")
+	return len(s) >= 16 && strings.HasPrefix(s, "rO0AB")
 }
 
 // javaPackages are the packages whose classes an attacker names to have a
