@@ -42,10 +42,30 @@ func checkDotDot(v, lv string, f Features, c *Context) (int, int, bool) {
 		return 0, 0, false
 	}
 	switch {
-	case n >= 2, c.Where == InPath, first == 0:
+	case n >= 2, c.Where == InPath:
+		return first, len(v), true
+	case first == 0 && !staticAsset(s):
 		return first, len(v), true
 	}
 	return 0, 0, false
+}
+
+// staticAsset reports whether s, a relative path that climbs one level, is
+// an image, a stylesheet, a script or a font: "../images/logo.png" in a
+// page an editor saves is how sites link their own assets.
+func staticAsset(s string) bool {
+	if strings.ContainsAny(s, "?#%\x00 ") || strings.Contains(s[3:], "..") {
+		return false
+	}
+	dot := strings.LastIndexByte(s, '.')
+	if dot < 0 || strings.IndexByte(s[dot:], '/') >= 0 {
+		return false
+	}
+	switch s[dot+1:] {
+	case "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "css", "js", "woff", "woff2", "ttf", "eot", "mp4", "webm", "mp3":
+		return true
+	}
+	return false
 }
 
 // sensitiveFiles are paths (lower case, '/' separators) worth reading to an

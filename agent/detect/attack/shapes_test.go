@@ -163,6 +163,12 @@ func TestInjectionShapes(t *testing.T) {
 		{`He wrote 'no';select the best one`, InField, ""},
 		// Java serialized objects.
 		{`rO0ABXNyABFqYXZhLnV0aWwuSGFzaE1hcA==`, InCookie, "rce.java"},
+		// One level up to a site's own asset; a C-family block.
+		{`../images/logo.png`, InField, ""},
+		{`../config.php`, InField, "ptrav.dotdot"},
+		{`../images/logo.png%00.php`, InQuery, "ptrav.dotdot"},
+		{`if (a && b) { run(); }`, InField, ""},
+		{`if(1=1,sleep(5),0)`, InQuery, "sqli.libinjection"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

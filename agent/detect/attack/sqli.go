@@ -60,7 +60,42 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 	if noiseToken(lv) {
 		return 0, 0, false
 	}
+	if codeBlock(lv) {
+		return 0, 0, false
+	}
 	return 0, len(v), true
+}
+
+// codeBlock reports whether lv starts as a C-family control statement with
+// a block, "if (a && b) { run(); }", "while (n > 0) {": a snippet in a
+// post, whose "if(" libinjection reads as MySQL's IF() function. The
+// function takes no braces after its arguments.
+func codeBlock(lv string) bool {
+	s := strings.TrimLeft(lv, " \t\r\n")
+	for _, kw := range [...]string{"if", "while", "for", "switch"} {
+		rest, ok := strings.CutPrefix(s, kw)
+		if !ok {
+			continue
+		}
+		rest = strings.TrimLeft(rest, " ")
+		if rest == "" || rest[0] != '(' {
+			return false
+		}
+		depth := 0
+		for i := 0; i < len(rest) && i < 400; i++ {
+			switch rest[i] {
+			case '(':
+				depth++
+			case ')':
+				depth--
+				if depth == 0 {
+					return strings.HasPrefix(strings.TrimLeft(rest[i+1:], " \t\r\n"), "{")
+				}
+			}
+		}
+		return false
+	}
+	return false
 }
 
 // noiseToken reports whether lv (lower-cased) is one token of letters,
