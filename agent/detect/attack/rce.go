@@ -1431,7 +1431,10 @@ func checkPrototypeKey(v, lv string, f Features, c *Context) (int, int, bool) {
 func checkPrototypePath(v, lv string, f Features, c *Context) (int, int, bool) {
 	if i := strings.Index(lv, "__proto__"); i >= 0 {
 		e := i + len("__proto__")
-		before := i > 0 && strings.IndexByte(".[\"'", lv[i-1]) >= 0
+		// '?', '&', '#': a query string or fragment carried in the value,
+		// which client-side parsers (jQuery deparam, Closure) turn into
+		// objects.
+		before := i > 0 && strings.IndexByte(".[\"'?&#", lv[i-1]) >= 0
 		after := e < len(lv) && strings.IndexByte(".[]\"'", lv[e]) >= 0
 		if before && after || i == 0 && after && lv[e] != ']' || c.Where == InName && before && e == len(lv) {
 			return i, e, true

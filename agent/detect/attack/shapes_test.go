@@ -169,6 +169,17 @@ func TestInjectionShapes(t *testing.T) {
 		{`../images/logo.png%00.php`, InQuery, "ptrav.dotdot"},
 		{`if (a && b) { run(); }`, InField, ""},
 		{`if(1=1,sleep(5),0)`, InQuery, "sqli.libinjection"},
+		// Sinks called past "alert(" filters, handlers past parsers.
+		{`alert?.(document?.cookie)`, InQuery, "xss.call"},
+		{`alert.call(null, "XSS")`, InQuery, "xss.call"},
+		{`[1].find(alert('1'))`, InField, "xss.call"},
+		{`press OK (confirm) to go on`, InField, ""},
+		{`<img/src=x/onerror=xxx`, InQuery, "xss.html"},
+		{`&gt;+src+onerror=confirm(1)`, InQuery, "xss.html"},
+		{`{onerror=prompt}throw document.location`, InQuery, "xss.html"},
+		{`<ahref="javascript:window[/alert/.source]()">XSS</a>`, InField, "xss.html"},
+		{`<a href="/x">javascript: the good parts</a>`, InField, ""},
+		{`?__proto__[x]=data:,alert(1)//`, InField, "rce.prototype"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

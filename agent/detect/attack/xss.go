@@ -61,7 +61,7 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	// The same out of an unquoted attribute: `x onerror=alert(1)`.
-	if f&fEq != 0 && (f&fSpace != 0 || f&fSlash != 0) {
+	if f&fEq != 0 && (f&fSpace != 0 || f&fSlash != 0 || strings.IndexByte(lv, '+') >= 0) {
 		if i, ok := unquotedHandler(lv); ok {
 			return i, len(v), true
 		}
@@ -69,7 +69,56 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 	if i := strings.Index(lv, "<?import"); i >= 0 {
 		return i, i + 8, true // IE's HTML component import
 	}
+	if f&fEq != 0 {
+		if i := strings.Index(lv, "onerror="); i >= 0 && strings.Contains(lv[i:], "throw") {
+			// {onerror=alert}throw 1: the thrown value becomes the
+			// handler's argument, a call with no parentheses.
+			if _, ok := jsSink(lv[i+8:], 0); ok || strings.HasPrefix(lv[i+8:], "alert") || strings.HasPrefix(lv[i+8:], "prompt") || strings.HasPrefix(lv[i+8:], "confirm") || strings.HasPrefix(lv[i+8:], "eval") {
+				return i, len(v), true
+			}
+		}
+	}
+	if f&fLT != 0 && f&fEq != 0 {
+		if i, ok := scriptURLAttr(lv); ok {
+			return i, len(v), true
+		}
+	}
 	return 0, 0, false
+}
+
+// scriptURLAttr finds a script URL given as an attribute's value inside
+// markup, whatever the attribute is called: `<ahref="javascript:top[...]()">`
+// is no valid tag, but the browser that repairs it, or the filter that
+// keeps only the URL, still runs it.
+func scriptURLAttr(lv string) (int, bool) {
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "script:")
+		if k < 0 {
+			return 0, false
+		}
+		i := from + k
+		from = i + 7
+		j := i
+		switch {
+		case j >= 4 && lv[j-4:j] == "java":
+			j -= 4
+		case j >= 2 && lv[j-2:j] == "vb":
+			j -= 2
+		default:
+			continue
+		}
+		b := j
+		for b > 0 && (lv[b-1] == '"' || lv[b-1] == '\'' || lv[b-1] == ' ') {
+			b--
+		}
+		if b == 0 || lv[b-1] != '=' || strings.LastIndexByte(lv[:b], '<') < 0 {
+			continue
+		}
+		if wordsOnlyScript(lv[j:]) {
+			continue
+		}
+		return j, true
+	}
 }
 
 // unquotedHandler finds an event handler attribute added after a space or
@@ -85,8 +134,8 @@ func unquotedHandler(lv string) (int, bool) {
 		}
 		i := from + k
 		from = i + 2
-		if i == 0 || lv[i-1] != ' ' && lv[i-1] != '/' && lv[i-1] != '\t' && lv[i-1] != '\n' {
-			continue
+		if i == 0 || lv[i-1] != ' ' && lv[i-1] != '/' && lv[i-1] != '\t' && lv[i-1] != '\n' && lv[i-1] != '+' {
+			continue // '+': a space to a server that decodes the form twice
 		}
 		n := i + 2
 		for n < len(lv) && lv[n] >= 'a' && lv[n] <= 'z' {
@@ -369,6 +418,14 @@ func judgeTag(lv, name string, i int) (int, bool) {
 					i++
 				}
 				val = lv[s:i]
+				// "<img/src=x/onerror=...": the value runs on past the
+				// '/' to a browser, not to every filter or repairing
+				// parser; the handler after it is the intent.
+				if k := strings.Index(val, "/on"); k >= 0 {
+					if e := strings.IndexByte(val[k:], '='); e > 0 && eventHandler(val[k+1:k+e]) {
+						return i, true
+					}
+				}
 			}
 		}
 		switch {
@@ -462,6 +519,11 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 			return i, e, true
 		}
 	}
+	if f&fParen != 0 {
+		if i, e, ok := sinkArgument(lv); ok {
+			return i, e, true
+		}
+	}
 	lead := len(lv) - len(strings.TrimLeft(lv, " \t\r\n"))
 	s := strings.TrimRight(strings.TrimSuffix(strings.TrimRight(strings.TrimSpace(lv), " ;"), "//"), " ;")
 	if len(s) < 4 || len(s) > 200 {
@@ -482,6 +544,15 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 			return 0, 0, false // "function(x) {...}" is code; "new Function(...)" builds it
 		}
 		rest := strings.TrimLeft(name[len(fn):], " ")
+		// alert?.(1), alert.call(null, 1), alert.apply(null, [1]):
+		// the same call, past filters that want "alert(".
+		rest = strings.TrimPrefix(rest, "?.")
+		for _, m := range [...]string{".call", ".apply", ".bind"} {
+			if r, ok := strings.CutPrefix(rest, m); ok {
+				rest = strings.TrimLeft(strings.TrimPrefix(r, "?."), " ")
+				break
+			}
+		}
 		if fn == "settimeout" || fn == "setinterval" {
 			// A timer evaluates a string; setTimeout(fn, 100) is code.
 			if arg := strings.TrimLeft(strings.TrimPrefix(rest, "("), " "); arg == "" || arg[0] != '\'' && arg[0] != '"' {
@@ -503,6 +574,36 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 		return lead, len(v), true
 	}
 	return 0, 0, false
+}
+
+// sinkArgument finds a dialog or an evaluator passed to a call, or called
+// inside its arguments: "[1].find(alert('1'))", "[].map(eval)",
+// "x.forEach(confirm)". The '(' must be a call's, glued to its callee:
+// "press OK (confirm)" is prose.
+func sinkArgument(lv string) (int, int, bool) {
+	for from := 0; ; {
+		k := strings.IndexByte(lv[from:], '(')
+		if k < 0 {
+			return 0, 0, false
+		}
+		p := from + k
+		from = p + 1
+		if p == 0 || !isWordByte(lv[p-1]) && lv[p-1] != ')' && lv[p-1] != ']' {
+			continue
+		}
+		arg := strings.TrimLeft(lv[p+1:], " \t")
+		for _, fn := range [...]string{"alert", "prompt", "confirm", "eval"} {
+			rest, ok := strings.CutPrefix(arg, fn)
+			if !ok {
+				continue
+			}
+			rest = strings.TrimLeft(rest, " \t")
+			if rest != "" && strings.IndexByte("()`,", rest[0]) >= 0 {
+				e := len(lv) - len(rest)
+				return p, e + 1, true
+			}
+		}
+	}
 }
 
 // templateSink finds a template literal substituting a dialog or an

@@ -99,6 +99,12 @@ func Base64(s string) (string, bool) {
 	if len(s) < MinBase64 || len(s)%4 == 1 {
 		return "", false
 	}
+	if sp := strings.Count(s, " "); sp > 0 && sp*16 <= len(s) && s[0] != ' ' {
+		// A '+' read as a space by a form decoder: the sender did not
+		// escape it, the application may still decode what it meant.
+		// Prose has a space every few bytes, not one in sixteen.
+		s = strings.ReplaceAll(s, " ", "+")
+	}
 	url, std := false, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -188,7 +194,9 @@ func mostlyText(b []byte) bool {
 		// bytes holding an operator of the languages injected.
 		return bad == 0 && (bracketed(b) || printableWith(b, "*|&;'\"`"))
 	}
-	return bad*20 <= len(b) && letters*8 >= len(b)
+	// Few letters are text too when every byte is printable and an
+	// operator of the languages injected is among them ("'or 123.22=123.22").
+	return bad*20 <= len(b) && (letters*8 >= len(b) || bad == 0 && printableWith(b, "*|&;'\"`=<>("))
 }
 
 // printableWith reports whether b is printable ASCII holding one of the
