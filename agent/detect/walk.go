@@ -489,7 +489,12 @@ func (w *walker) form(raw string, where attack.Where) {
 	type pair struct{ name, value string }
 	var seenBuf [16]pair // most forms fit; saves growing the slice per request
 	seen := seenBuf[:0]
+	loose := false
 	truncated := decode.Form(raw, w.opts.MaxValues, func(name, value string) {
+		// A bare "name" with spaces is the rest of a value whose '&' was
+		// not escaped ("cmd=127.0.0.1 && ls /etc"): the application may
+		// read the body whole.
+		loose = loose || value == "" && strings.IndexByte(name, ' ') >= 0
 		w.push(point.Step{Kind: point.Field, Name: name})
 		w.name(name)
 		w.value(value, where, true)
@@ -500,6 +505,9 @@ func (w *walker) form(raw string, where attack.Where) {
 	})
 	if truncated {
 		w.res.Truncated = true
+	}
+	if loose {
+		w.scan(point.Point{}, decode.Normalize(strings.ReplaceAll(raw, "+", " ")), where)
 	}
 	// HPP: join repeated names.
 	for i := 1; i < len(seen); i++ {

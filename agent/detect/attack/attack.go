@@ -144,7 +144,7 @@ var Detectors = []Detector{
 	{ID: "crlf.header", Type: CRLF, Check: checkCRLF, Needs: needs(fNewline | fHigh)},
 	{ID: "mail.header", Type: Mail, Check: checkMail, Needs: needs(fNewline)},
 	{ID: "nosqli.operator", Type: NoSQLi, Check: checkNoSQLOperator, Needs: needs(fDollar), In: []Where{InName, InQuery, InField}},
-	{ID: "nosqli.js", Type: NoSQLi, Check: checkNoSQLJS, Needs: needs(fQuote | fSemi | fPipe | fAmp)},
+	{ID: "nosqli.js", Type: NoSQLi, Check: checkNoSQLJS, Needs: needs(fQuote | fSemi | fPipe | fAmp | fParen)},
 	{ID: "ldapi.filter", Type: LDAPi, Check: checkLDAP, Needs: needs(fParen)},
 	{ID: "xxe.entity", Type: XXE, Check: checkXXE, Needs: needs(fLT)},
 	{ID: "data_bomb.xml_entities", Type: DataBomb, Check: checkEntityBomb, Needs: needs(fMarkupDecl, fAmp), In: []Where{InMarkup, InBody, InField, InQuery}}, // digraph

@@ -271,6 +271,9 @@ func checkMail(v, lv string, f Features, c *Context) (int, int, bool) {
 				return i, len(v), true
 			}
 		}
+		if imapCommand(rest) {
+			return i, len(v), true
+		}
 		k := 0
 		for k < len(rest) && (rest[k] >= 'a' && rest[k] <= 'z' || rest[k] == '-') {
 			k++
@@ -288,6 +291,29 @@ func checkMail(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// imapCommand reports whether a line starts with an IMAP command after its
+// tag, "v100 capability", "a1 fetch 1 body[]": what a webmail front end
+// forwards to its IMAP server when a line break reaches it. The tag must
+// hold a digit, as clients number them; "a list of..." is prose.
+func imapCommand(line string) bool {
+	t := 0
+	digit := false
+	for t < len(line) && t < 9 && (line[t] >= 'a' && line[t] <= 'z' || line[t] >= '0' && line[t] <= '9') {
+		digit = digit || line[t] <= '9'
+		t++
+	}
+	if !digit || t == 0 || t >= len(line) || line[t] != ' ' {
+		return false
+	}
+	cmd := line[t+1:]
+	for _, c := range [...]string{"capability", "login", "select", "examine", "fetch", "store", "list", "lsub", "append", "logout", "authenticate", "starttls", "noop", "uid", "search", "copy", "create", "delete", "rename", "status", "expunge"} {
+		if rest, ok := strings.CutPrefix(cmd, c); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\r' || rest[0] == '\n') {
+			return true
+		}
+	}
+	return false
 }
 
 // oneWord reports whether s is a short run of text without spaces.
@@ -336,6 +362,27 @@ func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 		return 0, 0, false
 	}
+	// An operator as an object key in text the application evaluates or
+	// splices into a query: "', $or: [ {}, {'a':'a".
+	for from := 0; ; {
+		k := strings.IndexByte(lv[from:], '$')
+		if k < 0 {
+			break
+		}
+		i := from + k
+		from = i + 1
+		e := from
+		for e < len(lv) && lv[e] >= 'a' && lv[e] <= 'z' {
+			e++
+		}
+		if e == from || !mongoOperators[lv[i:e]] {
+			continue
+		}
+		r := strings.TrimLeft(lv[e:], "'\" ")
+		if r != "" && r[0] == ':' && (i == 0 || lv[i-1] != '$') {
+			return i, len(v), true
+		}
+	}
 	// A value that is a JSON-ish operator object the decoder did not
 	// parse: {"$gt": ""} sent as text, or {$ne: 1}.
 	if f&fBrace != 0 {
@@ -365,6 +412,11 @@ func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
 // expression ($where, mapReduce): a closed string followed by logic that
 // makes the query true or slow.
 func checkNoSQLJS(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fParen != 0 && f&fDot != 0 {
+		if i, ok := mongoShell(lv); ok {
+			return i, len(v), true
+		}
+	}
 	if f&(fQuote|fSemi|fPipe|fAmp) == 0 {
 		return 0, 0, false
 	}
@@ -395,6 +447,43 @@ func checkNoSQLJS(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// mongoShell finds a mongo shell statement on a collection,
+// "db.injection.insert({success:1})", "db.users.find()",
+// "db.dropDatabase()": what a server that evaluates input (an eval, a
+// $where, a shell wrapper) runs against the database.
+func mongoShell(lv string) (int, bool) {
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "db.")
+		if k < 0 {
+			return 0, false
+		}
+		i := from + k
+		from = i + 3
+		if i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '.' || lv[i-1] == '_') {
+			continue
+		}
+		rest := lv[i+3:]
+		for _, m := range [...]string{"dropdatabase(", "getcollection(", "eval(", "runcommand(", "getsiblingdb(", "adminCommand("} {
+			if strings.HasPrefix(rest, strings.ToLower(m)) {
+				return i, true
+			}
+		}
+		n := 0
+		for n < len(rest) && (isWordByte(rest[n]) || rest[n] == '_') {
+			n++
+		}
+		if n == 0 || n >= len(rest) || rest[n] != '.' {
+			continue
+		}
+		method := rest[n+1:]
+		for _, m := range [...]string{"insert", "insertone", "insertmany", "find", "findone", "remove", "drop", "update", "updateone", "updatemany", "deleteone", "deletemany", "aggregate", "mapreduce", "findandmodify", "replaceone", "count"} {
+			if r, ok := strings.CutPrefix(method, m); ok && strings.HasPrefix(strings.TrimLeft(r, " "), "(") {
+				return i, true
+			}
+		}
+	}
 }
 
 // checkLDAP finds LDAP filter injection: a value that closes the filter it

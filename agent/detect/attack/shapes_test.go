@@ -180,6 +180,13 @@ func TestInjectionShapes(t *testing.T) {
 		{`<ahref="javascript:window[/alert/.source]()">XSS</a>`, InField, "xss.html"},
 		{`<a href="/x">javascript: the good parts</a>`, InField, ""},
 		{`?__proto__[x]=data:,alert(1)//`, InField, "rce.prototype"},
+		// Mongo shell statements, operator keys in text, IMAP commands.
+		{`db.injection.insert({success:1});`, InQuery, "nosqli.js"},
+		{`db.users.find()`, InField, "nosqli.js"},
+		{`the db.example.com host (find it)`, InField, ""},
+		{`', $or: [ {}, { 'a':'a`, InQuery, "nosqli.operator"},
+		{"\r\nV100 CAPABILITY\r\nV101 FETCH 4791", InQuery, "mail.header"},
+		{"Shopping:\nA list of things\n2 apples", InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
