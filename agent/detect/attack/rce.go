@@ -723,6 +723,9 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 	if i, e, ok := phpRiskyCall(lv); ok {
 		return i, e, true
 	}
+	if i, ok := aspCode(lv); ok {
+		return i, len(v), true
+	}
 	var start, end int
 	found := codeCallSet.each(lv, func(e, i int) bool {
 		call := codeCalls[e]
@@ -750,6 +753,37 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 }
 
 var codeCallSet = newSubstrings(codeCalls)
+
+// aspCode finds classic ASP (VBScript) code of a web shell: one of the
+// calls that run what a request brings (execute request(...), eval
+// request, WScript.Shell), or two of the statements its droppers string
+// together (On Error Resume Next, Execute(, Response.Write(,
+// Server.CreateObject(, ...). Names split into concatenated literals,
+// "Ex"&"e"&"cute(", are joined first.
+func aspCode(lv string) (int, bool) {
+	s := lv
+	if strings.Contains(s, `"&"`) {
+		s = strings.ReplaceAll(s, `"&"`, "")
+	}
+	for _, m := range [...]string{"wscript.shell", "execute request(", "execute(request(", "eval request(", "eval(request(", "executeglobal request(", "executeglobal(request("} {
+		if i := strings.Index(s, m); i >= 0 {
+			return min(i, len(lv)), true
+		}
+	}
+	n, first := 0, -1
+	for _, m := range [...]string{"on error resume next", "execute(", "executeglobal(", "response.write(", "response.end", "server.createobject(", "createobject(", "server.scripttimeout"} {
+		if i := strings.Index(s, m); i >= 0 && (i == 0 || !isWordByte(s[i-1])) {
+			n++
+			if first < 0 || i < first {
+				first = i
+			}
+		}
+	}
+	if n >= 2 {
+		return min(first, len(lv)), true
+	}
+	return 0, false
+}
 
 // phpRiskyFuncs are PHP functions a web shell or an injected payload
 // calls and an application never takes from a request: decoders that

@@ -187,6 +187,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`', $or: [ {}, { 'a':'a`, InQuery, "nosqli.operator"},
 		{"\r\nV100 CAPABILITY\r\nV101 FETCH 4791", InQuery, "mail.header"},
 		{"Shopping:\nA list of things\n2 apples", InField, ""},
+		// Classic ASP web shells.
+		{`<%execute request("x")%>`, InField, "rce.code"},
+		{`"Ex"&"e"&"cute(""Server.ScriptTimeout=3600:On Error Resume Next`, InQuery, "rce.code"},
+		{`On Error Resume Next is how VBScript ignores errors`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
