@@ -159,7 +159,7 @@ func (g *gen) gotestwaf(dir string) error {
 						continue
 					}
 					c.ID = g.id("gtw-" + name)
-					c.Label, c.Type, c.Split, c.Source = label, typ, sp, "gotestwaf"
+					c.Label, c.Type, c.Split, c.Source = label, typ, sp, corpus.SourceGoTestWAF
 					c.Place, c.Encoding = "gtw-"+strings.ToLower(phName), strings.ToLower(enc)
 					g.add(c)
 				}
