@@ -13,7 +13,9 @@ import (
 const (
 	minGeneratedDetection = 0.997  // attacks of test/corpus/attacks.jsonl detected
 	minCRSDetection       = 0.780  // CRS PL1 regression positives detected
-	maxBenignFlagged      = 0.0010 // benign requests flagged (the target)
+	minGTWDetection       = 0.880  // GoTestWAF test cases (gotestwaf.jsonl) detected
+	maxBenignFlagged      = 0.0010 // hard benign requests (benign.jsonl) flagged (the target)
+	maxGTWBenignFlagged   = 0.0050 // GoTestWAF false-positive texts flagged
 )
 
 func TestCorpusQuality(t *testing.T) {
@@ -25,31 +27,50 @@ func TestCorpusQuality(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var gen, crs corpus.Stats
-	for place, s := range rep.AttackByPlace {
-		target := &gen
-		if place == "crs" {
-			target = &crs
+	sum := func(m map[string]*corpus.Stats) corpus.Stats {
+		var all corpus.Stats
+		for _, s := range m {
+			all.Cases += s.Cases
+			all.Flagged += s.Flagged
 		}
-		target.Cases += s.Cases
-		target.Flagged += s.Flagged
+		return all
+	}
+	gen, crs, gtw := sum(rep.AttackByType), sum(rep.CRSByType), sum(rep.GTWByType)
+	var benign, gtwBenign corpus.Stats
+	if s := rep.BenignBySource["gen"]; s != nil {
+		benign = *s
+	}
+	if s := rep.BenignBySource[corpus.SourceGoTestWAF]; s != nil {
+		gtwBenign = *s
 	}
 	for typ, s := range rep.AttackByType {
 		t.Logf("%-15s %5d cases, %6.2f%% detected", typ, s.Cases, 100*s.Rate())
 	}
-	t.Logf("generated attacks: %.2f%% of %d; CRS PL1: %.2f%% of %d; benign flagged: %.3f%% of %d",
-		100*gen.Rate(), gen.Cases, 100*crs.Rate(), crs.Cases, 100*rep.Benign.Rate(), rep.Benign.Cases)
+	for typ, s := range rep.GTWByType {
+		t.Logf("GoTestWAF %-15s %5d cases, %6.2f%% detected", typ, s.Cases, 100*s.Rate())
+	}
+	t.Logf("generated attacks: %.2f%% of %d; CRS PL1: %.2f%% of %d; GoTestWAF: %.2f%% of %d; benign flagged: %.3f%% of %d; GoTestWAF benign flagged: %.3f%% of %d",
+		100*gen.Rate(), gen.Cases, 100*crs.Rate(), crs.Cases, 100*gtw.Rate(), gtw.Cases,
+		100*benign.Rate(), benign.Cases, 100*gtwBenign.Rate(), gtwBenign.Cases)
 	if gen.Rate() < minGeneratedDetection {
 		t.Errorf("generated attacks detected %.2f%%, threshold %.2f%%", 100*gen.Rate(), 100*minGeneratedDetection)
 	}
 	if crs.Rate() < minCRSDetection {
 		t.Errorf("CRS attacks detected %.2f%%, threshold %.2f%%", 100*crs.Rate(), 100*minCRSDetection)
 	}
-	if rep.Benign.Rate() > maxBenignFlagged {
+	if gtw.Cases == 0 || gtw.Rate() < minGTWDetection {
+		t.Errorf("GoTestWAF attacks detected %.2f%% of %d, threshold %.2f%%", 100*gtw.Rate(), gtw.Cases, 100*minGTWDetection)
+	}
+	if benign.Rate() > maxBenignFlagged || gtwBenign.Rate() > maxGTWBenignFlagged {
 		for _, f := range rep.FalseAlarms {
 			d := f.Detections[0]
 			t.Logf("false positive %s: %s at %s", f.Case.ID, d.DetectorID, d.Point)
 		}
-		t.Errorf("benign flagged %.3f%%, threshold %.3f%%", 100*rep.Benign.Rate(), 100*maxBenignFlagged)
+	}
+	if benign.Cases == 0 || benign.Rate() > maxBenignFlagged {
+		t.Errorf("benign flagged %.3f%% of %d, threshold %.3f%%", 100*benign.Rate(), benign.Cases, 100*maxBenignFlagged)
+	}
+	if gtwBenign.Rate() > maxGTWBenignFlagged {
+		t.Errorf("GoTestWAF benign flagged %.3f%%, threshold %.3f%%", 100*gtwBenign.Rate(), 100*maxGTWBenignFlagged)
 	}
 }

@@ -31,6 +31,10 @@ const (
 	Holdout = "holdout"
 )
 
+// SourceGoTestWAF is the Source of the cases converted from the GoTestWAF
+// test cases (gotestwaf.jsonl).
+const SourceGoTestWAF = "gotestwaf"
+
 // Case is one labeled request.
 type Case struct {
 	ID              string      `json:"id"`
@@ -138,15 +142,17 @@ func (s Stats) Rate() float64 {
 
 // Report is the outcome of running the engine over a corpus.
 type Report struct {
-	AttackByType  map[string]*Stats // generated attacks, per attack type
-	CRSByType     map[string]*Stats // CRS regression positives, per attack type
-	AttackBySplit map[string]*Stats
-	AttackByPlace map[string]*Stats
-	Benign        Stats
-	BenignBySplit map[string]*Stats
-	BenignByPlace map[string]*Stats
-	Missed        []Case // attacks with no detection
-	FalseAlarms   []Flagged
+	AttackByType   map[string]*Stats // generated attacks, per attack type
+	CRSByType      map[string]*Stats // CRS regression positives, per attack type
+	GTWByType      map[string]*Stats // GoTestWAF test cases (Source "gotestwaf"), per attack type
+	AttackBySplit  map[string]*Stats // all attacks
+	AttackByPlace  map[string]*Stats
+	Benign         Stats // all benign cases
+	BenignBySplit  map[string]*Stats
+	BenignByPlace  map[string]*Stats
+	BenignBySource map[string]*Stats // "gen" (the hard benign corpus), "gotestwaf"
+	Missed         []Case            // attacks with no detection
+	FalseAlarms    []Flagged
 }
 
 // Flagged is a benign case and what the engine said about it.
@@ -158,8 +164,8 @@ type Flagged struct {
 // Run inspects every case with e.
 func Run(e *detect.Engine, cases []Case) (*Report, error) {
 	r := &Report{
-		AttackByType: map[string]*Stats{}, CRSByType: map[string]*Stats{}, AttackBySplit: map[string]*Stats{}, AttackByPlace: map[string]*Stats{},
-		BenignBySplit: map[string]*Stats{}, BenignByPlace: map[string]*Stats{},
+		AttackByType: map[string]*Stats{}, CRSByType: map[string]*Stats{}, GTWByType: map[string]*Stats{}, AttackBySplit: map[string]*Stats{}, AttackByPlace: map[string]*Stats{},
+		BenignBySplit: map[string]*Stats{}, BenignByPlace: map[string]*Stats{}, BenignBySource: map[string]*Stats{},
 	}
 	get := func(m map[string]*Stats, k string) *Stats {
 		s := m[k]
@@ -185,8 +191,11 @@ func Run(e *detect.Engine, cases []Case) (*Report, error) {
 				}
 			}
 			byType := r.AttackByType
-			if c.Place == "crs" {
+			switch {
+			case c.Place == "crs":
 				byType = r.CRSByType
+			case c.Source == SourceGoTestWAF:
+				byType = r.GTWByType
 			}
 			for _, s := range []*Stats{get(byType, c.Type), get(r.AttackBySplit, c.Split), get(r.AttackByPlace, c.Place)} {
 				s.Cases++
@@ -202,7 +211,7 @@ func Run(e *detect.Engine, cases []Case) (*Report, error) {
 			}
 			continue
 		}
-		for _, s := range []*Stats{&r.Benign, get(r.BenignBySplit, c.Split), get(r.BenignByPlace, c.Place)} {
+		for _, s := range []*Stats{&r.Benign, get(r.BenignBySplit, c.Split), get(r.BenignByPlace, c.Place), get(r.BenignBySource, c.Source)} {
 			s.Cases++
 			if flagged {
 				s.Flagged++

@@ -40,7 +40,7 @@ func main() {
 		fmt.Println("\nmissed attacks:")
 		for _, c := range rep.Missed {
 			if c.Split == corpus.Tune || *holdout {
-				fmt.Printf("  %s [%s %s %s] %s?%s %q\n", c.ID, c.Type, c.Place, c.Encoding, c.Path, short(c.Query), short(c.Body))
+				fmt.Printf("  %s [%s %s %s] %s?%s %q%s\n", c.ID, c.Type, c.Place, c.Encoding, c.Path, short(c.Query), short(c.Body), extraHeader(c))
 			}
 		}
 	}
@@ -55,6 +55,21 @@ func main() {
 	}
 }
 
+// extraHeader shows the header a payload was placed in (the last one; the
+// generators put the payload after the ordinary headers).
+func extraHeader(c corpus.Case) string {
+	if c.Query != "" || c.Body != "" || len(c.Headers) == 0 || !strings.Contains(c.Place, "header") && !strings.Contains(c.Place, "useragent") && !strings.Contains(c.Place, "cookie") {
+		return ""
+	}
+	for _, h := range c.Headers {
+		if strings.EqualFold(h[0], "User-Agent") && strings.Contains(c.Place, "useragent") {
+			return fmt.Sprintf(" %s: %q", h[0], short(h[1]))
+		}
+	}
+	h := c.Headers[len(c.Headers)-1]
+	return fmt.Sprintf(" %s: %q", h[0], short(h[1]))
+}
+
 func short(s string) string {
 	if len(s) > 160 {
 		return s[:160] + "..."
@@ -67,7 +82,7 @@ func print(w io.Writer, r *corpus.Report) {
 	for _, t := range []struct {
 		title string
 		m     map[string]*corpus.Stats
-	}{{"generated", r.AttackByType}, {"CRS PL1", r.CRSByType}} {
+	}{{"generated", r.AttackByType}, {"CRS PL1", r.CRSByType}, {"GoTestWAF", r.GTWByType}} {
 		if len(t.m) == 0 {
 			continue
 		}
@@ -82,15 +97,22 @@ func print(w io.Writer, r *corpus.Report) {
 		}
 		fmt.Fprintf(w, "%-16s %7d %9s %8.2f%%\n\n", "ALL", all.Cases, pct(&all), 100*float64(all.TypeHits)/float64(max(1, all.Cases)))
 	}
-	fmt.Fprintf(w, "%-16s %7s %9s\n", "attack place", "cases", "detected")
+	fmt.Fprintf(w, "%-22s %7s %9s\n", "attack place", "cases", "detected")
 	for _, k := range keys(r.AttackByPlace) {
-		fmt.Fprintf(w, "%-16s %7d %9s\n", k, r.AttackByPlace[k].Cases, pct(r.AttackByPlace[k]))
+		fmt.Fprintf(w, "%-22s %7d %9s\n", k, r.AttackByPlace[k].Cases, pct(r.AttackByPlace[k]))
 	}
-	fmt.Fprintf(w, "\n%-16s %7s %9s\n", "benign place", "cases", "flagged")
+	fmt.Fprintf(w, "\n%-22s %7s %9s\n", "benign place", "cases", "flagged")
 	for _, k := range keys(r.BenignByPlace) {
-		fmt.Fprintf(w, "%-16s %7d %9s\n", k, r.BenignByPlace[k].Cases, pct(r.BenignByPlace[k]))
+		fmt.Fprintf(w, "%-22s %7d %9s\n", k, r.BenignByPlace[k].Cases, pct(r.BenignByPlace[k]))
 	}
-	fmt.Fprintf(w, "%-16s %7d %9s\n", "ALL BENIGN", r.Benign.Cases, pct(&r.Benign))
+	for _, k := range keys(r.BenignBySource) {
+		title := map[string]string{"gen": "hard benign", corpus.SourceGoTestWAF: "GoTestWAF benign"}[k]
+		if title == "" {
+			title = k + " benign"
+		}
+		fmt.Fprintf(w, "%-22s %7d %9s\n", title, r.BenignBySource[k].Cases, pct(r.BenignBySource[k]))
+	}
+	fmt.Fprintf(w, "%-22s %7d %9s\n", "ALL BENIGN", r.Benign.Cases, pct(&r.Benign))
 	fmt.Fprintf(w, "\n%-16s %18s %18s\n", "split", "attacks detected", "benign flagged")
 	for _, k := range []string{corpus.Tune, corpus.Holdout} {
 		a, b := r.AttackBySplit[k], r.BenignBySplit[k]

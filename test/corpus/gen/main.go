@@ -1,7 +1,8 @@
 // Command gen writes Palisade's labeled detection corpus (test/corpus/*.jsonl):
 // the attack payloads of payloads.go placed in every point kind and
 // encoding that fits their type, benign traffic built to be hard, and the
-// positive regression tests of the OWASP CRS converted to requests. Output
+// positive regression tests of the OWASP CRS and the GoTestWAF test cases
+// (test/corpus/gotestwaf) converted to requests. Output
 // is deterministic for a given seed; each case lands in the "tune" or
 // "holdout" split by a hash of its payload, so that variants of one
 // payload never straddle the split.
@@ -38,6 +39,7 @@ type gen struct {
 func main() {
 	out := flag.String("out", "test/corpus", "output directory")
 	crs := flag.String("crs", "", "directory of the github.com/corazawaf/coraza-coreruleset/v4 module (optional)")
+	gtw := flag.String("gotestwaf", "test/corpus/gotestwaf", "directory of the GoTestWAF test cases (skipped when the default is absent; \"\" to skip)")
 	seed := flag.Uint64("seed", 3, "random seed")
 	flag.Parse()
 
@@ -53,6 +55,15 @@ func main() {
 			log.Fatal(err)
 		}
 		write(filepath.Join(*out, "crs.jsonl"), g.cases)
+	}
+	gtwSet := false
+	flag.Visit(func(f *flag.Flag) { gtwSet = gtwSet || f.Name == "gotestwaf" })
+	if _, err := os.Stat(*gtw); *gtw != "" && (err == nil || gtwSet) {
+		g.cases = nil
+		if err := g.gotestwaf(*gtw); err != nil {
+			log.Fatal(err)
+		}
+		write(filepath.Join(*out, "gotestwaf.jsonl"), g.cases)
 	}
 }
 
