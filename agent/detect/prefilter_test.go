@@ -74,10 +74,6 @@ func TestPrefilterSameResultsOnCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 		if diff := sameResult(with.Inspect(req), without.Inspect(req)); diff != "" {
-			if why, ok := knownPrefilterDiffs[cases[i].ID]; ok {
-				t.Logf("case %s (known, %s): %s", cases[i].ID, why, diff)
-				continue
-			}
 			t.Errorf("case %s: %s", cases[i].ID, diff)
 			if bad++; bad == 10 {
 				t.Fatal("too many differences")
@@ -87,16 +83,6 @@ func TestPrefilterSameResultsOnCorpus(t *testing.T) {
 	if !t.Failed() {
 		t.Logf("%d corpus cases, identical with and without the prefilter", len(cases))
 	}
-}
-
-// knownPrefilterDiffs are corpus cases on which the engines with and
-// without the prefilter are known to differ, to be fixed in the engine;
-// the test logs them instead of failing. Each is flagged by both engines
-// (the detection figures do not depend on it).
-var knownPrefilterDiffs = map[string]string{
-	// GoTestWAF "__proto__[v-if]=_c.constructor('alert(1)')()" as a URL
-	// path segment: rce.prototype fires at path[0] without the prefilter only.
-	"gtw-xss-scripting-77": "rce.prototype at path[0] without the prefilter only",
 }
 
 // prefilterPieces are fragments random values are built from: parts of

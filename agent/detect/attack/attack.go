@@ -134,7 +134,7 @@ var Detectors = []Detector{
 	{ID: "rce.node", Type: RCE, Check: checkNodeGlobal, Needs: needs(fDot | fBracket | fParen)},
 	{ID: "rce.ssi", Type: RCE, Check: checkSSI, Needs: needs(fMarkupDecl)},
 	{ID: "rce.upload", Type: RCE, Check: checkUpload, In: []Where{InFilename}},
-	{ID: "rce.prototype", Type: RCE, Check: checkPrototypePath, Needs: needs(fOther | fDot | fBracket), In: []Where{InName, InQuery, InField, InCookie}},
+	{ID: "rce.prototype", Type: RCE, Check: checkPrototypePath, Needs: needs(fOther | fDot | fBracket), In: prototypePlaces},
 	{ID: "rce.prototype_key", Type: RCE, Check: checkPrototypeKey, In: []Where{InName}},
 	{ID: "ptrav.dotdot", Type: PTrav, Check: checkDotDot, Needs: needs(fDotDot, fSlash|fBackslash|fSemi)}, // digraph
 	{ID: "ptrav.file", Type: PTrav, Check: checkSensitiveFile, Needs: needs(fSlash | fBackslash | fDot | fColon)},

@@ -1463,6 +1463,9 @@ func checkPrototypeKey(v, lv string, f Features, c *Context) (int, int, bool) {
 // key or in a value a server uses as a path: "__proto__[isAdmin]",
 // "constructor[prototype][x]", "a.__proto__.b".
 func checkPrototypePath(v, lv string, f Features, c *Context) (int, int, bool) {
+	if !slices.Contains(prototypePlaces, c.Where) {
+		return 0, 0, false
+	}
 	if i := strings.Index(lv, "__proto__"); i >= 0 {
 		e := i + len("__proto__")
 		// '?', '&', '#': a query string or fragment carried in the value,
@@ -1485,6 +1488,11 @@ func checkPrototypePath(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	return 0, 0, false
 }
+
+// prototypePlaces are where a prototype path reaches an object merge: keys
+// and values of the query, forms, JSON and cookies, and the path that
+// client-side routers parse ("/?__proto__[x]=...").
+var prototypePlaces = []Where{InName, InQuery, InField, InCookie, InPath, InPathSegment}
 
 // ssiDirectives are the server-side include elements a web server runs
 // when it parses a page ("<!--#exec cmd=..."): an include is a file read or
