@@ -35,7 +35,8 @@ func Normalize(s string) string {
 			t = Percent(t)
 			// A value that was percent-encoded twice went through form
 			// encoding first, where '+' is a space: "1%2BOR%2B1%3D1".
-			if t != s && strings.IndexByte(t, '+') >= 0 && strings.IndexByte(t, ' ') < 0 {
+			// An address keeps its plus ("john%2Bnews%40example.com").
+			if t != s && strings.IndexByte(t, '+') >= 0 && strings.IndexByte(t, ' ') < 0 && !emailAddress(t) {
 				t = strings.ReplaceAll(t, "+", " ")
 			}
 		}
@@ -51,6 +52,32 @@ func Normalize(s string) string {
 		s = t
 	}
 	return s
+}
+
+// emailAddress reports whether s is one e-mail address: a local part, one
+// '@', and a host name with a dot.
+func emailAddress(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || strings.Count(s, "@") != 1 || len(s) > 254 {
+		return false
+	}
+	host := s[at+1:]
+	if !strings.Contains(host, ".") {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	for i := 0; i < at; i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".+-_", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // encoded reports whether s has a byte that starts an encoding Normalize
