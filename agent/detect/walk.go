@@ -768,7 +768,9 @@ func (w *walker) graphqlDocument(doc string) {
 	depth := len(w.stack)
 	err := decode.GraphQL(doc, w.limits(), w)
 	w.stack = w.stack[:depth]
-	if !w.decodeErr(err) {
+	if !w.decodeErr(err) || strings.Contains(doc, "__schema") {
+		// Unparsed documents are scanned whole, and so are introspection
+		// queries: their arguments are harmless, the query is the probe.
 		w.scan(p, decode.Normalize(doc), attack.InField)
 	}
 }
@@ -781,8 +783,22 @@ func (w *walker) xmlBody(s string) bool {
 	w.layers--
 	w.stack = w.stack[:depth+1]
 	ok := w.decodeErr(err)
+	if ok && schemaReference(s) {
+		// XInclude and XML Schema references are elements and attributes,
+		// not declarations: the document is scanned whole for them.
+		save := w.where
+		w.scan(point.Point{}, s, attack.InMarkup)
+		w.where = save
+	}
 	w.stack = w.stack[:depth]
 	return ok
+}
+
+// schemaReference reports whether an XML document may reference an
+// external schema or include another document, the parts the element walk
+// does not see.
+func schemaReference(s string) bool {
+	return strings.Contains(s, ":include") || strings.Contains(s, ":import") || strings.Contains(s, ":redefine") || strings.Contains(s, "chemaLocation")
 }
 
 func (w *walker) multipart(s, contentType string) bool {

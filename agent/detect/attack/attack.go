@@ -151,6 +151,7 @@ var Detectors = []Detector{
 	{ID: "redir.url", Type: Redir, Check: checkRedirect, Needs: needs(fSlash | fBackslash | fColon), In: []Where{InQuery, InField}},
 	{ID: "scanner.agent", Type: Scanner, Check: checkScannerAgent, In: []Where{InHeader}},
 	{ID: "scanner.probe", Type: Scanner, Check: checkProbePath, In: []Where{InPath}},
+	{ID: "scanner.introspection", Type: Scanner, Check: checkGraphQLIntrospection, Needs: needs(fBrace)},
 }
 
 // numberDetectors are the detectors that can flag a value made of digits,

@@ -558,10 +558,45 @@ func checkXXE(v, lv string, f Features, c *Context) (int, int, bool) {
 			return i, len(v), true
 		}
 	}
-	if i := containsAny(lv, "<xi:include", "xmlns:xi=", "<xsl:include", "document('", "document(\"", "<!entity % "); i >= 0 {
+	if i := containsAny(lv, "<xi:include", "xmlns:xi=", "<xsl:include", "document('", "document(\"", "<!entity % ", "<xs:include", "<xs:import", "<xs:redefine", "<xsd:include", "<xsd:import", "<xsd:redefine"); i >= 0 {
 		return i, len(v), true
 	}
+	if i, ok := schemaLocationProbe(lv); ok {
+		return i, len(v), true
+	}
+	if i := strings.Index(lv, "<?xml"); i >= 0 {
+		// A document declared in UTF-7 hides its markup from everything
+		// but the parser: "+ADwAIQ-DOCTYPE" is "<!DOCTYPE".
+		if end := strings.Index(lv[i:], "?>"); end > 0 && (strings.Contains(lv[i:i+end], "utf-7") || strings.Contains(lv[i:i+end], "utf7")) {
+			return i, len(v), true
+		}
+	}
 	return 0, 0, false
+}
+
+// schemaLocationProbe finds an xsi:schemaLocation that a validating parser
+// would fetch and that is no namespace-and-location list: one URL alone
+// (pairs are "namespace location"), or any noNamespaceSchemaLocation URL.
+// Requests that carry a schema reference at all are rare; an odd one is
+// the out-of-band probe.
+func schemaLocationProbe(lv string) (int, bool) {
+	for _, attr := range [...]string{"xsi:schemalocation=", "xsi:nonamespaceschemalocation="} {
+		i := strings.Index(lv, attr)
+		if i < 0 {
+			continue
+		}
+		val := attrValue(lv[i+len(attr):])
+		if e := strings.IndexAny(val, "\"'>"); e >= 0 {
+			val = val[:e]
+		}
+		if !strings.Contains(val, "://") {
+			continue
+		}
+		if attr == "xsi:nonamespaceschemalocation=" || len(strings.Fields(val))%2 == 1 {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // checkEntityBomb finds entity declarations that expand into each other

@@ -726,6 +726,17 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 	if i, ok := aspCode(lv); ok {
 		return i, len(v), true
 	}
+	if i := strings.Index(lv, "${@"); i >= 0 {
+		// "${@print(md5(1))}": PHP evaluates a call inside a string's
+		// complex variable, the '@' silencing its errors.
+		w := i + 3
+		for w < len(lv) && (isWordByte(lv[w]) || lv[w] == '_') {
+			w++
+		}
+		if w > i+3 && w < len(lv) && lv[w] == '(' {
+			return i, w + 1, true
+		}
+	}
 	var start, end int
 	found := codeCallSet.each(lv, func(e, i int) bool {
 		call := codeCalls[e]

@@ -29,7 +29,49 @@ func checkScannerAgent(v, lv string, f Features, c *Context) (int, int, bool) {
 	if e, i, ok := scannerAgentSet.index(lv); ok {
 		return i, i + len(scannerAgents[e]), true
 	}
+	if f&fDot != 0 {
+		if i, e, ok := oastName(lv); ok {
+			return i, e, true
+		}
+	}
 	return 0, 0, false
+}
+
+// oastName finds a host name of an out-of-band interaction service in
+// text ("... Safari/537.36 root@x1y2.interact.sh"): a scanner planting a
+// callback where a header is logged or evaluated.
+func oastName(lv string) (int, int, bool) {
+	start := 0
+	for i := 0; i <= len(lv); i++ {
+		if i < len(lv) && (isWordByte(lv[i]) || lv[i] == '.' || lv[i] == '-' || lv[i] == '_') {
+			continue
+		}
+		if tok := lv[start:i]; strings.IndexByte(tok, '.') > 0 && oastHost(strings.Trim(tok, ".")) {
+			return start, i, true
+		}
+		start = i + 1
+	}
+	return 0, 0, false
+}
+
+// checkGraphQLIntrospection finds a GraphQL introspection query, the
+// schema dump that scanners and attackers start with ("{ __schema { types
+// { name } } }"); "__typename", which clients ask for routinely, is not one.
+func checkGraphQLIntrospection(v, lv string, f Features, c *Context) (int, int, bool) {
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "__schema")
+		if k < 0 {
+			return 0, 0, false
+		}
+		i := from + k
+		from = i + 8
+		if i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '_') {
+			continue
+		}
+		if rest := strings.TrimLeft(lv[from:], " \t\r\n"); rest != "" && rest[0] == '{' {
+			return i, from, true
+		}
+	}
 }
 
 // probePaths are request paths (lower case) that only scanners and

