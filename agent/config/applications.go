@@ -181,7 +181,7 @@ func DefaultProxy() Proxy {
 		UpstreamDialTimeout:     5 * time.Second,
 		UpstreamResponseTimeout: 60 * time.Second,
 		UpstreamMaxIdle:         64,
-		Inspection:              Inspection{MaxBodyBytes: 128 << 10, Oversize: OversizePass},
+		Inspection:              Inspection{MaxBodyBytes: 1 << 20, Oversize: OversizePass},
 		Reporting:               Reporting{Dir: "/var/lib/palisade/report", MaxSpoolBytes: 256 << 20},
 	}
 }

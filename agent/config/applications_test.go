@@ -52,7 +52,7 @@ func TestApplicationsExample(t *testing.T) {
 	if err != nil || u.Host != "127.0.0.1:80" {
 		t.Errorf("blog upstream = %v, %v", u, err)
 	}
-	if cfg.Proxy.Steering != SteeringAuto || cfg.Proxy.Inspection.MaxBodyBytes != 128<<10 {
+	if cfg.Proxy.Steering != SteeringAuto || cfg.Proxy.Inspection.MaxBodyBytes != 1<<20 {
 		t.Errorf("proxy defaults not applied: %+v", cfg.Proxy)
 	}
 }

@@ -117,6 +117,42 @@ func TestDataURLScannedWhole(t *testing.T) {
 	}
 }
 
+// TestPaddedValue: a payload pushed past the part of a long value the
+// detectors read in full is still found in the tail they read too.
+func TestPaddedValue(t *testing.T) {
+	e := detect.New(detect.Options{})
+	pad := strings.Repeat("A", 128<<10)
+	res := e.Inspect(post("/post", "application/x-www-form-urlencoded", "q="+pad+"%27+UNION+SELECT+username+FROM+users"))
+	if !hasDetection(res, "sqli", "body|form.q") || !res.Truncated {
+		t.Errorf("padded form value: truncated=%v %+v", res.Truncated, res.Detections)
+	}
+	if res := e.Inspect(post("/post", "application/x-www-form-urlencoded", "q="+pad)); res.Attack() {
+		t.Errorf("padding alone flagged: %+v", res.Detections)
+	}
+}
+
+// TestUnescapedAmpersand: a value whose '&' the sender did not escape
+// splits into a bare name; the body is scanned whole as well.
+func TestUnescapedAmpersand(t *testing.T) {
+	res := detect.New(detect.Options{}).Inspect(post("/clam.php", "application/x-www-form-urlencoded", "cmd=127.0.0.1 && ls /etc"))
+	if !res.Attack() {
+		t.Errorf("cmd=127.0.0.1 && ls /etc: %+v", res.Detections)
+	}
+}
+
+// TestOASTHostInUserAgent: a callback host of an interaction service in the
+// user agent is a scanner's probe.
+func TestOASTHostInUserAgent(t *testing.T) {
+	e := detect.New(detect.Options{})
+	res := e.Inspect(withHeader(get("/", ""), "User-Agent", "Mozilla/5.0 Chrome/55.0 root@w63gecoroprj5um8.interact.sh"))
+	if !hasDetection(res, "scanner", "header.user-agent") {
+		t.Errorf("interact.sh in the user agent: %+v", res.Detections)
+	}
+	if res := e.Inspect(withHeader(get("/", ""), "User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/125.0")); res.Attack() {
+		t.Errorf("browser user agent flagged: %+v", res.Detections)
+	}
+}
+
 func TestHPPKeepsEveryValue(t *testing.T) {
 	res := detect.New(detect.Options{KeepValues: true}).Inspect(get("/", "id=1&id=2&id=3"))
 	n := 0

@@ -332,9 +332,19 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 	}
 	w.at = p
 	if len(v) > w.opts.MaxValueLen {
-		v = v[:w.opts.MaxValueLen]
+		// The head and the tail: padding a value past what is read is
+		// how a payload is pushed out of sight, and it goes at the end.
 		w.res.Truncated = true
+		tail := v[len(v)-w.opts.MaxValueLen/4:]
+		w.scanWindow(v[:w.opts.MaxValueLen], where)
+		w.at = p
+		w.scanWindow(tail, where)
+		return
 	}
+	w.scanWindow(v, where)
+}
+
+func (w *walker) scanWindow(v string, where attack.Where) {
 	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL}
 	if where == attack.InName {
 		w.ctx.Parent = parentName(w.stack)
