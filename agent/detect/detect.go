@@ -40,7 +40,8 @@ type Options struct {
 	// MaxValues bounds how many values one request yields (default 4096).
 	MaxValues int
 	// MaxValueLen is the longest value the detectors read (default 64 KiB);
-	// longer values are inspected in their first MaxValueLen bytes.
+	// longer values are inspected in their first MaxValueLen bytes and in
+	// their last MaxValueLen/4.
 	MaxValueLen int
 	// CleanCache is how many header and cookie values the detectors found
 	// nothing in are remembered across requests, to skip them next time
