@@ -776,25 +776,36 @@ func aspCode(lv string) (int, bool) {
 	if strings.Contains(s, `"&"`) {
 		s = strings.ReplaceAll(s, `"&"`, "")
 	}
-	for _, m := range [...]string{"wscript.shell", "execute request(", "execute(request(", "eval request(", "eval(request(", "executeglobal request(", "executeglobal(request("} {
-		if i := strings.Index(s, m); i >= 0 {
-			return min(i, len(lv)), true
+	n, first, strong := 0, -1, false
+	aspMarkerSet.each(s, func(e, i int) bool {
+		if e < aspStrongMarkers {
+			first, strong = i, true
+			return true
 		}
-	}
-	n, first := 0, -1
-	for _, m := range [...]string{"on error resume next", "execute(", "executeglobal(", "response.write(", "response.end", "server.createobject(", "createobject(", "server.scripttimeout"} {
-		if i := strings.Index(s, m); i >= 0 && (i == 0 || !isWordByte(s[i-1])) {
-			n++
-			if first < 0 || i < first {
-				first = i
-			}
+		if i > 0 && (isWordByte(s[i-1]) || s[i-1] == '.' && aspMarkers[e] == "createobject(") {
+			return false // "Server.CreateObject(" is one marker, not two
 		}
-	}
-	if n >= 2 {
+		if n++; first < 0 || i < first {
+			first = i
+		}
+		return n >= 2
+	})
+	if strong || n >= 2 {
 		return min(first, len(lv)), true
 	}
 	return 0, false
 }
+
+// aspMarkers are the calls aspCode looks for: the first aspStrongMarkers
+// count alone, the others in pairs.
+var aspMarkers = []string{
+	"wscript.shell", "execute request(", "execute(request(", "eval request(", "eval(request(", "executeglobal request(", "executeglobal(request(",
+	"on error resume next", "execute(", "executeglobal(", "response.write(", "response.end", "server.createobject(", "createobject(", "server.scripttimeout",
+}
+
+const aspStrongMarkers = 7
+
+var aspMarkerSet = newSubstrings(aspMarkers)
 
 // phpRiskyFuncs are PHP functions a web shell or an injected payload
 // calls and an application never takes from a request: decoders that

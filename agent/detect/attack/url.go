@@ -79,7 +79,7 @@ func parseAuthority(s string, u *parsedURL) {
 func oastHost(host string) bool {
 	for _, d := range [...]string{"burpcollaborator.net", "oastify.com", "interact.sh", "oast.fun", "oast.live", "oast.me",
 		"oast.online", "oast.pro", "oast.site", "dnslog.cn", "ceye.io", "requestbin.net", "canarytokens.com"} {
-		if host == d || strings.HasSuffix(host, "."+d) {
+		if host == d || len(host) > len(d) && strings.HasSuffix(host, d) && host[len(host)-len(d)-1] == '.' {
 			return true
 		}
 	}
