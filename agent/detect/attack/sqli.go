@@ -642,7 +642,8 @@ func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 			continue
 		}
 		toks := sqlLex(lv, i+1, len(buf), buf[:0])
-		if sqlBreakout(toks) || q != '`' && i > 0 && strings.IndexByte(lv[:i], ' ') < 0 && endsStatement(toks) {
+		// A backtick counts alone only: two are Markdown's inline code.
+		if sqlBreakout(toks) || (q != '`' || strings.Count(lv, "`") == 1) && i > 0 && strings.IndexByte(lv[:i], ' ') < 0 && endsStatement(toks) {
 			return i, len(v), true
 		}
 	}
