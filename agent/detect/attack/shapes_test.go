@@ -200,6 +200,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`<x xsi:schemaLocation="http://ns.example/a http://ns.example/a.xsd"/>`, InMarkup, ""},
 		{`<?xml version="1.0" encoding="UTF-7"?>+ADw-x+AD4-`, InBody, "xxe.entity"},
 		{`${@print(md5(31337))}`, InField, "rce.code"},
+		// A symbol quoted in a sentence.
+		{`now allows leading '+'`, InField, ""},
+		{`Also add a missing "-".`, InField, ""},
+		{`admin' + 'a`, InField, "sqli.libinjection"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -49,7 +49,7 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 	// A quoted symbol explained in words ("'+' always print a sign") is
 	// string, operator, string to libinjection; a concatenation probe
 	// ends in a quote or a short operand, not in a sentence.
-	if fp == "sos" && wordsAfterLastQuote(lv) >= 3 {
+	if fp == "sos" && (wordsAfterLastQuote(lv) >= 3 || quotedSymbolInProse(lv)) {
 		return 0, 0, false
 	}
 	// "(a OR b) AND NOT c" is a search box's boolean query: libinjection
@@ -233,6 +233,40 @@ func wordsAfterLastQuote(lv string) int {
 		}
 	}
 	return words
+}
+
+// quotedSymbolInProse reports a sentence naming a symbol in quotes, "now
+// allows leading '+'", "remove the stray \"%\"": two words or more before
+// the quote, and between the quotes a few bytes without a letter. What an
+// attacker closes is the one value the application quoted, not the end
+// of a sentence.
+func quotedSymbolInProse(lv string) bool {
+	q := strings.IndexAny(lv, `'"`)
+	if q < 0 {
+		return false
+	}
+	e := strings.IndexByte(lv[q+1:], lv[q])
+	if e < 0 || e > 4 {
+		return false
+	}
+	for i := q + 1; i < q+1+e; i++ {
+		if c := lv[i]; c >= 'a' && c <= 'z' || c == ' ' {
+			return false
+		}
+	}
+	words, in := 0, false
+	for i := 0; i < q; i++ {
+		switch c := lv[i]; {
+		case c >= 'a' && c <= 'z':
+			if !in {
+				words++
+			}
+			in = true
+		case c == ' ':
+			in = false
+		}
+	}
+	return words >= 2 && lv[q-1] == ' '
 }
 
 // libinjectionExcludes is sqli.libinjection's prefilter: the values its
