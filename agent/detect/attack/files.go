@@ -17,7 +17,10 @@ func checkDotDot(v, lv string, f Features, c *Context) (int, int, bool) {
 	if strings.Contains(s, "..;/") { // Tomcat path parameter trick
 		return strings.Index(s, "..;/"), len(v), true
 	}
-	first, n := -1, 0
+	// n is the longest run of climbs in one path ("../../" is two):
+	// prose names several one-level paths ("move to ../dirmngr/"), an
+	// attack climbs out in one.
+	first, n, run, next := -1, 0, 0, -1
 	for i := 0; i+2 < len(s); i++ {
 		if s[i] != '.' || s[i+1] != '.' {
 			continue
@@ -26,12 +29,24 @@ func checkDotDot(v, lv string, f Features, c *Context) (int, int, bool) {
 		for j < len(s) && s[j] == '.' { // "..../" filter bypass
 			j++
 		}
+		if j-i == 3 && (i == 0 || s[i-1] == ' ') {
+			continue // ".../name": an elided path in a listing ("git diff --stat")
+		}
 		if j < len(s) && s[j] == '/' && (i == 0 || s[i-1] == '/' || s[i-1] == '=' || s[i-1] == ' ' || s[i-1] == '"' || s[i-1] == '\'' || s[i-1] == ':' || s[i-1] == 0) {
 			if first < 0 {
 				first = i
 			}
-			n++
-			i = j
+			if i == next {
+				run++
+			} else {
+				run = 1
+			}
+			n = max(n, run)
+			for j < len(s) && s[j] == '/' {
+				j++
+			}
+			next = j
+			i = j - 1
 		}
 	}
 	if n == 0 {

@@ -204,6 +204,11 @@ func TestInjectionShapes(t *testing.T) {
 		{`now allows leading '+'`, InField, ""},
 		{`Also add a missing "-".`, InField, ""},
 		{`admin' + 'a`, InField, "sqli.libinjection"},
+		// Climbs counted per path; elided listing paths.
+		{`Move to ../dirmngr/. and ../common/ too`, InField, ""},
+		{`foo/../bar/../../etc`, InField, "ptrav.dotdot"},
+		{`test/x.png | Bin 5448 -> 5528 bytes .../recordflip.ref.png | Bin`, InField, ""},
+		{`....//....//etc/passwd`, InQuery, "ptrav.dotdot"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
