@@ -341,7 +341,8 @@ var mongoOperators = map[string]bool{
 	"$regex": true, "$where": true, "$exists": true, "$or": true, "$and": true, "$not": true, "$nor": true,
 	"$expr": true, "$elemmatch": true, "$function": true, "$accumulator": true, "$size": true, "$all": true,
 	"$mod": true, "$text": true, "$jsonschema": true, "$lookup": true, "$options": true, "$set": true,
-	"$unset": true, "$inc": true, "$push": true, "$rename": true, "$search": true,
+	"$unset": true, "$inc": true, "$push": true, "$rename": true, "$search": true, "$comment": true,
+	"$type": true, "$natural": true, "$slice": true,
 }
 
 // checkNoSQLOperator finds MongoDB query operators where a plain value was
@@ -361,6 +362,13 @@ func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
 			return 0, len(v), true
 		}
 		return 0, 0, false
+	}
+	// An operator in brackets, the PHP and Express array syntax, sent
+	// inside a value that is itself a query string: "[$ne]=1".
+	if i := strings.Index(lv, "[$"); i >= 0 {
+		if end := strings.IndexByte(lv[i:], ']'); end > 0 && mongoOperators[lv[i+1:i+end]] && i+end+1 < len(lv) && lv[i+end+1] == '=' {
+			return i, i + end + 1, true
+		}
 	}
 	// An operator as an object key in text the application evaluates or
 	// splices into a query: "', $or: [ {}, {'a':'a".
@@ -550,6 +558,16 @@ func checkXXE(v, lv string, f Features, c *Context) (int, int, bool) {
 		if strings.Contains(decl, "system") || strings.Contains(decl, "public") || strings.HasPrefix(strings.TrimLeft(decl[8:], " \t\r\n"), "%") {
 			return i, len(v), true
 		}
+		// An internal subset declaring entities at all ("<!DOCTYPE x
+		// [<!ENTITY foo "aaaaaa">]>"): the probe that tells whether the
+		// parser expands them, before the external one.
+		if d := strings.LastIndex(lv[:i], "<!doctype"); d >= 0 && strings.IndexByte(lv[d:i], '[') >= 0 {
+			return d, len(v), true
+		}
+	}
+	if i := strings.Index(lv, "php:function("); i >= 0 || strings.Contains(lv, "http://php.net/xsl") {
+		// XSLT that calls PHP functions (registerPHPFunctions).
+		return max(i, 0), len(v), true
 	}
 	if i := strings.Index(lv, "<!doctype"); i >= 0 {
 		decl := lv[i:]

@@ -209,6 +209,16 @@ func TestInjectionShapes(t *testing.T) {
 		{`foo/../bar/../../etc`, InField, "ptrav.dotdot"},
 		{`test/x.png | Bin 5448 -> 5528 bytes .../recordflip.ref.png | Bin`, InField, ""},
 		{`....//....//etc/passwd`, InQuery, "ptrav.dotdot"},
+		// Entity probes, XSLT calling PHP, CDATA-split markup, NoSQL
+		// operators in brackets, IDNA-folded hosts.
+		{`<!DOCTYPE xxe [<!ENTITY foo "aaaaaa">]><root>&foo;</root>`, InField, "xxe.entity"},
+		{`<xsl:value-of select="php:function('system','id')"/>`, InField, "xxe.entity"},
+		{`<![CDATA[<]]>SCRIPT<![CDATA[>]]>alert('XSS');<![CDATA[<]]>/SCRIPT<![CDATA[>]]>`, InField, "xss.html"},
+		{`<p><![CDATA[x < y]]></p>`, InField, ""},
+		{`[$ne]=1`, InField, "nosqli.operator"},
+		{`' } ], $comment:'successful MongoDB injection'`, InField, "nosqli.operator"},
+		{`http://①②⑦.⓪.⓪.①/`, InQuery, "ssrf.url"},
+		{"http://127.0.0.1\x00example.com", InQuery, "ssrf.url"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

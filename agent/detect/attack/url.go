@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // URL-shaped attacks: remote file inclusion (a URL to code the application
@@ -45,7 +47,7 @@ func findURL(lv string) (parsedURL, bool) {
 func parseAuthority(s string, u *parsedURL) {
 	end := len(s)
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '/' || c == '?' || c == '#' || c == '\\' || c == ' ' || c == '"' || c == '\'' || c == '<' || c == '>' {
+		if c := s[i]; c == '/' || c == '?' || c == '#' || c == '\\' || c == ' ' || c == '"' || c == '\'' || c == '<' || c == '>' || c < 0x20 {
 			end = i
 			break
 		}
@@ -68,6 +70,14 @@ func parseAuthority(s string, u *parsedURL) {
 		u.host = auth
 	}
 	u.host = strings.TrimSuffix(u.host, ".")
+	for i := 0; i < len(u.host); i++ {
+		if u.host[i] >= 0x80 {
+			// Resolvers map a host through IDNA, which folds compatibility
+			// forms: "①②⑦.⓪.⓪.①" is 127.0.0.1.
+			u.host = strings.ToLower(norm.NFKC.String(u.host))
+			break
+		}
+	}
 }
 
 // internalHost reports whether host names this server, its private

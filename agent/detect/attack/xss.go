@@ -46,6 +46,14 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 		if s, e, bad := scanTags(lv); bad {
 			return s, e, true
 		}
+		// Markup cut into CDATA sections, "<![CDATA[<]]>SCRIPT<![CDATA[>]]>",
+		// is whole again to the XML parser that hands it to a page.
+		if strings.Contains(lv, "<![cdata[") {
+			joined := strings.ReplaceAll(strings.ReplaceAll(lv, "<![cdata[", ""), "]]>", "")
+			if _, _, bad := scanTags(joined); bad {
+				return strings.Index(lv, "<![cdata["), len(v), true
+			}
+		}
 	}
 	// A URL attribute injection: the whole value is a script URL.
 	if f&fColon != 0 {
