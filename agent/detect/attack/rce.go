@@ -164,7 +164,7 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	newlineSeparates := c.Where != InField && c.Where != InBody || c.EncodedNewline
-	if f&(fSemi|fPipe|fAmp|fDollar|fBacktick|fNewline) == 0 {
+	if f&(fSemi|fPipe|fAmp|fDollar|fBacktick|fNewline) == 0 && (f&fBackslash == 0 || !strings.HasPrefix(strings.TrimLeft(lv, " '\""), `\n`) && !strings.HasPrefix(strings.TrimLeft(lv, " '\""), `\r`)) {
 		return commandAtStart(v, lv, c)
 	}
 	// In running text of a body field, a backtick span opened after a
@@ -196,6 +196,12 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			if newlineSeparates {
 				j = i + 1
 			}
+		case '\\':
+			// A line break escaped in the value ("\nid;") where the value
+			// starts or after a separator: a separator once unescaped.
+			if i+1 < len(lv) && (lv[i+1] == 'n' || lv[i+1] == 'r') && (i == lead || i > 0 && strings.IndexByte(";|&", lv[i-1]) >= 0) {
+				j, sub = i+2, true
+			}
 		case '$':
 			if i+1 < len(lv) && lv[i+1] == '(' {
 				j, sub = i+2, true
@@ -224,6 +230,17 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return commandAtStart(v, lv, c)
+}
+
+// escapedBreak returns the index in w of a "\n", "\r" or "\t" escape, or
+// -1.
+func escapedBreak(w string) int {
+	for k := 0; k+1 < len(w); k++ {
+		if w[k] == '\\' && (w[k+1] == 'n' || w[k+1] == 'r' || w[k+1] == 't') {
+			return k
+		}
+	}
+	return -1
 }
 
 // processSubstitution finds bash's process substitution, ">(tee log)" or
@@ -452,6 +469,15 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 	w, e := shellWord(lv, j)
 	if w == "" {
 		return 0, false
+	}
+	if !strongCommands[w] && !weakCommands[w] && !adminTools[w] {
+		// "id\n": a literal line break escape ends the word for whatever
+		// unescapes the value before a shell reads it.
+		if k := escapedBreak(lv[j:e]); k > 0 {
+			if w2, e2 := shellWord(lv[:j+k], j); e2 == j+k && (strongCommands[w2] || weakCommands[w2] && sub) {
+				return e2, true
+			}
+		}
 	}
 	// Brace expansion spells a command and its arguments without a
 	// space: "{cat,/etc/passwd}", "{ls,-la}".

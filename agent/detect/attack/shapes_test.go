@@ -219,6 +219,12 @@ func TestInjectionShapes(t *testing.T) {
 		{`' } ], $comment:'successful MongoDB injection'`, InField, "nosqli.operator"},
 		{`http://①②⑦.⓪.⓪.①/`, InQuery, "ssrf.url"},
 		{"http://127.0.0.1\x00example.com", InQuery, "ssrf.url"},
+		// Line breaks escaped as \n around a command.
+		{`\nid;`, InQuery, "rce.shell"},
+		{`;id\n`, InQuery, "rce.shell"},
+		{`\nnetstat -a\n`, InField, "rce.shell"},
+		{`printf("hello\n")`, InField, ""},
+		{`use \n for a new line`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
