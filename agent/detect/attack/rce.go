@@ -559,6 +559,11 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 				return e, true
 			}
 		}
+		if sub && w == "echo" && j <= 2 && e+1 < len(lv) && lv[e] == ' ' && lv[e+1] != ' ' {
+			// ";echo 111111" where the value starts: the marker a scanner
+			// looks for in the response.
+			return len(lv), true
+		}
 		if sub && (w == "echo" || w == "printf") && e < len(lv) && lv[e] == ' ' {
 			// "$(printf 'id')": a substitution that builds a command.
 			if k := strings.IndexAny(lv[e:], ")`"); k > 1 {

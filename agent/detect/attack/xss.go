@@ -94,6 +94,13 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 	return 0, 0, false
 }
 
+// trimSpaceCtl drops the leading spaces and C0 controls a browser strips
+// from a URL attribute ("&#14;  javascript:...").
+func trimSpaceCtl(s string) string {
+	t, _ := trimLeftSpaceCtl(s)
+	return t
+}
+
 // scriptURLAttr finds a script URL given as an attribute's value inside
 // markup, whatever the attribute is called: `<ahref="javascript:top[...]()">`
 // is no valid tag, but the browser that repairs it, or the filter that
@@ -441,7 +448,7 @@ func judgeTag(lv, name string, i int) (int, bool) {
 			return i, true
 		case attr == "style" && dangerousStyle(val):
 			return i, true
-		case urlAttr(attr) && scriptURL(strings.TrimLeft(val, " \t\r\n\x00")):
+		case urlAttr(attr) && scriptURL(trimSpaceCtl(val)):
 			return i, true
 		case attr == "srcdoc":
 			return i, true
