@@ -225,6 +225,12 @@ func TestInjectionShapes(t *testing.T) {
 		{`\nnetstat -a\n`, InField, "rce.shell"},
 		{`printf("hello\n")`, InField, ""},
 		{`use \n for a new line`, InField, ""},
+		// T-SQL declarations, statements right after the closed string.
+		{`declare @s varchar(200) select @s = 0x73656c`, InQuery, "sqli.tokenizer"},
+		{`I declare @home my office`, InField, ""},
+		{`the 'update x set' form`, InField, ""},
+		{`' insert into users(login) values('x') --`, InField, "sqli.tokenizer"},
+		{`' grant connect to name; grant resource to name; --`, InField, "sqli.tokenizer"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

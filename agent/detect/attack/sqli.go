@@ -711,7 +711,7 @@ func firstUnpairedGNU(lv string, q byte) int {
 // sqlTokensExcluded is sqli.tokenizer's prefilter: values none of its
 // contexts can flag. Without a quote there is no string context; in the
 // raw one, sqlRaw needs a "union" token, a first token that is a time
-// function, a logical operator, SELECT, ORDER or GROUP, '(' , ')', '-' or
+// function, a logical operator, SELECT, ORDER, GROUP or DECLARE, '(' , ')', '-' or
 // a number, or a ';' (stacked statement). A value without quotes, "union"
 // and ';' whose first token is another word has none of them.
 func sqlTokensExcluded(lv string) bool {
@@ -731,7 +731,7 @@ func sqlTokensExcluded(lv string) bool {
 		e++
 	}
 	switch w[:e] {
-	case "and", "or", "xor", "select", "order", "group":
+	case "and", "or", "xor", "select", "order", "group", "declare":
 		return false
 	}
 	return true
@@ -762,6 +762,10 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 		// appended to a number.
 		return 0, condition(toks[1:], false)
 	case t0.kind == 'w' && t0.text == "select" && len(toks) > 1 && selectsProbe(toks[1:]):
+		return 0, true
+	case t0.kind == 'w' && t0.text == "declare" && len(toks) > 2 && toks[1].kind == 'v' && toks[2].kind == 'w' && sqlVarTypes[toks[2].text]:
+		// "declare @s varchar(200) select @s = 0x...": T-SQL that builds
+		// and runs a statement; no sentence declares an @variable.
 		return 0, true
 	case t0.kind == 'w' && (t0.text == "order" || t0.text == "group") && len(toks) > 3 && toks[1].text == "by" && toks[2].kind == '1' && toks[3].kind == 'c' && len(strings.TrimSpace(toks[3].text)) <= 4:
 		// "ORDER BY 10--": counting the columns, the rest cut off.
@@ -851,6 +855,26 @@ func sqlBreakout(toks []sqlTok) bool {
 	return afterOperand(toks[i:], true)
 }
 
+// quotedWords reports whether toks, what follows an opening quote, are
+// words up to a closing quote and then text: a phrase quoted in a sentence.
+func quotedWords(toks []sqlTok) bool {
+	for i, t := range toks {
+		switch {
+		case t.kind == 's':
+			return i > 0 && i == len(toks)-1 && t.open
+		case t.kind != 'w':
+			return false
+		}
+	}
+	return false
+}
+
+// sqlVarTypes are the types a T-SQL variable is declared with.
+var sqlVarTypes = map[string]bool{
+	"varchar": true, "nvarchar": true, "char": true, "nchar": true, "int": true, "bigint": true, "table": true,
+	"sysname": true, "varbinary": true, "cursor": true, "text": true, "ntext": true,
+}
+
 // statementKeywords start a statement that, stacked right after the
 // attacker closed a string ("';select p", "';shutdown"), needs nothing
 // more to be an injection: nobody ends a quotation with ';' glued to one.
@@ -913,6 +937,13 @@ func afterOperand(toks []sqlTok, quoted bool) bool {
 		return suspiciousOperand(toks[1:])
 	case quoted && t.kind == 'w' && (t.text == "union" || t.text == "select"):
 		return true
+	case quoted && t.kind == 'w' && (t.text == "insert" || t.text == "create" || t.text == "grant" || t.text == "drop" || t.text == "delete" || t.text == "update" || t.text == "exec" || t.text == "declare" || t.text == "truncate" || t.text == "alter"):
+		// A statement right after the closed string, which SQL Server
+		// runs without a ';': "' insert into users ... --".
+		if quotedWords(toks) {
+			return false // "the 'update x set' form": a phrase in quotes
+		}
+		return stackedStatement(toks) || t.text == "grant" && len(toks) > 2 && toks[2].text == "to" || t.text == "create" && len(toks) > 2 && toks[1].text == "user" && toks[len(toks)-1].kind == 'c'
 	}
 	return false
 }
