@@ -231,6 +231,14 @@ func TestInjectionShapes(t *testing.T) {
 		{`the 'update x set' form`, InField, ""},
 		{`' insert into users(login) values('x') --`, InField, "sqli.tokenizer"},
 		{`' grant connect to name; grant resource to name; --`, InField, "sqli.tokenizer"},
+		// sqlmap's appended conditions and error-based functions.
+		{`RLIKE SLEEP(5)`, InQuery, "sqli.tokenizer"},
+		{`(CASE WHEN 4821=4821 THEN 1 ELSE NULL END)`, InQuery, "sqli.tokenizer"},
+		{`,IIF(4821=4821,1,1/0)`, InQuery, "sqli.tokenizer"},
+		{`HAVING 4821=4821`, InQuery, "sqli.tokenizer"},
+		{`having fun is what counts`, InField, ""},
+		{`in case when it rains, then we end early`, InField, ""},
+		{`GTID_SUBSET(CONCAT('qkjvq',(SELECT (ELT(4821=4821,1))),'qpxbq'),4821)`, InQuery, "sqli.internals"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -711,7 +711,8 @@ func firstUnpairedGNU(lv string, q byte) int {
 // sqlTokensExcluded is sqli.tokenizer's prefilter: values none of its
 // contexts can flag. Without a quote there is no string context; in the
 // raw one, sqlRaw needs a "union" token, a first token that is a time
-// function, a logical operator, SELECT, ORDER, GROUP or DECLARE, '(' , ')', '-' or
+// function, a logical operator, SELECT, ORDER, GROUP, DECLARE, RLIKE,
+// REGEXP, HAVING, IIF or ELT, '(' , ')', '-' or
 // a number, or a ';' (stacked statement). A value without quotes, "union"
 // and ';' whose first token is another word has none of them.
 func sqlTokensExcluded(lv string) bool {
@@ -731,7 +732,7 @@ func sqlTokensExcluded(lv string) bool {
 		e++
 	}
 	switch w[:e] {
-	case "and", "or", "xor", "select", "order", "group", "declare":
+	case "and", "or", "xor", "select", "order", "group", "declare", "rlike", "regexp", "having", "iif", "elt":
 		return false
 	}
 	return true
@@ -750,8 +751,27 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 		// "UNION SELECT" and nothing else: the head of the injection.
 		return toks[0].start, true
 	}
+	// What sqlmap appends after a column or a closed list: ",(SELECT ...",
+	// ";IIF(...)".
+	if len(toks) > 1 && toks[0].kind == ',' {
+		toks = toks[1:]
+	}
+	if len(toks) > 1 && toks[0].kind == ';' && (toks[1].text == "iif" || toks[1].text == "if") {
+		toks = toks[1:]
+	}
 	t0 := toks[0]
 	switch {
+	case t0.kind == 'w' && (t0.text == "rlike" || t0.text == "regexp") && len(toks) > 1 && (toks[1].kind == '(' || toks[1].kind == 'w' && isTimeFunc(toks[1].text)):
+		// "RLIKE SLEEP(5)", "RLIKE (SELECT ...)": a condition appended
+		// with MySQL's regex operator.
+		return 0, true
+	case t0.kind == 'w' && t0.text == "having" && len(toks) > 1:
+		return 0, condition(toks[1:], false)
+	case t0.kind == '(' && caseWhen(toks[1:]):
+		return 0, true
+	case t0.kind == 'w' && (t0.text == "iif" || t0.text == "elt" || t0.text == "if") && len(toks) > 4 && toks[1].kind == '(' && toks[2].kind == '1' && toks[3].text == "=" && toks[4].kind == '1':
+		// "IIF(4821=4821,1,1/0)": a conditional on a constant comparison.
+		return 0, true
 	case t0.kind == 'w' && sqlFuncs[t0.text] && t0.text != "select" && len(toks) > 2 && toks[1].kind == '(' && isTimeFunc(t0.text):
 		// "sleep(5)" as the whole value.
 		return 0, true
@@ -864,6 +884,25 @@ func quotedWords(toks []sqlTok) bool {
 			return i > 0 && i == len(toks)-1 && t.open
 		case t.kind != 'w':
 			return false
+		}
+	}
+	return false
+}
+
+// caseWhen reports whether toks start as a searched CASE expression,
+// "CASE WHEN 1=1 THEN ... END" (a sort parameter's boolean probe); the
+// words alone are prose, all four in this order are SQL.
+func caseWhen(toks []sqlTok) bool {
+	if len(toks) < 4 || toks[0].text != "case" || toks[1].text != "when" {
+		return false
+	}
+	then := false
+	for _, t := range toks[2:] {
+		switch {
+		case t.kind == 'w' && t.text == "then":
+			then = true
+		case t.kind == 'w' && t.text == "end" && then:
+			return true
 		}
 	}
 	return false
@@ -1233,6 +1272,12 @@ var dbInternals = []string{
 	"xp_cmdshell", "xp_dirtree", "xp_regread", "sp_oacreate", "sp_makewebtask", "load_file(",
 	"sys_eval(", "sys_exec(", "extractvalue(", "updatexml(",
 	"waitfor delay '", "waitfor time '", "into outfile '", "into dumpfile '",
+	// Error-based extraction (sqlmap's payloads): functions that put a
+	// query's result into an error message, and the dummy tables they
+	// select from.
+	"gtid_subset(", "gtid_subtract(", "raise_error(", "json_keys((select", "exp(~(select", "xmltype(chr(",
+	"rdb$database", "sysibm.sysdummy1", "information_schema.plugins", "ctxsys.drithsx.sn(",
+	"dbms_utility.sqlid_to_sqlhash(", "utl_inaddr.get_host_name(", "dbms_xdb_version.checkin(",
 }
 
 var dbInternalSet = newSubstrings(dbInternals)
