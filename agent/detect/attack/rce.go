@@ -330,10 +330,18 @@ func commandAtStart(v, lv string, c *Context) (int, int, bool) {
 	if e, ok := commandAtStartAnywhere(lv); ok {
 		return 0, e, true
 	}
+	if e, ok := obfuscatedCommand(lv); ok {
+		return 0, e, true
+	}
 	if c.Where == InField || c.Where == InBody || c.Where == InHeader {
 		return 0, 0, false
 	}
 	w, e := shellWord(lv, 0)
+	if w == "ping" && shellArg(lv, e) {
+		// "ping -c 1 127.0.0.1" in a query argument: the probe whose
+		// delay shows the command ran.
+		return 0, len(v), true
+	}
 	if !strongCommands[w] || w == "id" || w == "ls" || w == "pwd" {
 		return 0, 0, false
 	}
@@ -341,6 +349,30 @@ func commandAtStart(v, lv string, c *Context) (int, int, bool) {
 		return 0, len(v), true
 	}
 	return 0, 0, false
+}
+
+// obfuscatedCommand flags a value that starts with a command's name broken
+// up by quotes, backslashes or "$@" inside it ("w'h'o'am'i", "wh""oami",
+// "who$@ami", "c\a\t /e\t\c/passwd"): a shell joins the pieces, and
+// nothing but a filter bypass spells a word so.
+func obfuscatedCommand(lv string) (int, bool) {
+	s := strings.TrimLeft(lv, " \t")
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return 0, false
+	}
+	w, e := shellWord(s, 0)
+	if e == len(w) || e < 2 || !(s[e-1] >= 'a' && s[e-1] <= 'z') || !strongCommands[w] && !(weakCommands[w] && len(w) >= 3) {
+		return 0, false // plain, or ending in the quote that closes a word in prose
+	}
+	if e < len(s) && s[e] != ' ' && s[e] != ';' && s[e] != '|' && s[e] != '&' {
+		return 0, false
+	}
+	// A contraction breaks a word once ("I'd" is "id" to a shell): a
+	// short name needs two breaks.
+	if breaks := strings.Count(s[:e], "'") + strings.Count(s[:e], `"`) + strings.Count(s[:e], `\`) + strings.Count(s[:e], "$@"); len(w) < 4 && breaks < 2 {
+		return 0, false
+	}
+	return len(lv) - len(s) + e, true
 }
 
 // commandAtStartAnywhere is commandAt at the start of a value for the
@@ -355,6 +387,9 @@ func commandAtStartAnywhere(lv string) (int, bool) {
 			return e + k, true
 		}
 		return 0, false
+	}
+	if strings.HasPrefix(lv, "%comspec%") {
+		w, e = "cmd", len("%comspec%") // cmd.exe through its environment variable
 	}
 	if shellRunsArgument(lv, w, e) {
 		return e, true

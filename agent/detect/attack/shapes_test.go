@@ -239,6 +239,15 @@ func TestInjectionShapes(t *testing.T) {
 		{`having fun is what counts`, InField, ""},
 		{`in case when it rains, then we end early`, InField, ""},
 		{`GTID_SUBSET(CONCAT('qkjvq',(SELECT (ELT(4821=4821,1))),'qpxbq'),4821)`, InQuery, "sqli.internals"},
+		// Command names broken up for a filter; %COMSPEC%; ping probes.
+		{`w'h'o'am'i`, InField, "rce.shell"},
+		{`wh""oami`, InField, "rce.shell"},
+		{`who$@ami`, InField, "rce.shell"},
+		{`c\a\t /e\t\c/pa\s\swd`, InField, "rce.shell"},
+		{`I'd like two`, InField, ""},
+		{`O'Neil's order`, InField, ""},
+		{`%COMSPEC% /c whoami`, InQuery, "rce.shell"},
+		{`ping -c 1 127.0.0.1`, InQuery, "rce.shell"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
