@@ -1,6 +1,9 @@
 package attack
 
-import "strings"
+import (
+	"path"
+	"strings"
+)
 
 // Path traversal and local file inclusion: "../" climbing out of a
 // directory, or a value naming a file only an attacker wants (the files of
@@ -160,6 +163,11 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fBackslash != 0 {
 		s = strings.ReplaceAll(s, `\`, "/")
 	}
+	if f&fSlash != 0 && (f&(fQuote|fStar) != 0 || strings.IndexByte(lv, '?') >= 0) {
+		if i, e, ok := disguisedPath(lv); ok {
+			return i, e, true
+		}
+	}
 	if !hasSensitiveSegment(s) {
 		return 0, 0, false
 	}
@@ -230,4 +238,38 @@ func wordsOnly(s string, n int) bool {
 		words++
 	}
 	return words >= n
+}
+
+// shellTargets are the files a command injection reads or runs first.
+var shellTargets = []string{"/etc/passwd", "/etc/shadow", "/etc/hosts", "/etc/group", "/etc/issue", "/bin/sh", "/bin/bash", "/bin/cat", "/bin/nc", "/usr/bin/id", "/proc/self/environ", "/etc/hostname"}
+
+// disguisedPath finds an absolute path that a shell turns into one of
+// shellTargets but a filter on the name does not see: globbed
+// ("/et?/pa??wd", "/???/?at") or cut by quotes ("/e\"t\"c/pa\"s\"swd").
+func disguisedPath(lv string) (int, int, bool) {
+	for i := 0; i < len(lv); i++ {
+		if lv[i] != '/' || i > 0 && lv[i-1] != ' ' && lv[i-1] != '<' && lv[i-1] != '=' && lv[i-1] != ';' && lv[i-1] != '|' && lv[i-1] != '&' && lv[i-1] != '(' {
+			continue
+		}
+		e := i
+		for e < len(lv) && lv[e] > ' ' && lv[e] != ';' && lv[e] != '|' && lv[e] != '&' && lv[e] != ')' {
+			e++
+		}
+		tok := lv[i:e]
+		if !strings.ContainsAny(tok, "?*[\"'") || len(tok) > 64 {
+			i = e
+			continue
+		}
+		unq := strings.NewReplacer(`"`, "", "'", "").Replace(tok)
+		for _, t := range shellTargets {
+			if unq == t {
+				return i, e, true
+			}
+			if ok, _ := path.Match(unq, t); ok && strings.Count(unq, "/") == strings.Count(t, "/") {
+				return i, e, true
+			}
+		}
+		i = e
+	}
+	return 0, 0, false
 }

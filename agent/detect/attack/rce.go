@@ -107,6 +107,9 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		if i := strings.Index(lv, "$ifs"); i >= 0 && i > 0 && isWordByte(lv[i-1]) {
 			return i, i + 4, true
 		}
+		if i, e, ok := substringExpansion(lv); ok {
+			return i, e, true
+		}
 		// Shell arithmetic as the whole value, "$[2+2]", "$((7*7))": the
 		// probe that tells a shell evaluated it.
 		if s := strings.TrimSpace(lv); len(s) <= 40 && (strings.HasPrefix(s, "$[") && strings.HasSuffix(s, "]") || strings.HasPrefix(s, "$((") && strings.HasSuffix(s, "))")) {
@@ -241,6 +244,43 @@ func escapedBreak(w string) int {
 		}
 	}
 	return -1
+}
+
+// substringExpansion finds bash's ${VAR:offset:length}, which spells
+// characters out of the environment ("${PATH:0:1}" is "/") where a filter
+// forbids them.
+func substringExpansion(lv string) (int, int, bool) {
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "${")
+		if k < 0 {
+			return 0, 0, false
+		}
+		i := from + k
+		from = i + 2
+		j := from
+		for j < len(lv) && (lv[j] >= 'a' && lv[j] <= 'z' || lv[j] == '_' || lv[j] >= '0' && lv[j] <= '9') {
+			j++
+		}
+		if j == from || j >= len(lv) || lv[j] != ':' {
+			continue
+		}
+		d := j + 1
+		for d < len(lv) && (lv[d] >= '0' && lv[d] <= '9' || lv[d] == '-' || lv[d] == ' ') {
+			d++
+		}
+		if d == j+1 || d >= len(lv) || lv[d] != ':' && lv[d] != '}' {
+			continue
+		}
+		if lv[d] == ':' {
+			d++
+			for d < len(lv) && lv[d] >= '0' && lv[d] <= '9' {
+				d++
+			}
+		}
+		if d < len(lv) && lv[d] == '}' {
+			return i, d + 1, true
+		}
+	}
 }
 
 // processSubstitution finds bash's process substitution, ">(tee log)" or
@@ -685,6 +725,9 @@ func shellWord(lv string, j int) (string, int) {
 		case ch == '$' && e+1 < len(lv) && (lv[e+1] == '@' || lv[e+1] == '*'):
 			plain = false
 			e += 2
+		case ch == '$' && e+2 < len(lv) && (lv[e+1] == '(' && lv[e+2] == ')' || lv[e+1] == '{' && lv[e+2] == '}'):
+			plain = false // who$()ami: an empty substitution
+			e += 3
 		default:
 			goto done
 		}

@@ -248,6 +248,14 @@ func TestInjectionShapes(t *testing.T) {
 		{`O'Neil's order`, InField, ""},
 		{`%COMSPEC% /c whoami`, InQuery, "rce.shell"},
 		{`ping -c 1 127.0.0.1`, InQuery, "rce.shell"},
+		// Paths globbed or cut by quotes, empty substitutions, bash
+		// substring expansion.
+		{`cat /et?/pa??wd`, InField, "ptrav.file"},
+		{`cat /e"t"c/pa"s"swd`, InField, "ptrav.file"},
+		{`/???/?at /???/?asswd`, InQuery, "ptrav.file"},
+		{`see /docs/*.md for more`, InField, ""},
+		{`who$()ami`, InField, "rce.shell"},
+		{`${PATH:0:1}etc${PATH:0:1}passwd`, InQuery, "rce.shell"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
