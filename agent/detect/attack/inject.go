@@ -78,9 +78,19 @@ func templateExpr(body string) bool {
 	switch body {
 	case "":
 		return false
-	case "config", "self", "request", "settings", "_self", "app", "this", "session", "g", "url_for", "get_flashed_messages":
-		// Objects a template exposes and a probe dumps.
+	case "config", "self", "request", "settings", "_self", "app", "this", "session", "g", "url_for", "get_flashed_messages", "debug":
+		// Objects a template exposes and a probe dumps ({% debug %}
+		// prints Django's whole context).
 		return true
+	}
+	for _, o := range [...]string{"settings.", "config.", "request.environ", "request.application", "app.request.server"} {
+		// Their secrets: {{settings.SECRET_KEY}}, {{config.items()}}.
+		if strings.HasPrefix(body, o) {
+			return true
+		}
+	}
+	if strings.HasPrefix(body, "#with ") && strings.Contains(body, " as |") {
+		return true // Handlebars' prototype walk starts so
 	}
 	for _, m := range templateMarkers {
 		if strings.Contains(body, m) {

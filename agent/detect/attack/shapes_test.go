@@ -256,6 +256,11 @@ func TestInjectionShapes(t *testing.T) {
 		{`see /docs/*.md for more`, InField, ""},
 		{`who$()ami`, InField, "rce.shell"},
 		{`${PATH:0:1}etc${PATH:0:1}passwd`, InQuery, "rce.shell"},
+		// Template context dumps and secrets.
+		{`{{settings.SECRET_KEY}}`, InField, "ssti.template"},
+		{`{% debug %}`, InField, "ssti.template"},
+		{`{{#with "s" as |string|}}{{/with}}`, InField, "ssti.template"},
+		{`{{ site.title }} by {{ page.author }}`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
