@@ -10,6 +10,10 @@ import (
 // the OS, of the web server, secrets), or a stream wrapper that reads one.
 
 func checkDotDot(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fHigh != 0 {
+		lv = foldWideSeparators(lv)
+		f |= features(lv)
+	}
 	if f&fDot == 0 || f&(fSlash|fBackslash|fSemi) == 0 {
 		return 0, 0, false
 	}
@@ -99,6 +103,9 @@ var sensitiveFiles = []string{
 	"inetpub/", "web-inf/web.xml", "meta-inf/", "wp-config.php", "config/database.yml", ".htpasswd",
 	".env", "usr/local/apache", "/.git/", "autoexec.bat", "sam", "ntuser.dat", "php.ini", "my.cnf",
 	"/etc/", "c:/windows/", "c:/boot", "applicationhost.config", "/dev/null", "/dev/random",
+	"/proc/", "httpd.conf", "access_log", "error_log", ".bash_profile", ".bashrc", ".cshrc", ".sh_history",
+	".zsh_history", ".mysql_history", ".psql_history", "web.config", "desktop.ini", ".htaccess", "boot/grub/",
+	"var/adm/", "xferlog", "pure-ftpd.conf", "metabase.xml",
 }
 
 // sensitiveSegments are the path segments every sensitiveFiles entry
@@ -110,7 +117,10 @@ var sensitiveSegments = map[string]bool{
 	"web-inf": true, "meta-inf": true, "wp-config.php": true, ".htpasswd": true, ".env": true, "usr": true,
 	"dev": true, ".bash_history": true, "autoexec.bat": true, "ntuser.dat": true, "php.ini": true,
 	"my.cnf": true, "applicationhost.config": true, "config": true, ".git": true, "c:": true, "sam": true,
-	"system32": true, "sys": true,
+	"system32": true, "sys": true, "httpd.conf": true, "access_log": true, "error_log": true,
+	".bash_profile": true, ".bashrc": true, ".cshrc": true, ".sh_history": true, ".zsh_history": true,
+	".mysql_history": true, ".psql_history": true, "web.config": true, "desktop.ini": true, ".htaccess": true,
+	"boot": true, "xferlog": true, "pure-ftpd.conf": true, "metabase.xml": true,
 }
 
 // sensitiveSegmentStart and sensitiveSegmentEnd hold the first and the
@@ -238,6 +248,20 @@ func wordsOnly(s string, n int) bool {
 		words++
 	}
 	return words >= n
+}
+
+// wideSeparators are the fullwidth forms of '/', '\' and '.' that
+// Windows and some frameworks fold to ASCII after a filter looked
+// ("..％ef％bc％8f" is "../" there).
+var wideSeparators = strings.NewReplacer("／", "/", "＼", "\\", "．", ".")
+
+// foldWideSeparators returns lv with wideSeparators folded; lv itself when
+// it has none (most values with high bytes are text in another script).
+func foldWideSeparators(lv string) string {
+	if !strings.Contains(lv, "\xef\xbc") {
+		return lv
+	}
+	return wideSeparators.Replace(lv)
 }
 
 // shellTargets are the files a command injection reads or runs first.

@@ -261,6 +261,13 @@ func TestInjectionShapes(t *testing.T) {
 		{`{% debug %}`, InField, "ssti.template"},
 		{`{{#with "s" as |string|}}{{/with}}`, InField, "ssti.template"},
 		{`{{ site.title }} by {{ page.author }}`, InField, ""},
+		// Server configuration, logs and shell histories; fullwidth
+		// separators.
+		{`/usr/local/apache/conf/httpd.conf`, InQuery, "ptrav.file"},
+		{`/var/www/html/.htaccess`, InQuery, "ptrav.file"},
+		{`/home/alice/.bash_profile`, InQuery, "ptrav.file"},
+		{"..\xef\xbc\x8f..\xef\xbc\x8fetc\xef\xbc\x8fpasswd", InQuery, "ptrav.dotdot"},
+		{`the error_log directive sets where errors go`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

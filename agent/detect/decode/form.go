@@ -192,11 +192,11 @@ func mostlyText(b []byte) bool {
 		// bracketed; decodings of random tokens rarely are both.
 		// Filter syntax is text too ("*))%00", "*)(|(cn=*"): printable
 		// bytes holding an operator of the languages injected.
-		return bad == 0 && (bracketed(b) || printableWith(b, "*|&;'\"`"))
+		return bad == 0 && (bracketed(b) || printableWith(b, "*|&;'\"`/\\"))
 	}
 	// Few letters are text too when every byte is printable and an
 	// operator of the languages injected is among them ("'or 123.22=123.22").
-	return bad*20 <= len(b) && (letters*8 >= len(b) || bad == 0 && printableWith(b, "*|&;'\"`=<>("))
+	return bad*20 <= len(b) && (letters*8 >= len(b) || bad == 0 && printableWith(b, "*|&;'\"`=<>(/\\"))
 }
 
 // printableWith reports whether b is printable ASCII holding one of the
