@@ -268,6 +268,9 @@ func TestInjectionShapes(t *testing.T) {
 		{`/home/alice/.bash_profile`, InQuery, "ptrav.file"},
 		{"..\xef\xbc\x8f..\xef\xbc\x8fetc\xef\xbc\x8fpasswd", InQuery, "ptrav.dotdot"},
 		{`the error_log directive sets where errors go`, InField, ""},
+		// An attribute quote left open to the end of an svg or style tag.
+		{`<svg x="unterminated`, InField, ""},
+		{`<style x='open`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

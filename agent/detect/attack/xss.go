@@ -426,7 +426,7 @@ func judgeTag(lv, name string, i int) (int, bool) {
 					e = len(lv) - i - 1
 				}
 				val = lv[i+1 : i+1+e]
-				i += e + 2
+				i = min(len(lv), i+e+2) // an unclosed quote runs to the end
 			} else {
 				s := i
 				for i < len(lv) && lv[i] > ' ' && lv[i] != '>' {
