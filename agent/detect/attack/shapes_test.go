@@ -271,6 +271,19 @@ func TestInjectionShapes(t *testing.T) {
 		// An attribute quote left open to the end of an svg or style tag.
 		{`<svg x="unterminated`, InField, ""},
 		{`<style x='open`, InField, ""},
+		// Dialogs called under another name, names computed from
+		// literals, eval of the page's address, attribute breakouts into
+		// a tag, "</" inside a tag, old script schemes and headers.
+		{`(alert)(1)`, InQuery, "xss.call"},
+		{`a=alert,a(1)`, InQuery, "xss.call"},
+		{`x=alert is how we spell it, x(y)`, InField, ""},
+		{`top[/al/.source+/ert/.source](1)`, InQuery, "xss.dom"},
+		{`top[8680439..toString(30)](1)`, InQuery, "xss.dom"},
+		{`eval(location.hash.slice(1))`, InQuery, "xss.call"},
+		{`"><iframe src="http://example.com">`, InQuery, "xss.html"},
+		{`<SVg </onlOad ="1> (_=prompt,_(1)) "">`, InQuery, "xss.html"},
+		{`<IMG SRC="mocha:[code]">`, InField, "xss.html"},
+		{`<META HTTP-EQUIV="Set-Cookie" Content="USERID=x">`, InField, "xss.html"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
