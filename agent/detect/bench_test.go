@@ -1,6 +1,10 @@
 package detect_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/palisadewaf/palisade/agent/detect"
@@ -36,6 +40,31 @@ func BenchmarkInspect(b *testing.B) {
 					if res.Attack() != attack {
 						b.Fatalf("attack = %v, want %v: %+v", res.Attack(), attack, res.Detections)
 					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkPathological measures the engine on 60 KiB query values made of
+// one fragment repeated, the inputs that make a scan quadratic when a
+// detector restarts a search at every occurrence ("\r\n", "<a x=", "..",
+// "{{", "'||'"). Their cost per byte should stay near that of a benign
+// value's; a regression shows here as milliseconds turning into seconds
+// (2026-12-04: the worst went from 1.4 s to about 10 ms).
+func BenchmarkPathological(b *testing.B) {
+	e := detect.New(detect.Options{})
+	for _, unit := range []string{"\r\n", "<a x=", "..", "{{", "'||'", "(", "${", "<", "&#", "/*", "on", "\"&\""} {
+		v := strings.Repeat(unit, (60<<10)/len(unit))
+		for _, where := range []string{"query", "path"} {
+			req := &detect.Request{AppID: 1, Method: "GET", Host: "shop.example.com", Path: "/", RawQuery: "q=" + url.QueryEscape(v), Header: http.Header{}}
+			if where == "path" {
+				req = &detect.Request{AppID: 1, Method: "GET", Host: "shop.example.com", Path: "/" + url.PathEscape(v), Header: http.Header{}}
+			}
+			b.Run(fmt.Sprintf("%q/%s", unit, where), func(b *testing.B) {
+				b.SetBytes(int64(len(v)))
+				for b.Loop() {
+					e.Inspect(req)
 				}
 			})
 		}

@@ -36,25 +36,27 @@ func checkDotDot(v, lv string, f Features, c *Context) (int, int, bool) {
 		for j < len(s) && s[j] == '.' { // "..../" filter bypass
 			j++
 		}
-		if j-i == 3 && (i == 0 || s[i-1] == ' ') {
-			continue // ".../name": an elided path in a listing ("git diff --stat")
-		}
-		if j < len(s) && s[j] == '/' && (i == 0 || s[i-1] == '/' || s[i-1] == '=' || s[i-1] == ' ' || s[i-1] == '"' || s[i-1] == '\'' || s[i-1] == ':' || s[i-1] == 0) {
-			if first < 0 {
-				first = i
-			}
-			if i == next {
-				run++
-			} else {
-				run = 1
-			}
-			n = max(n, run)
-			for j < len(s) && s[j] == '/' {
-				j++
-			}
-			next = j
+		if j-i == 3 && (i == 0 || s[i-1] == ' ') || j >= len(s) || s[j] != '/' || !(i == 0 || s[i-1] == '/' || s[i-1] == '=' || s[i-1] == ' ' || s[i-1] == '"' || s[i-1] == '\'' || s[i-1] == ':' || s[i-1] == 0) {
+			// ".../name" is an elided path in a listing ("git diff
+			// --stat"). The dots inside a run fare no better than its
+			// first: skipped, or a long run is quadratic.
 			i = j - 1
+			continue
 		}
+		if first < 0 {
+			first = i
+		}
+		if i == next {
+			run++
+		} else {
+			run = 1
+		}
+		n = max(n, run)
+		for j < len(s) && s[j] == '/' {
+			j++
+		}
+		next = j
+		i = j - 1
 	}
 	if n == 0 {
 		// "/.." at the very end of a path climbs too.

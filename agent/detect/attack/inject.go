@@ -26,10 +26,16 @@ func checkSSTI(v, lv string, f Features, c *Context) (int, int, bool) {
 			}
 			i += from
 			body := lv[i+len(d.open):]
+			if len(body) > 512 {
+				// Expressions are short: looking for the close further on,
+				// from every opening, would be quadratic ("{{{{{{...").
+				body = body[:512]
+			}
+			unclosed := false
 			if j := strings.Index(body, d.close); j >= 0 {
 				body = body[:j]
 			} else if len(body) > 256 {
-				body = body[:256]
+				body, unclosed = body[:256], true
 			}
 			if d.open == "${" && (strings.HasPrefix(body, "jndi:") || strings.Contains(body, "${")) {
 				from = i + 2
@@ -39,6 +45,11 @@ func checkSSTI(v, lv string, f Features, c *Context) (int, int, bool) {
 				return i, min(len(v), i+len(d.open)+len(body)+len(d.close)), true
 			}
 			from = i + len(d.open)
+			if unclosed {
+				// No close within the window: the openings inside it
+				// start no short expression either ("{{{{{{...").
+				from = i + len(d.open) + 256
+			}
 		}
 	}
 	// The polyglot that probes for any engine: "${{<%[%'"}}%\.".
@@ -203,14 +214,16 @@ func checkCRLF(v, lv string, f Features, c *Context) (int, int, bool) {
 		return i, i + 1, i >= 0
 	}
 	multiline := c.Where == InField || c.Where == InBody
+	runEnd := 0 // a run of breaks and blanks is judged once, at its start
 	for i := 0; i < len(lv); i++ {
-		if lv[i] != '\r' && lv[i] != '\n' {
+		if lv[i] != '\r' && lv[i] != '\n' || i < runEnd {
 			continue
 		}
 		j := i + 1
 		for j < len(lv) && (lv[j] == '\r' || lv[j] == '\n' || lv[j] == ' ' || lv[j] == '\t') {
 			j++
 		}
+		runEnd = j
 		rest := lv[j:]
 		if strings.HasPrefix(rest, "http/1.") || strings.HasPrefix(rest, "<html") || strings.HasPrefix(rest, "<script") {
 			return i, len(v), true
@@ -267,14 +280,16 @@ func checkMail(v, lv string, f Features, c *Context) (int, int, bool) {
 		return 0, 0, false
 	}
 	multiline := c.Where == InField || c.Where == InBody
+	runEnd := 0 // a run of breaks and blanks is judged once, at its start
 	for i := 0; i < len(lv); i++ {
-		if lv[i] != '\r' && lv[i] != '\n' {
+		if lv[i] != '\r' && lv[i] != '\n' || i < runEnd {
 			continue
 		}
 		j := i + 1
 		for j < len(lv) && (lv[j] == '\r' || lv[j] == '\n' || lv[j] == ' ' || lv[j] == '\t') {
 			j++
 		}
+		runEnd = j
 		rest := lv[j:]
 		for _, cmd := range []string{"mail from:", "rcpt to:", "data\r", "data\n", "helo ", "ehlo ", "quit\r", "vrfy ", "expn ", "a1 login", "a1 select", "a001 login", "a001 fetch", ". logout", "x login", "x select"} {
 			if strings.HasPrefix(rest, cmd) {
@@ -456,7 +471,7 @@ func checkNoSQLJS(v, lv string, f Features, c *Context) (int, int, bool) {
 		if lv[i] != '\'' && lv[i] != '"' {
 			continue
 		}
-		rest := strings.TrimLeft(lv[i+1:], " ")
+		rest := strings.TrimLeft(lv[i+1:min(len(lv), i+160)], " ")
 		if strings.HasPrefix(rest, "||") || strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, ";") {
 			tail := strings.TrimLeft(rest, "|&;")
 			if strings.Contains(tail, "==") || strings.Contains(tail, "while(") || strings.Contains(tail, "while (") || strings.Contains(tail, "!=") {

@@ -367,6 +367,7 @@ var dangerousTags = map[string]bool{
 
 // scanTags parses every tag in lv and reports the first dangerous one.
 func scanTags(lv string) (int, int, bool) {
+	unclosed := false
 	for i := 0; i < len(lv); i++ {
 		if lv[i] != '<' {
 			continue
@@ -386,10 +387,20 @@ func scanTags(lv string) (int, int, bool) {
 		if k := strings.IndexByte(name, ':'); k >= 0 {
 			name = name[k+1:]
 		}
+		if unclosed {
+			// An earlier tag's attributes already ran to the end of the
+			// value and were judged; walking them again from every later
+			// '<' is quadratic ("<a x=<a x=<a x=..."). Names still count.
+			if dangerousTags[name] {
+				return i, min(len(lv), n+1), true
+			}
+			continue
+		}
 		end, bad := judgeTag(lv, name, n)
 		if bad {
 			return i, end, true
 		}
+		unclosed = end >= len(lv)
 	}
 	return 0, 0, false
 }
