@@ -269,6 +269,8 @@ func foldWideSeparators(lv string) string {
 // shellTargets are the files a command injection reads or runs first.
 var shellTargets = []string{"/etc/passwd", "/etc/shadow", "/etc/hosts", "/etc/group", "/etc/issue", "/bin/sh", "/bin/bash", "/bin/cat", "/bin/nc", "/usr/bin/id", "/proc/self/environ", "/etc/hostname"}
 
+var unquote = strings.NewReplacer(`"`, "", "'", "")
+
 // disguisedPath finds an absolute path that a shell turns into one of
 // shellTargets but a filter on the name does not see: globbed
 // ("/et?/pa??wd", "/???/?at") or cut by quotes ("/e\"t\"c/pa\"s\"swd").
@@ -286,7 +288,7 @@ func disguisedPath(lv string) (int, int, bool) {
 			i = e
 			continue
 		}
-		unq := strings.NewReplacer(`"`, "", "'", "").Replace(tok)
+		unq := unquote.Replace(tok)
 		for _, t := range shellTargets {
 			if unq == t {
 				return i, e, true

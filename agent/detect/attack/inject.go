@@ -180,7 +180,7 @@ func flattenLookups(s string) string {
 		break
 	next:
 	}
-	return strings.NewReplacer("\x01", "${", "\x02", "}").Replace(s)
+	return lookupMarks.Replace(s)
 }
 
 // responseHeaders are headers an attacker injects into a response.
@@ -195,11 +195,15 @@ var responseHeaders = []string{
 
 // checkCRLF finds a line break followed by a header line (or a blank line
 // and a body) in a value that should be one line.
+var utf16LowBreaks = strings.NewReplacer("\u560a", "\n", "\u560d", "\r")
+
+var lookupMarks = strings.NewReplacer("\x01", "${", "\x02", "}")
+
 func checkCRLF(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fNewline == 0 && f&fHigh != 0 && (strings.Contains(lv, "\u560a") || strings.Contains(lv, "\u560d")) {
 		// U+560A and U+560D: servers that keep the low byte of a UTF-16
 		// code unit turn them into LF and CR.
-		lv = strings.NewReplacer("\u560a", "\n", "\u560d", "\r").Replace(lv)
+		lv = utf16LowBreaks.Replace(lv)
 		f |= fNewline
 	}
 	if f&fNewline == 0 {

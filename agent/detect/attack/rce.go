@@ -1199,7 +1199,11 @@ func execCall(lv string) (int, int, bool) {
 				}
 				continue
 			case c == '/' && j > 1 && lv[j-2] == '*':
-				if b := strings.LastIndex(lv[:j-2], "/*"); b >= 0 {
+				// The opening within 256 bytes: searching the whole prefix
+				// from every '(' is quadratic ("(*/(*/(*/...").
+				lo := max(0, j-2-256)
+				if b := strings.LastIndex(lv[lo:j-2], "/*"); b >= 0 {
+					b += lo
 					hidden, commented = true, true
 					j = b
 					continue
