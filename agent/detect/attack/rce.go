@@ -264,12 +264,15 @@ func substringExpansion(lv string) (int, int, bool) {
 		if j == from || j >= len(lv) || lv[j] != ':' {
 			continue
 		}
-		d := j + 1
+		d, digits := j+1, 0
 		for d < len(lv) && (lv[d] >= '0' && lv[d] <= '9' || lv[d] == '-' || lv[d] == ' ') {
+			if lv[d] <= '9' && lv[d] >= '0' {
+				digits++
+			}
 			d++
 		}
-		if d == j+1 || d >= len(lv) || lv[d] != ':' && lv[d] != '}' {
-			continue
+		if digits == 0 || d >= len(lv) || lv[d] != ':' && lv[d] != '}' {
+			continue // "${1:-}" is a default, not a slice
 		}
 		if lv[d] == ':' {
 			d++
@@ -382,6 +385,14 @@ func commandAtStart(v, lv string, c *Context) (int, int, bool) {
 		// delay shows the command ran.
 		return 0, len(v), true
 	}
+	if (w == "ls" || w == "id") && e+2 < len(lv) && lv[e] == ' ' && (lv[e+1] == '-' && lv[e+2] >= 'a' && lv[e+2] <= 'z' || lv[e+1] == '/') && strings.Count(lv, " ") <= 3 {
+		// "ls -l /", "ls /etc": with an option or a path, and nothing
+		// more, the command; "ls -l now aligns..." is a changelog.
+		return 0, len(v), true
+	}
+	if windowsCommandLine(lv, w, e) {
+		return 0, len(v), true
+	}
 	if !strongCommands[w] || w == "id" || w == "ls" || w == "pwd" {
 		return 0, 0, false
 	}
@@ -389,6 +400,28 @@ func commandAtStart(v, lv string, c *Context) (int, int, bool) {
 		return 0, len(v), true
 	}
 	return 0, 0, false
+}
+
+// windowsCommandLine reports a cmd.exe command line as a whole value whose
+// arguments only that command takes: "dir C:\\", "net user x /add",
+// "netsh firewall set ...", "reg add HKLM\\...".
+func windowsCommandLine(lv, w string, e int) bool {
+	if e+1 >= len(lv) || lv[e] != ' ' {
+		return false
+	}
+	a, _ := shellWord(lv, e+1)
+	rest := lv[e+1:]
+	switch w {
+	case "dir", "type", "del", "copy":
+		return len(rest) > 2 && rest[0] >= 'a' && rest[0] <= 'z' && rest[1] == ':' && rest[2] == '\\'
+	case "net", "net.exe":
+		return netVerbs[a]
+	case "netsh", "netsh.exe":
+		return a == "firewall" || a == "advfirewall" || a == "interface" || a == "wlan" || a == "http"
+	case "reg", "reg.exe":
+		return (a == "add" || a == "query" || a == "delete" || a == "save" || a == "export") && strings.Contains(rest, "hk")
+	}
+	return false
 }
 
 // obfuscatedCommand flags a value that starts with a command's name broken
@@ -461,6 +494,12 @@ func shellRunsArgument(lv, w string, e int) bool {
 		}
 	case "sh", "bash", "zsh", "dash", "ksh":
 		return strings.HasPrefix(a, "-c ") && len(a) > 3 || strings.HasPrefix(a, "-i ") || a == "-i"
+	case "perl", "ruby", "node", "nodejs", "lua":
+		return strings.HasPrefix(a, "-e ") && len(a) > 4
+	case "python", "python2", "python3":
+		return strings.HasPrefix(a, "-c ") && len(a) > 4
+	case "php":
+		return strings.HasPrefix(a, "-r ") && len(a) > 4
 	}
 	return false
 }
@@ -818,6 +857,13 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 			return i, len(v), true
 		}
 	}
+	if f&fDollar != 0 && f&fBrace != 0 {
+		for _, g := range [...]string{"{$_get[", "{$_post[", "{$_request[", "{$_cookie[", "{$_server[", "{$_files[", "{$_env["} {
+			if i := strings.Index(lv, g); i >= 0 {
+				return i, i + len(g), true // a superglobal in a string PHP evaluates
+			}
+		}
+	}
 	if f&fParen == 0 {
 		return 0, 0, false
 	}
@@ -834,6 +880,16 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	if i, ok := aspCode(lv); ok {
 		return i, len(v), true
+	}
+	if i := strings.Index(lv, "{${"); i >= 0 {
+		// "{${sleep(10)}}": PHP's complex syntax calls what it names.
+		w := i + 3
+		for w < len(lv) && (isWordByte(lv[w]) || lv[w] == '_') {
+			w++
+		}
+		if w > i+3 && w < len(lv) && lv[w] == '(' {
+			return i, w + 1, true
+		}
 	}
 	if i := strings.Index(lv, "${@"); i >= 0 {
 		// "${@print(md5(1))}": PHP evaluates a call inside a string's

@@ -284,6 +284,17 @@ func TestInjectionShapes(t *testing.T) {
 		{`<SVg </onlOad ="1> (_=prompt,_(1)) "">`, InQuery, "xss.html"},
 		{`<IMG SRC="mocha:[code]">`, InField, "xss.html"},
 		{`<META HTTP-EQUIV="Set-Cookie" Content="USERID=x">`, InField, "xss.html"},
+		// Whole command lines: ls and id with options, cmd.exe's own,
+		// interpreters told to run an argument, PHP complex syntax.
+		{`ls -laR /etc`, InQuery, "rce.shell"},
+		{`ls -l now aligns months better in Asian locales`, InQuery, ""},
+		{`net user hacker Password1 /ADD`, InQuery, "rce.shell"},
+		{`dir C:\Users`, InQuery, "rce.shell"},
+		{`reg add "HKLM\System\x" /v y /t REG_DWORD /d 0 /f`, InQuery, "rce.shell"},
+		{`perl -e 'print "X"x1024'`, InField, "rce.shell"},
+		{`{${sleep(10)}}`, InField, "rce.code"},
+		{`;{$_GET["cmd"]}`, InField, "rce.code"},
+		{`while [ -n "${1:-}" ]; do`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
