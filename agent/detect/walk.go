@@ -778,7 +778,7 @@ func (w *walker) graphqlDocument(doc string) {
 	depth := len(w.stack)
 	err := decode.GraphQL(doc, w.limits(), w)
 	w.stack = w.stack[:depth]
-	if !w.decodeErr(err) || strings.Contains(doc, "__schema") {
+	if !w.decodeErr(err) || strings.Contains(doc, "__schema") || strings.Contains(doc, "__type(") {
 		// Unparsed documents are scanned whole, and so are introspection
 		// queries: their arguments are harmless, the query is the probe.
 		w.scan(p, decode.Normalize(doc), attack.InField)

@@ -59,8 +59,13 @@ func oastName(lv string) (int, int, bool) {
 
 // checkGraphQLIntrospection finds a GraphQL introspection query, the
 // schema dump that scanners and attackers start with ("{ __schema { types
-// { name } } }"); "__typename", which clients ask for routinely, is not one.
+// { name } } }", "__type(name: ...)"); "__typename", which clients ask for
+// routinely, is not one.
 func checkGraphQLIntrospection(v, lv string, f Features, c *Context) (int, int, bool) {
+	if i := strings.Index(lv, "__type("); i >= 0 && (i == 0 || !isWordByte(lv[i-1]) && lv[i-1] != '_') {
+		// { __type(name: "User") { fields { name } } }: one type's schema.
+		return i, i + 7, true
+	}
 	for from := 0; ; {
 		k := strings.Index(lv[from:], "__schema")
 		if k < 0 {

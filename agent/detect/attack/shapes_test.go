@@ -195,6 +195,7 @@ func TestInjectionShapes(t *testing.T) {
 		// documents, PHP complex-variable calls.
 		{`{ __schema { types { name } } }`, InField, "scanner.introspection"},
 		{`{ user { __typename name } }`, InField, ""},
+		{`{ __type(name: "User") { fields { name } } }`, InField, "scanner.introspection"},
 		{`<xs:include schemaLocation="http://evil.example/x.xsd"/>`, InMarkup, "xxe.entity"},
 		{`<x xsi:schemaLocation="http://evil.example/"/>`, InMarkup, "xxe.entity"},
 		{`<x xsi:schemaLocation="http://ns.example/a http://ns.example/a.xsd"/>`, InMarkup, ""},
