@@ -126,6 +126,9 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			if prose && i > 1 && lv[i-1] == ' ' && (isWordByte(lv[i-2]) || lv[i-2] == ',') {
 				return false
 			}
+			if i > 1 && lv[i-2] == '#' && lv[i-1] == '!' && (i == 2 || lv[i-3] == ' ' || lv[i-3] == '"' || lv[i-3] == '`') {
+				return false // "uses #!/bin/sh": a script's interpreter line named in text
+			}
 			start, end = i, i+len(shellPaths[e])
 			return true
 		})

