@@ -305,6 +305,18 @@ func TestInjectionShapes(t *testing.T) {
 		{`guidelines say #!/usr/bin/perl everywhere, not #!/bin/perl`, InField, ""},
 		{`Fixed "uses #!/bin/sh and command -v"`, InField, ""},
 		{`;/bin/sh -i`, InQuery, "rce.shell"},
+		// Column probes and appended clauses; JS breakouts.
+		{` ORDER BY 2 `, InQuery, "sqli.tokenizer"},
+		{` ORDER BY 1,SLEEP(5),3-- `, InQuery, "sqli.tokenizer"},
+		{`order by 2 pm`, InQuery, ""},
+		{` OR x=x`, InQuery, "sqli.tokenizer"},
+		{` OR x=y#`, InQuery, "sqli.tokenizer"},
+		{`red or blue=better`, InField, ""},
+		{` WHERE 1=1 AND 1=0`, InQuery, "sqli.tokenizer"},
+		{` AS INJECTX WHERE 1=1 AND 1=1#`, InQuery, "sqli.tokenizer"},
+		{`}alert(/INJECTX/);{//`, InQuery, "xss.call"},
+		{`alert(1)>//INJECTX`, InQuery, "xss.call"},
+		{`¼script¾alert(¢XSS¢)¼/script¾`, InField, "xss.call"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -712,7 +712,7 @@ func firstUnpairedGNU(lv string, q byte) int {
 // contexts can flag. Without a quote there is no string context; in the
 // raw one, sqlRaw needs a "union" token, a first token that is a time
 // function, a logical operator, SELECT, ORDER, GROUP, DECLARE, RLIKE,
-// REGEXP, HAVING, IIF or ELT, '(' , ')', '-' or
+// REGEXP, HAVING, IIF, ELT, WHERE or AS, '(' , ')', '-' or
 // a number, or a ';' (stacked statement). A value without quotes, "union"
 // and ';' whose first token is another word has none of them.
 func sqlTokensExcluded(lv string) bool {
@@ -732,7 +732,7 @@ func sqlTokensExcluded(lv string) bool {
 		e++
 	}
 	switch w[:e] {
-	case "and", "or", "xor", "select", "order", "group", "declare", "rlike", "regexp", "having", "iif", "elt":
+	case "and", "or", "xor", "select", "order", "group", "declare", "rlike", "regexp", "having", "iif", "elt", "where", "as":
 		return false
 	}
 	return true
@@ -767,6 +767,13 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 		return 0, true
 	case t0.kind == 'w' && t0.text == "having" && len(toks) > 1:
 		return 0, condition(toks[1:], false)
+	case t0.kind == 'w' && t0.text == "where" && len(toks) > 3 && toks[1].kind == '1' && toks[2].text == "=" && toks[3].kind == '1':
+		// "WHERE 1=1 AND 1=0": a clause appended after a table name.
+		return 0, true
+	case t0.kind == 'w' && t0.text == "as" && len(toks) > 5 && toks[1].kind == 'w' && toks[2].text == "where" && toks[3].kind == '1' && toks[4].text == "=":
+		return 0, true // "AS x WHERE 1=1": an alias, then the clause
+	case t0.kind == 'w' && t0.text == "order" && len(toks) > 2 && toks[1].text == "by" && orderByProbe(toks[2:]):
+		return 0, true
 	case t0.kind == '(' && caseWhen(toks[1:]):
 		return 0, true
 	case t0.kind == 'w' && (t0.text == "iif" || t0.text == "elt" || t0.text == "if") && len(toks) > 4 && toks[1].kind == '(' && toks[2].kind == '1' && toks[3].text == "=" && toks[4].kind == '1':
@@ -884,6 +891,21 @@ func quotedWords(toks []sqlTok) bool {
 			return i > 0 && i == len(toks)-1 && t.open
 		case t.kind != 'w':
 			return false
+		}
+	}
+	return false
+}
+
+// orderByProbe reports what follows ORDER BY in a value that is an
+// injection: a column number and nothing else ("ORDER BY 2", counting
+// columns), or a delay in the sort list ("ORDER BY 1,SLEEP(5),3").
+func orderByProbe(toks []sqlTok) bool {
+	if len(toks) == 1 && toks[0].kind == '1' {
+		return true
+	}
+	for i, t := range toks {
+		if t.kind == 'w' && isTimeFunc(t.text) && i+1 < len(toks) && toks[i+1].kind == '(' {
+			return true
 		}
 	}
 	return false
@@ -1031,6 +1053,11 @@ func condition(toks []sqlTok, quoted bool) bool {
 		// "x' or username like '%": identifiers compared with literals.
 		if a.kind == 'w' && i+2 < len(toks) && sqlCompare[toks[i+1].text] && (toks[i+2].kind == 's' || toks[i+2].kind == '1') {
 			return quoted || end(toks[i+3:])
+		}
+		// "or x=x", "or a=b#": a column compared with one, true as it
+		// stands (the same name) or with the rest of the query cut off.
+		if a.kind == 'w' && i+2 < len(toks) && toks[i+1].text == "=" && toks[i+2].kind == 'w' && !sqlLogical[toks[i+2].text] {
+			return toks[i+2].text == a.text && (len(toks) == i+3 || toks[i+3].kind == 'c') || i+3 < len(toks) && toks[i+3].kind == 'c'
 		}
 		return false
 	}

@@ -565,7 +565,27 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 			return i, e, true
 		}
 	}
+	if f&fHigh != 0 {
+		// US-ASCII with the high bit set: a page served in that charset
+		// reads "¼script¾" as "<script>".
+		if i := strings.Index(lv, "¼script¾"); i >= 0 {
+			return i, len(v), true
+		}
+	}
 	lead := len(lv) - len(strings.TrimLeft(lv, " \t\r\n"))
+	if t := lv[lead:]; len(t) > 1 && (t[0] == '}' || t[0] == ')' || t[0] == ']') {
+		// "}alert(1);{//", ")alert(1)//": a block or call closed, then the
+		// dialog: the breakout out of script the value was put in.
+		j := 1
+		for j < len(t) && (t[j] == ';' || t[j] == ' ' || t[j] == '}' || t[j] == ')') {
+			j++
+		}
+		for _, fn := range [...]string{"alert(", "prompt(", "confirm(", "eval(", "alert`", "prompt`", "confirm`"} {
+			if strings.HasPrefix(t[j:], fn) {
+				return lead, len(v), true
+			}
+		}
+	}
 	s := strings.TrimRight(strings.TrimSuffix(strings.TrimRight(strings.TrimSpace(lv), " ;"), "//"), " ;")
 	if len(s) < 4 || len(s) > 200 {
 		return 0, 0, false
@@ -602,7 +622,9 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 		switch {
 		case strings.HasPrefix(rest, "("):
-			if e := closingParenByte(rest, 0); e < 0 || e != len(rest)-1 && rest[e+1:] != "()" {
+			// The call alone, or closing the tag or script it was put in
+			// ("alert(1)>//x", "alert(1)</script>").
+			if e := closingParenByte(rest, 0); e < 0 || e != len(rest)-1 && rest[e+1:] != "()" && !strings.HasPrefix(rest[e+1:], ">") && !strings.HasPrefix(rest[e+1:], "</") && !strings.HasPrefix(rest[e+1:], "//") {
 				return 0, 0, false
 			}
 		case strings.HasPrefix(rest, "`"):
