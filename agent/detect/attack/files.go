@@ -107,7 +107,7 @@ var sensitiveFiles = []string{
 	"/etc/", "c:/windows/", "c:/boot", "applicationhost.config", "/dev/null", "/dev/random",
 	"/proc/", "httpd.conf", "access_log", "error_log", ".bash_profile", ".bashrc", ".cshrc", ".sh_history",
 	".zsh_history", ".mysql_history", ".psql_history", "web.config", "desktop.ini", ".htaccess", "boot/grub/",
-	"var/adm/", "xferlog", "pure-ftpd.conf", "metabase.xml",
+	"var/adm/", "xferlog", "pure-ftpd.conf", "metabase.xml", "%systemroot%/", "%windir%/", "repair/sam",
 }
 
 // sensitiveSegments are the path segments every sensitiveFiles entry
@@ -122,7 +122,8 @@ var sensitiveSegments = map[string]bool{
 	"system32": true, "sys": true, "httpd.conf": true, "access_log": true, "error_log": true,
 	".bash_profile": true, ".bashrc": true, ".cshrc": true, ".sh_history": true, ".zsh_history": true,
 	".mysql_history": true, ".psql_history": true, "web.config": true, "desktop.ini": true, ".htaccess": true,
-	"boot": true, "xferlog": true, "pure-ftpd.conf": true, "metabase.xml": true,
+	"boot": true, "xferlog": true, "pure-ftpd.conf": true, "metabase.xml": true, "%systemroot%": true,
+	"%windir%": true, "repair": true,
 }
 
 // sensitiveSegmentStart and sensitiveSegmentEnd hold the first and the
@@ -222,8 +223,8 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 		// A file named in running text ("edit /etc/hosts on Windows") is
 		// prose; the target of an include is the whole value, or follows
 		// a traversal.
-		if f&fSpace != 0 && !strings.Contains(s[:i], "../") && strings.ContainsAny(strings.TrimSpace(s[e:]), " \t\n") {
-			continue
+		if f&fSpace != 0 && !strings.Contains(s[:i], "../") && strings.ContainsAny(strings.TrimSpace(s[e:]), " \t\n") && hasLetter(s[e:]) {
+			continue // words after it; `") }}` after it is code's closing
 		}
 		// ... or ends a sentence ("the pku flag in /proc/cpuinfo.").
 		if k := strings.LastIndexByte(s[:i], ' '); f&fSpace != 0 && k >= 0 && !strings.ContainsAny(s[k:i], "=:") && wordsOnly(s[:k], 2) {
@@ -268,6 +269,16 @@ func foldWideSeparators(lv string) string {
 
 // shellTargets are the files a command injection reads or runs first.
 var shellTargets = []string{"/etc/passwd", "/etc/shadow", "/etc/hosts", "/etc/group", "/etc/issue", "/bin/sh", "/bin/bash", "/bin/cat", "/bin/nc", "/usr/bin/id", "/proc/self/environ", "/etc/hostname"}
+
+// hasLetter reports whether s holds an ASCII letter.
+func hasLetter(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c >= 'a' && c <= 'z' {
+			return true
+		}
+	}
+	return false
+}
 
 var unquote = strings.NewReplacer(`"`, "", "'", "")
 

@@ -674,6 +674,9 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 		// trap 'cmd' SIGNAL: a command run when the shell gets a signal.
 		return e, true
 	}
+	if windowsCommandLine(lv, w, e) {
+		return e, true // "; reg add HKLM\...", "| netsh firewall set ..."
+	}
 	if weakCommands[w] {
 		if sub && (e >= len(lv) || lv[e] == ')' || lv[e] == '`') || braced {
 			return e, true

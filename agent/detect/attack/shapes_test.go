@@ -317,6 +317,12 @@ func TestInjectionShapes(t *testing.T) {
 		{`}alert(/INJECTX/);{//`, InQuery, "xss.call"},
 		{`alert(1)>//INJECTX`, InQuery, "xss.call"},
 		{`¼script¾alert(¢XSS¢)¼/script¾`, InField, "xss.call"},
+		// Files named inside template code; Windows directories by their
+		// environment variables; cmd.exe command lines after a separator.
+		{`{{ get_user_file("/etc/passwd") }}`, InField, "ptrav.file"},
+		{`edit /etc/hosts on Windows too`, InField, ""},
+		{`type %SYSTEMROOT%\repair\SAM`, InQuery, "ptrav.file"},
+		{`| netsh firewall set opmode disable`, InQuery, "rce.shell"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
