@@ -323,6 +323,12 @@ func TestInjectionShapes(t *testing.T) {
 		{`edit /etc/hosts on Windows too`, InField, ""},
 		{`type %SYSTEMROOT%\repair\SAM`, InQuery, "ptrav.file"},
 		{`| netsh firewall set opmode disable`, InQuery, "rce.shell"},
+		// Open redirects behind userinfo, slashes, IDNA dots.
+		{`//www.whitelisteddomain.tld@google.com/`, InQuery, "redir.url"},
+		{`/https://google.com/`, InQuery, ""},
+		{`/%09/javascript:alert(1)`, InField, ""},
+		{`//google` + "\u3002" + `com`, InQuery, "redir.url"},
+		{`http:[::ffff:216.58.214.206]`, InQuery, "redir.url"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

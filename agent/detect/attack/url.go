@@ -357,6 +357,19 @@ func checkRedirect(v, lv string, f Features, c *Context) (int, int, bool) {
 			return off, len(v), true
 		}
 	}
+	if len(t) > 8 && (t[0] == '/' || t[0] == '\\') && redirectParam(c.Name) {
+		// "/https://evil.example/", "//https:///evil.example": a URL behind
+		// slashes a path check lets through, which the browser follows.
+		h := strings.TrimLeft(t, `/\`)
+		for _, sc := range [...]string{"https:", "http:"} {
+			if rest, ok := strings.CutPrefix(h, sc); ok && looksLikeHost(strings.TrimLeft(rest, `/\`)) {
+				return off, len(v), true
+			}
+		}
+		if strings.HasPrefix(h, "javascript:") || strings.HasPrefix(h, "data:text/html") {
+			return off, len(v), true // the script URL a slash-stripping redirect follows
+		}
+	}
 	for _, s := range []string{"http:", "https:"} {
 		if strings.HasPrefix(t, s) {
 			rest := t[len(s):]
@@ -386,11 +399,33 @@ func checkRedirect(v, lv string, f Features, c *Context) (int, int, bool) {
 }
 
 func looksLikeHost(s string) bool {
-	end := strings.IndexAny(s, "/?#:\\")
+	if slash := strings.IndexByte(s, '/'); slash != 0 {
+		auth := s
+		if slash > 0 {
+			auth = s[:slash]
+		}
+		if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+			s = s[at+1:] // "good.example@evil.example": the host is after the '@'
+		}
+	}
+	if strings.Contains(s, "\u3002") || strings.Contains(s, "\uff0e") || strings.Contains(s, "\uff61") {
+		// Ideographic and fullwidth full stops are dots to IDNA.
+		s = strings.NewReplacer("\u3002", ".", "\uff0e", ".", "\uff61", ".").Replace(s)
+	}
+	if strings.HasPrefix(s, "[") {
+		if e := strings.IndexByte(s, ']'); e > 0 {
+			_, ok := parseIPAny(s[1:e])
+			return ok
+		}
+	}
+	end := strings.IndexAny(s, "/?#\\")
 	if end < 0 {
 		end = len(s)
 	}
 	h := s[:end]
+	if c := strings.IndexByte(h, ':'); c >= 0 {
+		h = h[:c]
+	}
 	if _, ok := parseIPAny(h); ok {
 		return true
 	}
