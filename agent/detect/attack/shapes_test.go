@@ -329,6 +329,16 @@ func TestInjectionShapes(t *testing.T) {
 		{`/%09/javascript:alert(1)`, InField, ""},
 		{`//google` + "\u3002" + `com`, InQuery, "redir.url"},
 		{`http:[::ffff:216.58.214.206]`, InQuery, "redir.url"},
+		// Overflowing numeric hosts, a URL in another's query, metadata
+		// paths through a proxy, rebinding services.
+		{`http://7147006462/`, InQuery, "ssrf.url"},
+		{`http://0x41414141A9FEA9FE/`, InQuery, "ssrf.url"},
+		{`http://425.510.425.510/`, InQuery, "ssrf.url"},
+		{`http://0o177.0.0.1/`, InQuery, "ssrf.url"},
+		{`https://x.example/icon-uri?consumerUri=http://169.254.169.254/metadata/v1/`, InQuery, "ssrf.url"},
+		{`http://a.flaws.cloud/proxy/169.254.169.254/latest/meta-data/iam/security-credentials/x/`, InQuery, "ssrf.url"},
+		{`http://make-1.2.3.4-rebind-169.254-169.254-rr.1u.ms/`, InQuery, "ssrf.url"},
+		{`http://127.1.1.1:80:\@@127.2.2.2:80/`, InQuery, "ssrf.url"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -66,6 +66,8 @@ func parseAuthority(s string, u *parsedURL) {
 	}
 	if j := strings.LastIndexByte(auth, ':'); j >= 0 && strings.Count(auth, ":") == 1 {
 		u.host, u.port = auth[:j], auth[j+1:]
+	} else if j := strings.IndexByte(auth, ':'); j >= 0 && strings.Count(auth, ".") == 3 && strings.IndexByte(auth[:j], '.') > 0 {
+		u.host, u.port = auth[:j], auth[j+1:] // "127.1.1.1:80:" a parser reads up to the first ':'
 	} else {
 		u.host = auth
 	}
@@ -101,7 +103,7 @@ func internalHost(host string) bool {
 	case "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "metadata",
 		"metadata.google.internal", "instance-data", "instance-data.ec2.internal", "kubernetes",
 		"kubernetes.default", "kubernetes.default.svc", "0", "localtest.me", "lvh.me", "vcap.me",
-		"metadata.azure.com", "metadata.packet.net", "metadata.tencentyun.com", "localhost4", "localhost6",
+		"metadata.azure.com", "metadata.packet.net", "metadata.tencentyun.com", "localhost4", "localhost6", "rancher-metadata",
 		"localhost4.localdomain4", "localhost6.localdomain6":
 		return true
 	case "":
@@ -113,14 +115,16 @@ func internalHost(host string) bool {
 		}
 	}
 	// Wildcard DNS services that resolve an embedded address.
-	for _, svc := range []string{".nip.io", ".xip.io", ".sslip.io", ".traefik.me", ".localdomain"} {
+	for _, svc := range []string{".nip.io", ".xip.io", ".sslip.io", ".traefik.me", ".localdomain", ".1u.ms", ".rbndr.us", ".localtest.me"} {
 		if strings.HasSuffix(host, svc) {
 			return true
 		}
 	}
 	addr, ok := parseIPAny(host)
 	if !ok {
-		return false
+		if addr, ok = parseIPWrapped(host); !ok {
+			return false
+		}
 	}
 	addr = addr.Unmap()
 	if addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() || addr.IsUnspecified() ||
@@ -134,6 +138,63 @@ func internalHost(host string) bool {
 			b[0] == 0 || b[0] == 198 && b[1]&0xFE == 18 // 198.18.0.0/15 benchmarking
 	}
 	return strings.HasPrefix(host, "fd00:ec2:")
+}
+
+// parseIPWrapped parses the numeric hosts that overflow what inet_aton
+// accepts, the way parsers that keep the low bits read them:
+// "7147006462" and "0x41414141A9FEA9FE" are 169.254.169.254 to a 32-bit
+// conversion, "425.510.425.510" to one that keeps each part's low byte;
+// "0o177.0.0.1" is octal spelled as in Python and JavaScript.
+func parseIPWrapped(host string) (netip.Addr, bool) {
+	if host == "" || len(host) > 64 {
+		return netip.Addr{}, false
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) != 1 && len(parts) != 4 {
+		return netip.Addr{}, false
+	}
+	var b [4]byte
+	var whole uint64
+	for i, p := range parts {
+		base := 10
+		switch {
+		case strings.HasPrefix(p, "0x"):
+			base, p = 16, p[2:]
+		case strings.HasPrefix(p, "0o"):
+			base, p = 8, p[2:]
+		case len(p) > 1 && p[0] == '0':
+			base, p = 8, p[1:]
+		}
+		if p == "" || len(p) > 32 {
+			return netip.Addr{}, false
+		}
+		var v uint64
+		for k := 0; k < len(p); k++ {
+			d, ok := unhexDigit(p[k])
+			if !ok || int(d) >= base {
+				return netip.Addr{}, false
+			}
+			v = v*uint64(base) + uint64(d) // wraps: the low bits are what such a parser keeps
+		}
+		whole, b[i%4] = v, byte(v)
+	}
+	if len(parts) == 1 {
+		b = [4]byte{byte(whole >> 24), byte(whole >> 16), byte(whole >> 8), byte(whole)}
+		if whole < 1<<24 {
+			return netip.Addr{}, false // a small number, not an address
+		}
+	}
+	return netip.AddrFrom4(b), true
+}
+
+func unhexDigit(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // parseIPAny parses an IP address the way inet_aton and browsers do: one
@@ -199,16 +260,30 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 			return 0, 0, false
 		}
 	}
+	if f&fSlash != 0 {
+		// Cloud metadata paths reached through another host (a proxy, a
+		// redirect service): "/proxy/169.254.169.254/latest/meta-data/".
+		if i := containsAny(lv, "/latest/meta-data/iam", "/latest/user-data", "/computemetadata/v1", "/metadata/instance?api-version", "/metadata/identity/oauth2", "169.254.169.254/latest"); i >= 0 {
+			return i, len(v), true
+		}
+	}
 	if u, ok := findURL(lv); ok {
-		switch u.scheme {
-		case "gopher", "dict", "ldap", "tftp", "sftp", "netdoc", "jar", "smb", "ldaps", "rmi":
-			return u.start, len(v), true
-		}
-		if u.start >= 4 && lv[u.start-4:u.start] == "jar:" {
-			return u.start - 4, len(v), true // jar:http://host!/: Java fetches the archive
-		}
-		if internalHost(u.host) || oastHost(u.host) {
-			return u.start, len(v), true
+		// Every URL in the value, up to a few: one may sit in another's
+		// query ("...icon-uri?consumerUri=http://169.254.169.254/").
+		for base, n := 0, 0; ok && n < 4; n++ {
+			at := base + u.start
+			switch u.scheme {
+			case "gopher", "dict", "ldap", "tftp", "sftp", "netdoc", "jar", "smb", "ldaps", "rmi":
+				return at, len(v), true
+			}
+			if at >= 4 && lv[at-4:at] == "jar:" {
+				return at - 4, len(v), true // jar:http://host!/: Java fetches the archive
+			}
+			if internalHost(u.host) || oastHost(u.host) {
+				return at, len(v), true
+			}
+			base = at + len(u.scheme) + 3
+			u, ok = findURL(lv[base:])
 		}
 		return 0, 0, false
 	}
