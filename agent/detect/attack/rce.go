@@ -90,6 +90,18 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 	if len(lv) < 2 {
 		return 0, 0, false
 	}
+	if f&^(fLetter|fUpper) == 0 && c.Where != InHeader && bareCommand(v) {
+		return 0, len(v), true // "whoami" as the whole value (bareCommands)
+	}
+	if f&^(fLetter|fUpper|fDigit|fSpace) == 0 && c.Where != InHeader {
+		// "sleep 5", "which nc": a delay or a tool lookup as all the
+		// value holds.
+		if w, rest, ok := strings.Cut(strings.TrimSpace(lv), " "); ok && !strings.Contains(rest, " ") {
+			if w == "sleep" && rest != "" && strings.Trim(rest, "0123456789") == "" || w == "which" && (strongCommands[rest] || rest == "netcat" || rest == "gcc" || rest == "python" || rest == "perl") {
+				return 0, len(v), true
+			}
+		}
+	}
 	// Shellshock: a function definition in a header or variable.
 	if f&fParen != 0 && f&fBrace != 0 {
 		if i := strings.Index(lv, "()"); i >= 0 {

@@ -339,6 +339,14 @@ func TestInjectionShapes(t *testing.T) {
 		{`http://a.flaws.cloud/proxy/169.254.169.254/latest/meta-data/iam/security-credentials/x/`, InQuery, "ssrf.url"},
 		{`http://make-1.2.3.4-rebind-169.254-169.254-rr.1u.ms/`, InQuery, "ssrf.url"},
 		{`http://127.1.1.1:80:\@@127.2.2.2:80/`, InQuery, "ssrf.url"},
+		// Commands no word is spelled like, alone; delays and tool
+		// lookups as all a value holds.
+		{`whoami`, InQuery, "rce.shell"},
+		{`IfConfig`, InField, "rce.shell"},
+		{`sleep 5`, InQuery, "rce.shell"},
+		{`which nc`, InField, "rce.shell"},
+		{`sleep 5 hours`, InField, ""},
+		{`which one`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
