@@ -168,6 +168,11 @@ func bareCommand(v string) bool {
 	if len(v) < 5 || len(v) > 12 {
 		return false
 	}
+	switch v[0] | 0x20 {
+	case 'w', 'i', 'n', 's', 'u', 't':
+	default:
+		return false
+	}
 	for _, b := range bareCommands {
 		if strings.EqualFold(v, b) {
 			return true

@@ -183,7 +183,7 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	newlineSeparates := c.Where != InField && c.Where != InBody || c.EncodedNewline
 	if f&(fSemi|fPipe|fAmp|fDollar|fBacktick|fNewline) == 0 && (f&fBackslash == 0 || !strings.HasPrefix(strings.TrimLeft(lv, " '\""), `\n`) && !strings.HasPrefix(strings.TrimLeft(lv, " '\""), `\r`)) {
-		return commandAtStart(v, lv, c)
+		return commandAtStart(v, lv, f, c)
 	}
 	// In running text of a body field, a backtick span opened after a
 	// space is Markdown's inline code ("run `sudo apt-get update && ...`
@@ -247,7 +247,7 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			return i, e, true
 		}
 	}
-	return commandAtStart(v, lv, c)
+	return commandAtStart(v, lv, f, c)
 }
 
 // escapedBreak returns the index in w of a "\n", "\r" or "\t" escape, or
@@ -384,24 +384,27 @@ func globChar(lv string, k int) (byte, int, bool) {
 
 // commandAtStart flags a value that is a whole command line with a strong
 // command and a shell-shaped argument: "ping -c 3 10.0.0.1", "nc -e /bin/sh".
-func commandAtStart(v, lv string, c *Context) (int, int, bool) {
+func commandAtStart(v, lv string, f Features, c *Context) (int, int, bool) {
 	if e, ok := commandAtStartAnywhere(lv); ok {
 		return 0, e, true
 	}
-	if e, ok := obfuscatedCommand(lv); ok {
-		return 0, e, true
+	if f&(fQuote|fBackslash|fDollar|fSlash) != 0 {
+		if e, ok := obfuscatedCommand(lv); ok {
+			return 0, e, true
+		}
 	}
 	if c.Where == InBody || c.Where == InHeader {
 		return 0, 0, false
 	}
-	if c.Where == InField && (len(lv) > 120 || strings.Count(lv, " ") > 6 || strings.ContainsAny(lv, "\n\r") || isProse(lv)) {
-		// A form or JSON field holds text: a command line counts there
-		// only when it is all the field holds, short and not a sentence.
-		return 0, 0, false
-	}
 	w, e := shellWord(lv, 0)
-	if c.Where == InField && (e >= len(lv) || lv[e] != ' ') {
-		return 0, 0, false // "Sh|ad0w1156" is a password, not sh piped
+	if !strongCommands[w] && !startCommands[w] {
+		return 0, 0, false // the common case, decided on the first word
+	}
+	if c.Where == InField && (e >= len(lv) || lv[e] != ' ' || len(lv) > 120 || strings.Count(lv, " ") > 6 || strings.ContainsAny(lv, "\n\r") || isProse(lv)) {
+		// A form or JSON field holds text: a command line counts there
+		// only when it is all the field holds, short and not a sentence
+		// ("Sh|ad0w1156" is a password, not sh piped).
+		return 0, 0, false
 	}
 	if w == "ping" && shellArg(lv, e) {
 		// "ping -c 1 127.0.0.1" in a query argument: the probe whose
@@ -423,6 +426,13 @@ func commandAtStart(v, lv string, c *Context) (int, int, bool) {
 		return 0, len(v), true
 	}
 	return 0, 0, false
+}
+
+// startCommands are the common-word commands commandAtStart judges by
+// their arguments (ping, ls, id, cmd.exe's own).
+var startCommands = map[string]bool{
+	"ping": true, "ls": true, "id": true, "dir": true, "type": true, "del": true, "copy": true,
+	"net": true, "net.exe": true, "netsh": true, "netsh.exe": true, "reg": true, "reg.exe": true,
 }
 
 // windowsCommandLine reports a cmd.exe command line as a whole value whose
@@ -450,7 +460,8 @@ func windowsCommandLine(lv, w string, e int) bool {
 // obfuscatedCommand flags a value that starts with a command's name broken
 // up by quotes, backslashes or "$@" inside it ("w'h'o'am'i", "wh""oami",
 // "who$@ami", "c\a\t /e\t\c/passwd"): a shell joins the pieces, and
-// nothing but a filter bypass spells a word so.
+// nothing but a filter bypass spells a word so. A program named by its
+// bin/ directory ("bin/ansible", "/usr/bin/curl") counts the same.
 func obfuscatedCommand(lv string) (int, bool) {
 	s := strings.TrimLeft(lv, " \t")
 	if s == "" || s[0] < 'a' || s[0] > 'z' {
