@@ -347,6 +347,9 @@ func TestInjectionShapes(t *testing.T) {
 		{`which nc`, InField, "rce.shell"},
 		{`sleep 5 hours`, InField, ""},
 		{`which one`, InField, ""},
+		// A dialog reached from a handler without its name called.
+		{"image src\r\n=valid.jpg onloadend='new class extends (confirm)/**/`` {}'>", InQuery, "xss.html"},
+		{`x onclick=confirm_delete`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

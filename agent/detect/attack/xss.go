@@ -188,7 +188,31 @@ func unquotedHandler(lv string) (int, bool) {
 		if w > 0 && w < len(code) && (code[w] == '(' || code[w] == '`') {
 			return i, true
 		}
+		if dialogNamed(code[:min(len(code), 200)]) {
+			// "onloadend='new class extends (confirm)/**/`` {}'": the
+			// dialog reached without calling it by name.
+			return i, true
+		}
 	}
+}
+
+// dialogNamed reports whether code names a dialog or eval as a whole
+// identifier.
+func dialogNamed(code string) bool {
+	for _, fn := range [...]string{"alert", "confirm", "prompt", "eval"} {
+		for from := 0; ; {
+			k := strings.Index(code[from:], fn)
+			if k < 0 {
+				break
+			}
+			i := from + k
+			from = i + len(fn)
+			if (i == 0 || !isWordByte(code[i-1]) && code[i-1] != '_') && (from == len(code) || !isWordByte(code[from]) && code[from] != '_') {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // domEvents are the events probes name most.
