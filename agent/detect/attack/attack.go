@@ -143,7 +143,7 @@ var Detectors = []Detector{
 	{ID: "ssti.template", Type: SSTI, Check: checkSSTI, Needs: needs(fBrace | fLT | fHash | fDollar | fAt)},
 	{ID: "crlf.header", Type: CRLF, Check: checkCRLF, Needs: needs(fNewline | fHigh)},
 	{ID: "mail.header", Type: Mail, Check: checkMail, Needs: needs(fNewline)},
-	{ID: "nosqli.operator", Type: NoSQLi, Check: checkNoSQLOperator, Needs: needs(fDollar), In: []Where{InName, InQuery, InField}},
+	{ID: "nosqli.operator", Type: NoSQLi, Check: checkNoSQLOperator, Needs: needs(fDollar), In: []Where{InName, InQuery, InField, InPath, InPathSegment}},
 	{ID: "nosqli.js", Type: NoSQLi, Check: checkNoSQLJS, Needs: needs(fQuote | fSemi | fPipe | fAmp | fParen)},
 	{ID: "ldapi.filter", Type: LDAPi, Check: checkLDAP, Needs: needs(fParen)},
 	{ID: "xxe.entity", Type: XXE, Check: checkXXE, Needs: needs(fLT)},

@@ -377,7 +377,7 @@ var mongoOperators = map[string]bool{
 // checkNoSQLOperator finds MongoDB query operators where a plain value was
 // expected: as a JSON key, or in a bracketed query/form name (id[$ne]=1).
 func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
-	if f&fDollar == 0 || c.Where != InName && c.Where != InQuery && c.Where != InField {
+	if f&fDollar == 0 || c.Where != InName && c.Where != InQuery && c.Where != InField && c.Where != InPath && c.Where != InPathSegment {
 		return 0, 0, false
 	}
 	if c.Where == InName {
@@ -601,8 +601,8 @@ func checkXXE(v, lv string, f Features, c *Context) (int, int, bool) {
 	if i := strings.Index(lv, "<!doctype"); i >= 0 {
 		decl := lv[i:]
 		end := strings.IndexAny(decl, "[>")
-		if end > 0 && (strings.Contains(decl[:end], " system ") || strings.Contains(decl[:end], " public ")) && strings.Contains(decl[:end], "://") {
-			return i, len(v), true
+		if end > 0 && (strings.Contains(decl[:end], " system ") || strings.Contains(decl[:end], " public ")) && (strings.Contains(decl[:end], "://") || strings.Contains(decl[:end], "\"//") || strings.Contains(decl[:end], "'//")) {
+			return i, len(v), true // an external DTD, also scheme-relative ("//x/x")
 		}
 	}
 	if i := containsAny(lv, "<xi:include", "xmlns:xi=", "<xsl:include", "document('", "document(\"", "<!entity % ", "<xs:include", "<xs:import", "<xs:redefine", "<xsd:include", "<xsd:import", "<xsd:redefine"); i >= 0 {

@@ -1570,6 +1570,11 @@ var phpObject = regexp.MustCompile(`(?:^|[^a-z0-9])[oc]:\+?\d+:"[a-z_\\][a-z0-9_
 // code: PHP serialized objects, node-serialize functions, and the
 // constructor chain that reaches Function from any JS object.
 func checkSerialized(v, lv string, f Features, c *Context) (int, int, bool) {
+	if i := containsAny(lv, "!!python/object", "!!python/name", "!!python/module", "!ruby/object", "!ruby/hash", "!!javax.script", "!!com.sun.rowset", "!!java.net.url"); i >= 0 {
+		// YAML tags that make a loader instantiate a class or call a
+		// function (PyYAML's unsafe load, Psych, SnakeYAML).
+		return i, len(v), true
+	}
 	if f&fColon != 0 && f&fBrace != 0 && f&fQuote != 0 {
 		if m := phpObject.FindStringIndex(lv); m != nil {
 			return m[0], m[1], true

@@ -7,7 +7,7 @@ import "strings"
 // scanners-user-agents.data (Apache License 2.0, see
 // test/corpus/LICENSE-CRS) with additions.
 var scannerAgents = []string{
-	"arachni", "betabot", "bewica-security-scan", "bfac", "commix", "detectify", "dirbuster", "fimap",
+	".nasl", "arachni", "betabot", "bewica-security-scan", "bfac", "commix", "detectify", "dirbuster", "fimap",
 	"gobuster", "havij", "hexometer", "jbrofuzz", "jorgee", "libwhisker", "masscan", "morfeus",
 	"mozlila", "mozilla/5.g", "nessus", "netlab360", "netsparker", "nettacker", "nikto", "nmap",
 	"nuclei", "openvas", "securityagent", "sitelockspider", "sqlmap", "sysscan", "tsunamisecurityscanner",
@@ -41,7 +41,7 @@ func checkScannerAgent(v, lv string, f Features, c *Context) (int, int, bool) {
 // text ("... Safari/537.36 root@x1y2.interact.sh"): a scanner planting a
 // callback where a header is logged or evaluated.
 func oastName(lv string) (int, int, bool) {
-	if !strings.Contains(lv, "oast") && !strings.Contains(lv, "interact.sh") && !strings.Contains(lv, "burpcollaborator") && !strings.Contains(lv, "dnslog") && !strings.Contains(lv, "ceye.io") && !strings.Contains(lv, "requestbin") && !strings.Contains(lv, "canarytokens") {
+	if !strings.Contains(lv, "oast") && !strings.Contains(lv, "interact.sh") && !strings.Contains(lv, "burpcollaborator") && !strings.Contains(lv, "dnslog") && !strings.Contains(lv, "ceye.io") && !strings.Contains(lv, "requestbin") && !strings.Contains(lv, "canarytokens") && !strings.Contains(lv, "bxss.me") {
 		return 0, 0, false // every name oastHost knows holds one of these
 	}
 	start := 0
@@ -49,7 +49,10 @@ func oastName(lv string) (int, int, bool) {
 		if i < len(lv) && (isWordByte(lv[i]) || lv[i] == '.' || lv[i] == '-' || lv[i] == '_') {
 			continue
 		}
-		if tok := lv[start:i]; strings.IndexByte(tok, '.') > 0 && oastHost(strings.Trim(tok, ".")) {
+		// A path segment named after one ("/oastify.com") is no host;
+		// after "//" it is a URL's.
+		pathSeg := start > 0 && lv[start-1] == '/' && !(start > 1 && lv[start-2] == '/')
+		if tok := lv[start:i]; !pathSeg && strings.IndexByte(tok, '.') > 0 && oastHost(strings.Trim(tok, ".")) {
 			return start, i, true
 		}
 		start = i + 1

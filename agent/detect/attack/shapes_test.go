@@ -350,6 +350,19 @@ func TestInjectionShapes(t *testing.T) {
 		// A dialog reached from a handler without its name called.
 		{"image src\r\n=valid.jpg onloadend='new class extends (confirm)/**/`` {}'>", InQuery, "xss.html"},
 		{`x onclick=confirm_delete`, InField, ""},
+		// Classes of the GoTestWAF holdout: YAML deserialization tags,
+		// interaction hosts outside URLs, tags spaced with '+', ESI,
+		// UNION and SELECT across comments, operators in paths, external
+		// DTDs without a scheme, breakouts into a dialog call.
+		{`!!python/object/new:exec [import socket; socket.gethostbyname('x')]`, InQuery, "rce.serialized"},
+		{`!ruby/object:Gem::Installer`, InField, "rce.serialized"},
+		{`|getent hosts somehost.burpcollaborator.net.&`, InQuery, "ssrf.url"},
+		{`<marquee+loop=1+width=0+onfinish='alert(1)'>`, InQuery, "xss.html"},
+		{`Safari/537.36<esi:include src="http://bxss.me/rpb.png"/>`, InField, "xss.html"},
+		{`821} union # distinctrow/**/select 1,2,3--`, InField, "sqli.tokenizer"},
+		{`', $or: [ {}, { 'order':'order`, InPath, "nosqli.operator"},
+		{`<!DOCTYPE x SYSTEM "//x/x" > <x>a</x>`, InBody, "xxe.entity"},
+		{`\"autofocus=alert(1)//`, InField, "xss.html"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

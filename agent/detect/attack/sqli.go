@@ -658,6 +658,11 @@ func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 	if c.Where == InHeader && !headerTakesFreeText(c.Header) {
 		return 0, 0, false
 	}
+	if f&(fHash|fDash|fSlash) != 0 {
+		if i, ok := unionCommentSelect(lv); ok {
+			return i, len(v), true
+		}
+	}
 	var buf [48]sqlTok
 	// Raw context: the value as a number or identifier in the query.
 	toks := sqlLex(lv, 0, len(buf), buf[:0])
@@ -928,6 +933,58 @@ func caseWhen(toks []sqlTok) bool {
 		}
 	}
 	return false
+}
+
+// unionCommentSelect finds UNION and SELECT with only comments, their
+// markers and UNION's modifiers between ("union # distinctrow/**/select",
+// "union/*!50000*/select"): the tokenizer reads a '#' to the line's end,
+// a server that splits the query differently does not.
+func unionCommentSelect(lv string) (int, bool) {
+	for from := 0; ; {
+		k := strings.Index(lv[from:], "union")
+		if k < 0 {
+			return 0, false
+		}
+		i := from + k
+		from = i + 5
+		if i > 0 && isWordByte(lv[i-1]) {
+			continue
+		}
+		j := from
+		sawComment := false
+		for j < len(lv) && j-from < 120 {
+			switch {
+			case lv[j] == ' ' || lv[j] == '\t' || lv[j] == '\n' || lv[j] == '\r' || lv[j] == '(':
+				j++
+			case lv[j] == '#':
+				sawComment = true
+				j++
+			case strings.HasPrefix(lv[j:], "--"):
+				sawComment = true
+				j += 2
+			case strings.HasPrefix(lv[j:], "/*"):
+				sawComment = true
+				e := strings.Index(lv[j+2:], "*/")
+				if e < 0 {
+					j = len(lv)
+					break
+				}
+				j += 2 + e + 2
+			case strings.HasPrefix(lv[j:], "distinctrow"):
+				j += 11
+			case strings.HasPrefix(lv[j:], "distinct"):
+				j += 8
+			case strings.HasPrefix(lv[j:], "all"):
+				j += 3
+			default:
+				goto judged
+			}
+		}
+	judged:
+		if sawComment && strings.HasPrefix(lv[j:], "select") && (j+6 == len(lv) || !isWordByte(lv[j+6]) || lv[j+6] == '_') {
+			return i, true
+		}
+	}
 }
 
 // sqlVarTypes are the types a T-SQL variable is declared with.

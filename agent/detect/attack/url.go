@@ -90,7 +90,7 @@ func parseAuthority(s string, u *parsedURL) {
 // request there only confirms the server fetched what it was given.
 func oastHost(host string) bool {
 	for _, d := range [...]string{"burpcollaborator.net", "oastify.com", "interact.sh", "oast.fun", "oast.live", "oast.me",
-		"oast.online", "oast.pro", "oast.site", "dnslog.cn", "ceye.io", "requestbin.net", "canarytokens.com"} {
+		"oast.online", "oast.pro", "oast.site", "dnslog.cn", "ceye.io", "requestbin.net", "canarytokens.com", "bxss.me"} {
 		if host == d || len(host) > len(d) && strings.HasSuffix(host, d) && host[len(host)-len(d)-1] == '.' {
 			return true
 		}
@@ -265,6 +265,14 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 		// redirect service): "/proxy/169.254.169.254/latest/meta-data/".
 		if i := containsAny(lv, "/latest/meta-data/iam", "/latest/user-data", "/computemetadata/v1", "/metadata/instance?api-version", "/metadata/identity/oauth2", "169.254.169.254/latest"); i >= 0 {
 			return i, len(v), true
+		}
+	}
+	if f&fDot != 0 {
+		// An interaction service's host outside a URL: a blind command,
+		// template or lookup injection calling home ("|getent hosts
+		// x.burpcollaborator.net", "gethostbyname('x.oastify.com')").
+		if i, e, ok := oastName(lv); ok {
+			return i, e, true
 		}
 	}
 	if u, ok := findURL(lv); ok {

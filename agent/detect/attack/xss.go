@@ -46,6 +46,13 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 		if s, e, bad := scanTags(lv); bad {
 			return s, e, true
 		}
+		// "<marquee+loop=1+onfinish=...": a tag whose spaces a form
+		// decoder was to make of '+' (sent unescaped into a query).
+		if f&fSpace == 0 && strings.IndexByte(lv, '+') >= 0 {
+			if s, e, bad := scanTags(strings.ReplaceAll(lv, "+", " ")); bad {
+				return s, e, true
+			}
+		}
 		// Markup cut into CDATA sections, "<![CDATA[<]]>SCRIPT<![CDATA[>]]>",
 		// is whole again to the XML parser that hands it to a page.
 		if strings.Contains(lv, "<![cdata[") {
@@ -280,6 +287,13 @@ func attrBreakoutAt(lv string) int {
 			if m < len(lv) && lv[m] == '=' && (eventHandler(name) || name == "style" && dangerousStyle(lv[m:]) || urlAttr(name) && scriptURL(attrValue(lv[m+1:]))) {
 				return i
 			}
+			if m < len(lv) && lv[m] == '=' && k == 0 && (i == 0 || lv[i-1] == '\\') {
+				// `\"autofocus=alert(1)//`: the value starts by closing the
+				// attribute, and what it adds calls a dialog.
+				if a := strings.TrimLeft(lv[m+1:], " '\""); strings.HasPrefix(a, "alert(") || strings.HasPrefix(a, "prompt(") || strings.HasPrefix(a, "confirm(") || strings.HasPrefix(a, "alert`") {
+					return i
+				}
+			}
 			j = m
 			for j < len(lv) && (lv[j] <= ' ' || lv[j] == '/') {
 				j++
@@ -408,6 +422,9 @@ func scanTags(lv string) (int, int, bool) {
 			continue // "<!--", "<?", "a < b": not a tag
 		}
 		name := lv[j:n]
+		if strings.HasPrefix(name, "esi:") {
+			return i, n, true // Edge Side Includes: the cache in front runs it
+		}
 		if k := strings.IndexByte(name, ':'); k >= 0 {
 			name = name[k+1:]
 		}
