@@ -12,8 +12,8 @@ import (
 // makes detection or false positives worse, not when it misses a wish.
 const (
 	minGeneratedDetection = 0.999  // attacks of test/corpus/attacks.jsonl detected
-	minCRSDetection       = 0.830  // CRS PL1 regression positives detected
-	minGTWDetection       = 0.975  // GoTestWAF test cases (gotestwaf.jsonl) detected
+	minCRSDetection       = 0.835  // CRS PL1 regression positives detected
+	minGTWDetection       = 0.995  // GoTestWAF test cases (gotestwaf.jsonl) detected
 	maxBenignFlagged      = 0.0010 // hard benign requests (benign.jsonl) flagged (the target)
 	maxGTWBenignFlagged   = 0.0050 // GoTestWAF false-positive texts flagged
 )
