@@ -901,6 +901,21 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 			}
 		}
 	}
+	if f&fDollar != 0 && f&(fBracket|fEq) != 0 && !isProse(lv) {
+		// "$_SERVER['x'];", "$_COOKIE=1;": PHP's request superglobals read
+		// or written in code put into a value. A post explaining them is
+		// prose.
+		for _, g := range [...]string{"$_get", "$_post", "$_request", "$_cookie", "$_server", "$_files", "$_env", "$_session", "$globals"} {
+			i := strings.Index(lv, g)
+			if i < 0 {
+				continue
+			}
+			rest := strings.TrimLeft(lv[i+len(g):], " ")
+			if strings.HasPrefix(rest, "[") || strings.HasPrefix(rest, "=") && !strings.HasPrefix(rest, "==") {
+				return i, i + len(g), true
+			}
+		}
+	}
 	if f&fParen == 0 {
 		return 0, 0, false
 	}

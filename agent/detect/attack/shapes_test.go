@@ -363,6 +363,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`', $or: [ {}, { 'order':'order`, InPath, "nosqli.operator"},
 		{`<!DOCTYPE x SYSTEM "//x/x" > <x>a</x>`, InBody, "xxe.entity"},
 		{`\"autofocus=alert(1)//`, InField, "xss.html"},
+		// PHP superglobals in code.
+		{`$_SERVER['test'];`, InQuery, "rce.code"},
+		{`$_COOKIE=value;`, InQuery, "rce.code"},
+		{`In PHP you read form fields from $_POST['name'] and cookies from $_COOKIE, then validate them before use`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
