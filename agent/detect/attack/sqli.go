@@ -954,7 +954,7 @@ func unionCommentSelect(lv string) (int, bool) {
 		sawComment := false
 		for j < len(lv) && j-from < 120 {
 			switch {
-			case lv[j] == ' ' || lv[j] == '\t' || lv[j] == '\n' || lv[j] == '\r' || lv[j] == '(':
+			case lv[j] <= ' ' || lv[j] == '(':
 				j++
 			case lv[j] == '#':
 				sawComment = true
