@@ -401,18 +401,13 @@ func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	// An operator as an object key in text the application evaluates or
 	// splices into a query: "', $or: [ {}, {'a':'a".
-	for from := 0; ; {
-		k := strings.IndexByte(lv[from:], '$')
-		if k < 0 {
-			break
-		}
-		i := from + k
-		from = i + 1
-		e := from
+	for i := range byteOccurrences(lv, '$') {
+		after := i + 1
+		e := after
 		for e < len(lv) && lv[e] >= 'a' && lv[e] <= 'z' {
 			e++
 		}
-		if e == from || !mongoOperators[lv[i:e]] {
+		if e == after || !mongoOperators[lv[i:e]] {
 			continue
 		}
 		r := strings.TrimLeft(lv[e:], "'\" ")
@@ -491,13 +486,7 @@ func checkNoSQLJS(v, lv string, f Features, c *Context) (int, int, bool) {
 // "db.dropDatabase()": what a server that evaluates input (an eval, a
 // $where, a shell wrapper) runs against the database.
 func mongoShell(lv string) (int, bool) {
-	for from := 0; ; {
-		k := strings.Index(lv[from:], "db.")
-		if k < 0 {
-			return 0, false
-		}
-		i := from + k
-		from = i + 3
+	for i := range occurrences(lv, "db.") {
 		if i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '.' || lv[i-1] == '_') {
 			continue
 		}
@@ -521,6 +510,7 @@ func mongoShell(lv string) (int, bool) {
 			}
 		}
 	}
+	return 0, false
 }
 
 // checkLDAP finds LDAP filter injection: a value that closes the filter it

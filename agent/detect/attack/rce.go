@@ -265,18 +265,13 @@ func escapedBreak(w string) int {
 // characters out of the environment ("${PATH:0:1}" is "/") where a filter
 // forbids them.
 func substringExpansion(lv string) (int, int, bool) {
-	for from := 0; ; {
-		k := strings.Index(lv[from:], "${")
-		if k < 0 {
-			return 0, 0, false
-		}
-		i := from + k
-		from = i + 2
-		j := from
+	for i := range occurrences(lv, "${") {
+		after := i + 2
+		j := after
 		for j < len(lv) && (lv[j] >= 'a' && lv[j] <= 'z' || lv[j] == '_' || lv[j] >= '0' && lv[j] <= '9') {
 			j++
 		}
-		if j == from || j >= len(lv) || lv[j] != ':' {
+		if j == after || j >= len(lv) || lv[j] != ':' {
 			continue
 		}
 		d, digits := j+1, 0
@@ -299,18 +294,13 @@ func substringExpansion(lv string) (int, int, bool) {
 			return i, d + 1, true
 		}
 	}
+	return 0, 0, false
 }
 
 // processSubstitution finds bash's process substitution, ">(tee log)" or
 // "<(curl x)": a command closed by the ')'.
 func processSubstitution(lv string) (int, int, bool) {
-	for from := 0; ; {
-		k := strings.IndexByte(lv[from:], '(')
-		if k < 0 {
-			return 0, 0, false
-		}
-		i := from + k
-		from = i + 1
+	for i := range byteOccurrences(lv, '(') {
 		if i == 0 || lv[i-1] != '<' && lv[i-1] != '>' {
 			continue
 		}
@@ -318,6 +308,7 @@ func processSubstitution(lv string) (int, int, bool) {
 			return i - 1, e, true
 		}
 	}
+	return 0, 0, false
 }
 
 // bracketGlobbed finds a command or a path hidden by one-character
@@ -585,14 +576,9 @@ func cmdForLoop(lv string) (int, int, bool) {
 
 // cmdIfTest finds a cmd.exe IF test in lv.
 func cmdIfTest(lv string) (int, int, bool) {
-	for from := 0; ; {
-		k := strings.Index(lv[from:], "if")
-		if k < 0 {
-			return 0, 0, false
-		}
-		i := from + k
-		from = i + 2
-		if i > 0 && isWordByte(lv[i-1]) || from >= len(lv) || lv[from] != ' ' && lv[from] != '\t' && lv[from] != '/' {
+	for i := range occurrences(lv, "if") {
+		after := i + 2
+		if i > 0 && isWordByte(lv[i-1]) || after >= len(lv) || lv[after] != ' ' && lv[after] != '\t' && lv[after] != '/' {
 			continue
 		}
 		rest := lv[i:min(len(lv), i+256)]
@@ -602,6 +588,7 @@ func cmdIfTest(lv string) (int, int, bool) {
 			}
 		}
 	}
+	return 0, 0, false
 }
 
 // commandAt reads a command word at lv[j:] and judges it.
@@ -1086,13 +1073,7 @@ func phpRiskyCall(lv string) (int, int, bool) {
 // statement, a call or a variable after it, "<?=" with an expression, or
 // the short "<? " with a statement. "<?xml" and "<?php" alone are not code.
 func phpOpenTag(lv string) (int, bool) {
-	for from := 0; ; {
-		k := strings.Index(lv[from:], "<?")
-		if k < 0 {
-			return 0, false
-		}
-		i := from + k
-		from = i + 2
+	for i := range occurrences(lv, "<?") {
 		rest := lv[i+2:]
 		switch {
 		case strings.HasPrefix(rest, "php"):
@@ -1121,6 +1102,7 @@ func phpOpenTag(lv string) (int, bool) {
 			}
 		}
 	}
+	return 0, false
 }
 
 // phpStatement reports whether s starts with a PHP statement keyword and
@@ -1138,13 +1120,7 @@ func phpStatement(s string) bool {
 // PHP allows and filters on names miss: "system"(ls), ('sys'.'tem')('id'),
 // (string)"sys"."tem"('uname').
 func quotedCallee(lv string) (int, int, bool) {
-	for from := 0; ; {
-		k := strings.IndexByte(lv[from:], '(')
-		if k < 0 {
-			return 0, 0, false
-		}
-		p := from + k
-		from = p + 1
+	for p := range byteOccurrences(lv, '(') {
 		j := p
 		for j > 0 && (lv[j-1] == ' ' || lv[j-1] == '\t') {
 			j--
@@ -1200,6 +1176,7 @@ func quotedCallee(lv string) (int, int, bool) {
 		}
 		return e, p + 1, true
 	}
+	return 0, 0, false
 }
 
 // nodeGlobal finds Node.js's process and module objects reached from a
@@ -1241,14 +1218,9 @@ func busyLoop(lv string) bool {
 }
 
 func nodeGlobal(lv string) (int, bool) {
-	for from := 0; ; {
-		k := strings.Index(lv[from:], "process.")
-		if k < 0 {
-			break
-		}
-		i := from + k
-		from = i + len("process.")
-		rest := lv[from:]
+	for i := range occurrences(lv, "process.") {
+		after := i + len("process.")
+		rest := lv[after:]
 		for _, fn := range [...]string{"binding(", "dlopen(", "kill(", "chdir(", "setuid("} {
 			if strings.HasPrefix(rest, fn) {
 				return i, true
@@ -1278,13 +1250,7 @@ func nodeGlobal(lv string) (int, bool) {
 // prose); a bare command name counts in the plain form too:
 // "system(whoami)".
 func execCall(lv string) (int, int, bool) {
-	for from := 0; ; {
-		k := strings.IndexByte(lv[from:], '(')
-		if k < 0 {
-			return 0, 0, false
-		}
-		p := from + k
-		from = p + 1
+	for p := range byteOccurrences(lv, '(') {
 		arg := strings.TrimLeft(lv[p+1:], " \t")
 		quotedArg := arg != "" && strings.IndexByte("'\"$", arg[0]) >= 0
 		// Walk back over spaces and comments to the callee.
@@ -1370,6 +1336,7 @@ func execCall(lv string) (int, int, bool) {
 		}
 		return j, p + 1, true
 	}
+	return 0, 0, false
 }
 
 // commandArg reports whether s starts with a strong command's name closed

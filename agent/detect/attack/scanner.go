@@ -69,20 +69,16 @@ func checkGraphQLIntrospection(v, lv string, f Features, c *Context) (int, int, 
 		// { __type(name: "User") { fields { name } } }: one type's schema.
 		return i, i + 7, true
 	}
-	for from := 0; ; {
-		k := strings.Index(lv[from:], "__schema")
-		if k < 0 {
-			return 0, 0, false
-		}
-		i := from + k
-		from = i + 8
+	for i := range occurrences(lv, "__schema") {
+		after := i + 8
 		if i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '_') {
 			continue
 		}
-		if rest := strings.TrimLeft(lv[from:], " \t\r\n"); rest != "" && rest[0] == '{' {
-			return i, from, true
+		if rest := strings.TrimLeft(lv[after:], " \t\r\n"); rest != "" && rest[0] == '{' {
+			return i, after, true
 		}
 	}
+	return 0, 0, false
 }
 
 // probePaths are request paths (lower case) that only scanners and

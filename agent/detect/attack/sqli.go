@@ -940,19 +940,14 @@ func caseWhen(toks []sqlTok) bool {
 // "union/*!50000*/select"): the tokenizer reads a '#' to the line's end,
 // a server that splits the query differently does not.
 func unionCommentSelect(lv string) (int, bool) {
-	for from := 0; ; {
-		k := strings.Index(lv[from:], "union")
-		if k < 0 {
-			return 0, false
-		}
-		i := from + k
-		from = i + 5
+	for i := range occurrences(lv, "union") {
+		after := i + 5
 		if i > 0 && isWordByte(lv[i-1]) {
 			continue
 		}
-		j := from
+		j := after
 		sawComment := false
-		for j < len(lv) && j-from < 120 {
+		for j < len(lv) && j-after < 120 {
 			switch {
 			case lv[j] <= ' ' || lv[j] == '(':
 				j++
@@ -985,6 +980,7 @@ func unionCommentSelect(lv string) (int, bool) {
 			return i, true
 		}
 	}
+	return 0, false
 }
 
 // sqlVarTypes are the types a T-SQL variable is declared with.
@@ -1394,13 +1390,7 @@ func checkSQLiInternals(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fColon == 0 {
 		return 0, 0, false
 	}
-	for from := 0; ; {
-		k := strings.Index(lv[from:], "::")
-		if k < 0 {
-			return 0, 0, false
-		}
-		i := from + k
-		from = i + 2
+	for i := range occurrences(lv, "::") {
 		// A literal or a call closed just before the cast.
 		if i == 0 || lv[i-1] != '\'' && lv[i-1] != ')' {
 			continue
@@ -1412,4 +1402,5 @@ func checkSQLiInternals(v, lv string, f Features, c *Context) (int, int, bool) {
 			}
 		}
 	}
+	return 0, 0, false
 }

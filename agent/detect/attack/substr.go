@@ -1,9 +1,38 @@
 package attack
 
 import (
+	"iter"
 	"slices"
 	"strings"
 )
+
+// occurrences yields, left to right, the index of each occurrence of sub
+// in s, each searched for after the end of the one before: the loop over
+// a value's markers that most detectors are.
+func occurrences(s, sub string) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for from := 0; from <= len(s); {
+			k := strings.Index(s[from:], sub)
+			if k < 0 || !yield(from+k) {
+				return
+			}
+			from += k + max(len(sub), 1)
+		}
+	}
+}
+
+// byteOccurrences yields, left to right, the index of each c in s.
+func byteOccurrences(s string, c byte) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for from := 0; from < len(s); {
+			k := strings.IndexByte(s[from:], c)
+			if k < 0 || !yield(from+k) {
+				return
+			}
+			from += k + 1
+		}
+	}
+}
 
 // substrings finds which of a fixed list of strings occurs in a value, in
 // one pass over the value instead of one strings.Index per entry. A

@@ -120,13 +120,7 @@ func trimSpaceCtl(s string) string {
 // is no valid tag, but the browser that repairs it, or the filter that
 // keeps only the URL, still runs it.
 func scriptURLAttr(lv string) (int, bool) {
-	for from := 0; ; {
-		k := strings.Index(lv[from:], "script:")
-		if k < 0 {
-			return 0, false
-		}
-		i := from + k
-		from = i + 7
+	for i := range occurrences(lv, "script:") {
 		j := i
 		switch {
 		case j >= 4 && lv[j-4:j] == "java":
@@ -148,6 +142,7 @@ func scriptURLAttr(lv string) (int, bool) {
 		}
 		return j, true
 	}
+	return 0, false
 }
 
 // unquotedHandler finds an event handler attribute added after a space or
@@ -156,13 +151,7 @@ func scriptURLAttr(lv string) (int, bool) {
 // A known event with nothing after the '=' is the probe for the same
 // ("  onload= ").
 func unquotedHandler(lv string) (int, bool) {
-	for from := 0; ; {
-		k := strings.Index(lv[from:], "on")
-		if k < 0 {
-			return 0, false
-		}
-		i := from + k
-		from = i + 2
+	for i := range occurrences(lv, "on") {
 		if i == 0 || lv[i-1] != ' ' && lv[i-1] != '/' && lv[i-1] != '\t' && lv[i-1] != '\n' && lv[i-1] != '+' {
 			continue // '+': a space to a server that decodes the form twice
 		}
@@ -201,20 +190,16 @@ func unquotedHandler(lv string) (int, bool) {
 			return i, true
 		}
 	}
+	return 0, false
 }
 
 // dialogNamed reports whether code names a dialog or eval as a whole
 // identifier.
 func dialogNamed(code string) bool {
 	for _, fn := range [...]string{"alert", "confirm", "prompt", "eval"} {
-		for from := 0; ; {
-			k := strings.Index(code[from:], fn)
-			if k < 0 {
-				break
-			}
-			i := from + k
-			from = i + len(fn)
-			if (i == 0 || !isWordByte(code[i-1]) && code[i-1] != '_') && (from == len(code) || !isWordByte(code[from]) && code[from] != '_') {
+		for i := range occurrences(code, fn) {
+			after := i + len(fn)
+			if (i == 0 || !isWordByte(code[i-1]) && code[i-1] != '_') && (after == len(code) || !isWordByte(code[after]) && code[after] != '_') {
 				return true
 			}
 		}
@@ -685,13 +670,7 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 // "x.forEach(confirm)". The '(' must be a call's, glued to its callee:
 // "press OK (confirm)" is prose.
 func sinkArgument(lv string) (int, int, bool) {
-	for from := 0; ; {
-		k := strings.IndexByte(lv[from:], '(')
-		if k < 0 {
-			return 0, 0, false
-		}
-		p := from + k
-		from = p + 1
+	for p := range byteOccurrences(lv, '(') {
 		if p == 0 || !isWordByte(lv[p-1]) && lv[p-1] != ')' && lv[p-1] != ']' {
 			continue
 		}
@@ -708,6 +687,7 @@ func sinkArgument(lv string) (int, int, bool) {
 			}
 		}
 	}
+	return 0, 0, false
 }
 
 // sinkAlias finds a dialog or an evaluator called under another name or
@@ -716,13 +696,7 @@ func sinkArgument(lv string) (int, int, bool) {
 // ("eval(location.hash.slice(1))", "eval(URL.slice(-8))").
 func sinkAlias(lv string) (int, int, bool) {
 	for _, fn := range [...]string{"alert", "prompt", "confirm", "eval"} {
-		for from := 0; ; {
-			k := strings.Index(lv[from:], fn)
-			if k < 0 {
-				break
-			}
-			i := from + k
-			from = i + len(fn)
+		for i := range occurrences(lv, fn) {
 			e := i + len(fn)
 			if i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '.') || e < len(lv) && isWordByte(lv[e]) {
 				continue
@@ -765,13 +739,7 @@ func sinkAlias(lv string) (int, int, bool) {
 // evaluator, the way script calls without parentheses:
 // "[].sort.call`${alert}1337`" calls alert with the template's parts.
 func templateSink(lv string) (int, int, bool) {
-	for from := 0; ; {
-		k := strings.Index(lv[from:], "${")
-		if k < 0 {
-			return 0, 0, false
-		}
-		i := from + k
-		from = i + 2
+	for i := range occurrences(lv, "${") {
 		if strings.IndexByte(lv[:i], '`') < 0 {
 			continue
 		}
@@ -782,6 +750,7 @@ func templateSink(lv string) (int, int, bool) {
 			}
 		}
 	}
+	return 0, 0, false
 }
 
 var jsSinks = []string{
@@ -880,13 +849,7 @@ var jsGlobals = []string{"window", "top", "self", "parent", "frames", "globalthi
 // is required (window[cb](data) is ordinary code), and it must be built
 // (concatenation, escapes) or name a sink.
 func computedGlobalCall(lv string) (int, int, bool) {
-	for from := 0; ; {
-		k := strings.IndexByte(lv[from:], '[')
-		if k < 0 {
-			return 0, 0, false
-		}
-		b := from + k
-		from = b + 1
+	for b := range byteOccurrences(lv, '[') {
 		i := b
 		for i > 0 && (lv[i-1] == ' ' || lv[i-1] == '\t') {
 			i--
@@ -923,6 +886,7 @@ func computedGlobalCall(lv string) (int, int, bool) {
 			return start, j + 1, true
 		}
 	}
+	return 0, 0, false
 }
 
 // skipJSSpace skips white space and /* */ comments from lv[j:].
