@@ -113,3 +113,35 @@ func TestSubstringsEachMatchesIndexLoop(t *testing.T) {
 		}
 	}
 }
+
+func TestOccurrences(t *testing.T) {
+	for _, tc := range []struct {
+		s, sub string
+		want   []int
+	}{
+		{"a${b${c", "${", []int{1, 4}},
+		{"${{", "${", []int{0}},
+		{"aaaa", "aa", []int{0, 2}}, // each searched after the end of the one before
+		{"abc", "x", nil},
+		{"", "x", nil},
+		{"ab", "", []int{0, 1, 2}},
+	} {
+		var got []int
+		for i := range occurrences(tc.s, tc.sub) {
+			got = append(got, i)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("occurrences(%q, %q) = %v, want %v", tc.s, tc.sub, got, tc.want)
+		}
+	}
+	var got []int
+	for i := range byteOccurrences("(a(b)(", '(') {
+		got = append(got, i)
+		if i == 2 {
+			break // a loop that stops early stops the iterator
+		}
+	}
+	if !slices.Equal(got, []int{0, 2}) {
+		t.Errorf("byteOccurrences = %v", got)
+	}
+}
