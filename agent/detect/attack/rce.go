@@ -920,24 +920,18 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 	if i, ok := aspCode(lv); ok {
 		return i, len(v), true
 	}
-	if i := strings.Index(lv, "{${"); i >= 0 {
-		// "{${sleep(10)}}": PHP's complex syntax calls what it names.
-		w := i + 3
+	// "{${sleep(10)}}", "${@print(md5(1))}": PHP's complex syntax calls
+	// what it names inside a string, the '@' silencing its errors.
+	for _, open := range [...]string{"{${", "${@"} {
+		i := strings.Index(lv, open)
+		if i < 0 {
+			continue
+		}
+		w := i + len(open)
 		for w < len(lv) && (isWordByte(lv[w]) || lv[w] == '_') {
 			w++
 		}
-		if w > i+3 && w < len(lv) && lv[w] == '(' {
-			return i, w + 1, true
-		}
-	}
-	if i := strings.Index(lv, "${@"); i >= 0 {
-		// "${@print(md5(1))}": PHP evaluates a call inside a string's
-		// complex variable, the '@' silencing its errors.
-		w := i + 3
-		for w < len(lv) && (isWordByte(lv[w]) || lv[w] == '_') {
-			w++
-		}
-		if w > i+3 && w < len(lv) && lv[w] == '(' {
+		if w > i+len(open) && w < len(lv) && lv[w] == '(' {
 			return i, w + 1, true
 		}
 	}

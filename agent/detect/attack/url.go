@@ -170,11 +170,10 @@ func parseIPWrapped(host string) (netip.Addr, bool) {
 		}
 		var v uint64
 		for k := 0; k < len(p); k++ {
-			d, ok := unhexDigit(p[k])
-			if !ok || int(d) >= base {
+			if !isHex(p[k]) || int(hexVal(p[k])) >= base {
 				return netip.Addr{}, false
 			}
-			v = v*uint64(base) + uint64(d) // wraps: the low bits are what such a parser keeps
+			v = v*uint64(base) + uint64(hexVal(p[k])) // wraps: the low bits are what such a parser keeps
 		}
 		whole, b[i%4] = v, byte(v)
 	}
@@ -185,16 +184,6 @@ func parseIPWrapped(host string) (netip.Addr, bool) {
 		}
 	}
 	return netip.AddrFrom4(b), true
-}
-
-func unhexDigit(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
 }
 
 // parseIPAny parses an IP address the way inet_aton and browsers do: one
