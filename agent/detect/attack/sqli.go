@@ -218,21 +218,32 @@ func wordsAfterLastQuote(lv string) int {
 	if q < 0 {
 		return 0
 	}
-	words, in := 0, false
-	for i := q + 1; i < len(lv); i++ {
-		switch ch := lv[i]; {
-		case ch >= 'a' && ch <= 'z':
+	words, clean := letterWords(lv[q+1:])
+	if !clean {
+		return 0
+	}
+	return words
+}
+
+// letterWords counts the runs of lower-case letters in s and reports
+// whether s holds nothing but letters and spaces.
+func letterWords(s string) (words int, clean bool) {
+	clean = true
+	in := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z':
 			if !in {
 				words++
 			}
 			in = true
-		case ch == ' ':
+		case c == ' ':
 			in = false
 		default:
-			return 0
+			clean = false // and a word goes on through it ("x509.h" is one)
 		}
 	}
-	return words
+	return words, clean
 }
 
 // quotedSymbolInProse reports a sentence naming a symbol in quotes, "now
@@ -254,18 +265,7 @@ func quotedSymbolInProse(lv string) bool {
 			return false
 		}
 	}
-	words, in := 0, false
-	for i := 0; i < q; i++ {
-		switch c := lv[i]; {
-		case c >= 'a' && c <= 'z':
-			if !in {
-				words++
-			}
-			in = true
-		case c == ' ':
-			in = false
-		}
-	}
+	words, _ := letterWords(lv[:q])
 	return words >= 2 && lv[q-1] == ' '
 }
 
