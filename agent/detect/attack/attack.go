@@ -154,9 +154,6 @@ var Detectors = []Detector{
 	{ID: "scanner.introspection", Type: Scanner, Check: checkGraphQLIntrospection, Needs: needs(fBrace)},
 }
 
-// rceShellIndex is rce.shell's index in Detectors.
-var rceShellIndex = slices.IndexFunc(Detectors, func(d Detector) bool { return d.ID == "rce.shell" })
-
 // bareCommands are commands whose names are no word of any language, so
 // that one alone as a whole value is the command: the probe of an
 // injection into a command line ("cmd=whoami").
@@ -273,18 +270,9 @@ func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), pref
 		// Words, numbers and spaces: only keyword-shaped SQL injection
 		// (and, in a key, a prototype: "__proto__")
 		// ("1 union select 2") can hide in those.
-		if f&fSpace == 0 && bareCommand(v) {
-			// "whoami", "ifconfig": a command no word is spelled like,
-			// which rce.shell flags as a whole value.
-			if d := &Detectors[rceShellIndex]; skip == nil || !skip(d.Type) {
-				lv := strings.ToLower(v)
-				if s, e, ok := d.Check(v, lv, f, c); ok {
-					fn(Match{Type: d.Type, DetectorID: d.ID, Start: s, End: e})
-				}
-			}
-			return
-		}
-		if f&fSpace == 0 || f&fLetter == 0 {
+		// So can a command no word is spelled like ("whoami"), which
+		// rce.shell flags as a whole value.
+		if (f&fSpace == 0 || f&fLetter == 0) && !bareCommand(v) {
 			return
 		}
 	}

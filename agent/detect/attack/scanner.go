@@ -41,8 +41,8 @@ func checkScannerAgent(v, lv string, f Features, c *Context) (int, int, bool) {
 // text ("... Safari/537.36 root@x1y2.interact.sh"): a scanner planting a
 // callback where a header is logged or evaluated.
 func oastName(lv string) (int, int, bool) {
-	if !strings.Contains(lv, "oast") && !strings.Contains(lv, "interact.sh") && !strings.Contains(lv, "burpcollaborator") && !strings.Contains(lv, "dnslog") && !strings.Contains(lv, "ceye.io") && !strings.Contains(lv, "requestbin") && !strings.Contains(lv, "canarytokens") && !strings.Contains(lv, "bxss.me") {
-		return 0, 0, false // every name oastHost knows holds one of these
+	if _, _, ok := oastDomainSet.index(lv); !ok {
+		return 0, 0, false // the common case: no such domain at all
 	}
 	start := 0
 	for i := 0; i <= len(lv); i++ {

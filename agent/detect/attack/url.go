@@ -89,14 +89,21 @@ func parseAuthority(s string, u *parsedURL) {
 // interaction services scanners point SSRF and blind injections at: a
 // request there only confirms the server fetched what it was given.
 func oastHost(host string) bool {
-	for _, d := range [...]string{"burpcollaborator.net", "oastify.com", "interact.sh", "oast.fun", "oast.live", "oast.me",
-		"oast.online", "oast.pro", "oast.site", "dnslog.cn", "ceye.io", "requestbin.net", "canarytokens.com", "bxss.me"} {
+	for _, d := range oastDomains {
 		if host == d || len(host) > len(d) && strings.HasSuffix(host, d) && host[len(host)-len(d)-1] == '.' {
 			return true
 		}
 	}
 	return false
 }
+
+// oastDomains are the domains of out-of-band interaction services.
+var oastDomains = []string{"burpcollaborator.net", "oastify.com", "interact.sh", "oast.fun", "oast.live", "oast.me",
+	"oast.online", "oast.pro", "oast.site", "dnslog.cn", "ceye.io", "requestbin.net", "canarytokens.com", "bxss.me"}
+
+// oastDomainSet finds any of oastDomains in one pass: most values name
+// none, and then no token needs looking at.
+var oastDomainSet = newSubstrings(oastDomains)
 
 func internalHost(host string) bool {
 	switch host {
@@ -470,6 +477,9 @@ func checkRedirect(v, lv string, f Features, c *Context) (int, int, bool) {
 	return 0, 0, false
 }
 
+// idnaDots are the full stops IDNA maps to '.'.
+var idnaDots = strings.NewReplacer("\u3002", ".", "\uff0e", ".", "\uff61", ".")
+
 func looksLikeHost(s string) bool {
 	if slash := strings.IndexByte(s, '/'); slash != 0 {
 		auth := s
@@ -482,7 +492,7 @@ func looksLikeHost(s string) bool {
 	}
 	if strings.Contains(s, "\u3002") || strings.Contains(s, "\uff0e") || strings.Contains(s, "\uff61") {
 		// Ideographic and fullwidth full stops are dots to IDNA.
-		s = strings.NewReplacer("\u3002", ".", "\uff0e", ".", "\uff61", ".").Replace(s)
+		s = idnaDots.Replace(s)
 	}
 	if strings.HasPrefix(s, "[") {
 		if e := strings.IndexByte(s, ']'); e > 0 {

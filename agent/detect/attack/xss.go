@@ -88,7 +88,7 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 		if i := strings.Index(lv, "onerror="); i >= 0 && strings.Contains(lv[i:], "throw") {
 			// {onerror=alert}throw 1: the thrown value becomes the
 			// handler's argument, a call with no parentheses.
-			if _, ok := jsSink(lv[i+8:], 0); ok || strings.HasPrefix(lv[i+8:], "alert") || strings.HasPrefix(lv[i+8:], "prompt") || strings.HasPrefix(lv[i+8:], "confirm") || strings.HasPrefix(lv[i+8:], "eval") {
+			if _, ok := jsSink(lv[i+8:], 0); ok || startsWithDialog(lv[i+8:]) {
 				return i, len(v), true
 			}
 		}
@@ -193,10 +193,23 @@ func unquotedHandler(lv string) (int, bool) {
 	return 0, false
 }
 
+// dialogs are the functions XSS probes call: the three dialogs, and eval.
+var dialogs = [...]string{"alert", "prompt", "confirm", "eval"}
+
+// startsWithDialog reports whether s starts with one of dialogs.
+func startsWithDialog(s string) bool {
+	for _, fn := range dialogs {
+		if strings.HasPrefix(s, fn) {
+			return true
+		}
+	}
+	return false
+}
+
 // dialogNamed reports whether code names a dialog or eval as a whole
 // identifier.
 func dialogNamed(code string) bool {
-	for _, fn := range [...]string{"alert", "confirm", "prompt", "eval"} {
+	for _, fn := range dialogs {
 		for i := range occurrences(code, fn) {
 			after := i + len(fn)
 			if (i == 0 || !isWordByte(code[i-1]) && code[i-1] != '_') && (after == len(code) || !isWordByte(code[after]) && code[after] != '_') {
@@ -675,7 +688,7 @@ func sinkArgument(lv string) (int, int, bool) {
 			continue
 		}
 		arg := strings.TrimLeft(lv[p+1:], " \t")
-		for _, fn := range [...]string{"alert", "prompt", "confirm", "eval"} {
+		for _, fn := range dialogs {
 			rest, ok := strings.CutPrefix(arg, fn)
 			if !ok {
 				continue
@@ -695,7 +708,7 @@ func sinkArgument(lv string) (int, int, bool) {
 // "a=alert,a(1)", "_=prompt,_(1)", and eval of the page's own address
 // ("eval(location.hash.slice(1))", "eval(URL.slice(-8))").
 func sinkAlias(lv string) (int, int, bool) {
-	for _, fn := range [...]string{"alert", "prompt", "confirm", "eval"} {
+	for _, fn := range dialogs {
 		for i := range occurrences(lv, fn) {
 			e := i + len(fn)
 			if i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '.') || e < len(lv) && isWordByte(lv[e]) {
