@@ -81,19 +81,8 @@ func codeBlock(lv string) bool {
 		if rest == "" || rest[0] != '(' {
 			return false
 		}
-		depth := 0
-		for i := 0; i < len(rest) && i < 400; i++ {
-			switch rest[i] {
-			case '(':
-				depth++
-			case ')':
-				depth--
-				if depth == 0 {
-					return strings.HasPrefix(strings.TrimLeft(rest[i+1:], " \t\r\n"), "{")
-				}
-			}
-		}
-		return false
+		i := closingParenByte(rest[:min(len(rest), 400)], 0)
+		return i > 0 && strings.HasPrefix(strings.TrimLeft(rest[i+1:], " \t\r\n"), "{")
 	}
 	return false
 }
