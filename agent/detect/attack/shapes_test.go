@@ -367,6 +367,17 @@ func TestInjectionShapes(t *testing.T) {
 		{`$_SERVER['test'];`, InQuery, "rce.code"},
 		{`$_COOKIE=value;`, InQuery, "rce.code"},
 		{`In PHP you read form fields from $_POST['name'] and cookies from $_COOKIE, then validate them before use`, InField, ""},
+		// SQL with comments for spaces, GROUP BY ... HAVING, T-SQL's
+		// dynamic EXEC, a catalog read cut off by a comment.
+		{`/**/or/**/1/**/=/**/1`, InQuery, "sqli.tokenizer"},
+		{` group by userid having 1=1--`, InQuery, "sqli.tokenizer"},
+		{`' group by userid having 1=1--`, InQuery, "sqli.tokenizer"},
+		{`exec(@s)`, InQuery, "sqli.tokenizer"},
+		{`exec @cmd`, InField, "sqli.tokenizer"},
+		{` select * from information_schema.tables--`, InQuery, "sqli.tokenizer"},
+		{`select table_name from information_schema.tables where table_schema = 'shop';`, InField, ""},
+		{`exec summary: group by region, then sort`, InField, ""},
+		{`a { color: red; } /* main */ or the sidebar`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -652,9 +652,9 @@ func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 			return i, len(v), true
 		}
 	}
-	var buf [48]sqlTok
+	var buf, bare [48]sqlTok
 	// Raw context: the value as a number or identifier in the query.
-	toks := sqlLex(lv, 0, len(buf), buf[:0])
+	toks := withoutInlineComments(sqlLex(lv, 0, len(buf), buf[:0]), bare[:0])
 	if s, ok := sqlRaw(toks); ok {
 		return s, len(v), true
 	}
@@ -669,13 +669,40 @@ func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 		if i < 0 {
 			continue
 		}
-		toks := sqlLex(lv, i+1, len(buf), buf[:0])
+		toks := withoutInlineComments(sqlLex(lv, i+1, len(buf), buf[:0]), bare[:0])
 		// A backtick counts alone only: two are Markdown's inline code.
 		if sqlBreakout(toks) || (q != '`' || strings.Count(lv, "`") == 1) && i > 0 && strings.IndexByte(lv[:i], ' ') < 0 && endsStatement(toks) {
 			return i, len(v), true
 		}
 	}
 	return 0, 0, false
+}
+
+// withoutInlineComments returns toks without the closed block comments
+// that stand between two tokens: SQL reads "/**/" as a space, so
+// "/**/or/**/1/**/=/**/1" is "or 1=1". A comment that ends the value
+// stays, it cuts the query off ("1'/* x */"). out is the buffer the
+// result is built in when there is something to drop.
+func withoutInlineComments(toks, out []sqlTok) []sqlTok {
+	inner := func(i int) bool {
+		return i < len(toks)-1 && blockComment(toks[i]) && strings.HasSuffix(toks[i].text, "*/")
+	}
+	drop := false
+	for i := range toks {
+		if inner(i) {
+			drop = true
+			break
+		}
+	}
+	if !drop {
+		return toks
+	}
+	for i, t := range toks {
+		if !inner(i) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // firstUnpairedGNU returns the index of the first q (a backtick or an
@@ -706,7 +733,7 @@ func firstUnpairedGNU(lv string, q byte) int {
 // contexts can flag. Without a quote there is no string context; in the
 // raw one, sqlRaw needs a "union" token, a first token that is a time
 // function, a logical operator, SELECT, ORDER, GROUP, DECLARE, RLIKE,
-// REGEXP, HAVING, IIF, ELT, WHERE or AS, '(' , ')', '-' or
+// REGEXP, HAVING, IIF, ELT, WHERE, AS, EXEC or EXECUTE, '(' , ')', '-' or
 // a number, or a ';' (stacked statement). A value without quotes, "union"
 // and ';' whose first token is another word has none of them.
 func sqlTokensExcluded(lv string) bool {
@@ -726,7 +753,7 @@ func sqlTokensExcluded(lv string) bool {
 		e++
 	}
 	switch w[:e] {
-	case "and", "or", "xor", "select", "order", "group", "declare", "rlike", "regexp", "having", "iif", "elt", "where", "as":
+	case "and", "or", "xor", "select", "order", "group", "declare", "rlike", "regexp", "having", "iif", "elt", "where", "as", "exec", "execute":
 		return false
 	}
 	return true
@@ -791,6 +818,15 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 	case t0.kind == 'w' && (t0.text == "order" || t0.text == "group") && len(toks) > 3 && toks[1].text == "by" && toks[2].kind == '1' && toks[3].kind == 'c' && len(strings.TrimSpace(toks[3].text)) <= 4:
 		// "ORDER BY 10--": counting the columns, the rest cut off.
 		return 0, true
+	case t0.kind == 'w' && t0.text == "group" && len(toks) > 4 && toks[1].text == "by" && toks[3].text == "having":
+		// "GROUP BY id HAVING 1=1--": the clause SQL Server's error
+		// messages answer with the next column's name.
+		return 0, condition(toks[4:], false)
+	case t0.kind == 'w' && (t0.text == "exec" || t0.text == "execute") && len(toks) > 1 && (toks[1].kind == 'v' || toks[1].kind == '(' && len(toks) > 2 && toks[2].kind == 'v'):
+		// "exec(@s)", "EXEC @cmd": T-SQL running a statement it built.
+		return 0, true
+	case t0.kind == 'w' && t0.text == "select" && selectsCatalogCutOff(toks[1:]):
+		return 0, true
 	case t0.kind == '1' || t0.kind == ')' || t0.kind == 'o' && t0.text == "-" && len(toks) > 1 && toks[1].kind == '1':
 		// A number: what follows must be an operator to be an injection.
 		i := 1
@@ -850,6 +886,24 @@ func selectsProbe(toks []sqlTok) bool {
 		return true
 	}
 	return isTimeFunc(t.text)
+}
+
+// selectsCatalogCutOff reports whether a SELECT's tokens (after the
+// keyword) read from a system catalog and end in a comment that cuts the
+// rest of the query off: "select * from information_schema.tables--". A
+// query shown in documentation ends where it ends; one sent to be spliced
+// into another needs the comment.
+func selectsCatalogCutOff(toks []sqlTok) bool {
+	if len(toks) < 3 || toks[len(toks)-1].kind != 'c' || !cutOff(toks[len(toks)-1].text) {
+		return false
+	}
+	for i, t := range toks[:len(toks)-2] {
+		if t.kind == 'w' && t.text == "from" {
+			next := toks[i+1].text
+			return slices.ContainsFunc(sqlObjects, func(o string) bool { return strings.HasPrefix(next, o) })
+		}
+	}
+	return false
 }
 
 func isTimeFunc(w string) bool {
@@ -1027,6 +1081,9 @@ func afterOperand(toks []sqlTok, quoted bool) bool {
 	case t.kind == 'w' && sqlLogical[t.text] || t.kind == 'o' && sqlLogical[t.text]:
 		return condition(toks[1:], quoted)
 	case t.kind == 'w' && (t.text == "order" || t.text == "group") && len(toks) > 2 && toks[1].text == "by":
+		if len(toks) > 4 && toks[3].text == "having" {
+			return condition(toks[4:], quoted)
+		}
 		return toks[2].kind == '1' || toks[2].kind == 'w' && (len(toks) == 3 || toks[3].kind == 'c' || toks[3].kind == ',' || toks[3].kind == 's')
 	case t.kind == 'w' && t.text == "having" && len(toks) > 1:
 		return condition(toks[1:], quoted)
