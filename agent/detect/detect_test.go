@@ -108,6 +108,46 @@ func TestFormWithoutEquals(t *testing.T) {
 	}
 }
 
+// TestQueryReadWhole: a query string that is one value rather than
+// name=value pairs (its '=' not escaped, or a bare base64 blob whose
+// padding looks like one) is scanned whole; names of PHP arrays and cache
+// busters are not values.
+func TestQueryReadWhole(t *testing.T) {
+	e := detect.New(detect.Options{})
+	for _, q := range []string{
+		"admin'%20AND%20'1'='2",
+		base64.StdEncoding.EncodeToString([]byte("<svg/onload=alert(1)>")),
+		base64.StdEncoding.EncodeToString([]byte("<a href=javascript:alert(1)>click")),
+	} {
+		if res := e.Inspect(get("/", q)); !res.Attack() {
+			t.Errorf("?%s: not flagged", q)
+		}
+	}
+	for _, q := range []string{"wsdl", "1698765432123", "filter[status]=open&sort[]=name", "utm_source=newsletter&ref=", "SGVsbG8gd29ybGQsIGhvdyBhcmUgeW91Pw=="} {
+		if res := e.Inspect(get("/", q)); res.Attack() {
+			t.Errorf("?%s flagged: %+v", q, res.Detections)
+		}
+	}
+}
+
+// TestInvisibleCharacters: zero-width, bidi and NUL characters inside
+// keywords are read as a filter that drops them would.
+func TestInvisibleCharacters(t *testing.T) {
+	e := detect.New(detect.Options{})
+	for _, q := range []string{
+		"id=%27%20un%e2%80%8bion%20se%e2%80%8blect%201,2,3--",
+		"q=%3C%e2%80%aescript%e2%80%ae%3Ealert(1)%3C/script%3E",
+		"q=%3Cscr%00ipt%3Ealert(1)%3C/script%3E",
+	} {
+		if res := e.Inspect(get("/", q)); !res.Attack() {
+			t.Errorf("?%s: not flagged", q)
+		}
+	}
+	if res := e.Inspect(get("/", "q=%E2%80%8Fhello%E2%80%8E%20world%C2%AD")); res.Attack() {
+		t.Errorf("bidi marks in text flagged: %+v", res.Detections)
+	}
+}
+
 // TestDataURLScannedWhole: a data: URL is decoded and also judged as the
 // URL it is.
 func TestDataURLScannedWhole(t *testing.T) {

@@ -312,6 +312,20 @@ func (w *walker) name(n string) {
 	w.pop()
 }
 
+// wholePair returns name=value as one value when the pair is not a name
+// and a value: the name holds what names do not (quotes, spaces,
+// parentheses; brackets are PHP's arrays, "a[b]"), or there is no value
+// but for base64 padding and the name is long enough to be base64.
+func wholePair(name, value string) (string, bool) {
+	notName := strings.IndexFunc(name, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '[' || c == ']')
+	}) >= 0
+	if strings.Trim(value, "=") == "" {
+		return name + value, notName || len(name) >= decode.MinBase64 && isPlainName(name)
+	}
+	return name + "=" + value, notName
+}
+
 // isPlainName reports whether a key is made of the characters names are
 // usually made of, which no detector could flag.
 func isPlainName(s string) bool {
@@ -342,6 +356,12 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 		return
 	}
 	w.scanWindow(v, where)
+	if bare, ok := decode.StripInvisible(v); ok {
+		// Also read as the filter that drops invisible characters, and
+		// the parser that skips them, read it.
+		w.at = p
+		w.scanWindow(bare, where)
+	}
 }
 
 func (w *walker) scanWindow(v string, where attack.Where) {
@@ -507,6 +527,14 @@ func (w *walker) form(raw string, where attack.Where) {
 		loose = loose || value == "" && strings.IndexByte(name, ' ') >= 0
 		w.push(point.Step{Kind: point.Field, Name: name})
 		w.name(name)
+		if pair, ok := wholePair(name, value); ok {
+			// The pair is one value whose '=' was not escaped
+			// ("?admin' AND '1'='2", "?PHN2Zz4="): the application
+			// reads such a query string whole, and so does the scan.
+			w.push(point.Step{Kind: point.Meta, Name: point.MetaName})
+			w.value(pair, where, false)
+			w.pop()
+		}
 		w.value(value, where, true)
 		w.pop()
 		if len(seen) < 64 {

@@ -289,3 +289,22 @@ func TestBoundary(t *testing.T) {
 		}
 	}
 }
+
+func TestStripInvisible(t *testing.T) {
+	for in, want := range map[string]string{
+		"un\u200bion se\u200blect": "union select",
+		"<\u202escript>":            "<script>",
+		"scr\x00ipt":                "script",
+		"\ufeffselect\u00ad":        "select",
+	} {
+		got, ok := StripInvisible(in)
+		if !ok || got != want {
+			t.Errorf("StripInvisible(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"plain text", "café naïve €", ""} {
+		if got, ok := StripInvisible(in); ok || got != in {
+			t.Errorf("StripInvisible(%q) = %q, %v; want it unchanged", in, got, ok)
+		}
+	}
+}

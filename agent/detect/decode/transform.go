@@ -372,3 +372,48 @@ func entity(s string) (rune, int) {
 	}
 	return 0, 0
 }
+
+// StripInvisible returns s without the characters that render as nothing
+// and that parsers of SQL, HTML and shells do not read as separators: NUL,
+// the zero-width space and joiners (U+200B..U+200F), the bidirectional
+// controls (U+202A..U+202E, U+2066..U+2069), the word joiner and invisible
+// operators (U+2060..U+2064), the byte order mark (U+FEFF), the soft
+// hyphen (U+00AD) and the Mongolian vowel separator (U+180E). A filter
+// that removes them, or a database that ignores them, turns
+// "un\u200bion se\u200blect" into "union select". ok is false, and s
+// returned as is, when there is none.
+func StripInvisible(s string) (string, bool) {
+	i := 0
+	for ; i < len(s); i++ {
+		if c := s[i]; c == 0 || c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xEF {
+			break
+		}
+	}
+	if i == len(s) {
+		return s, false
+	}
+	b := make([]byte, 0, len(s))
+	b = append(b, s[:i]...)
+	found := false
+	for _, r := range s[i:] {
+		if invisible(r) {
+			found = true
+			continue
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	if !found {
+		return s, false
+	}
+	return string(b), true
+}
+
+func invisible(r rune) bool {
+	switch {
+	case r == 0, r == 0xAD, r == 0x180E, r == 0xFEFF:
+		return true
+	case r >= 0x200B && r <= 0x200F, r >= 0x202A && r <= 0x202E, r >= 0x2060 && r <= 0x2064, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
