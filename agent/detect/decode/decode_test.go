@@ -293,9 +293,9 @@ func TestBoundary(t *testing.T) {
 func TestStripInvisible(t *testing.T) {
 	for in, want := range map[string]string{
 		"un\u200bion se\u200blect": "union select",
-		"<\u202escript>":            "<script>",
-		"scr\x00ipt":                "script",
-		"\ufeffselect\u00ad":        "select",
+		"<\u202escript>":           "<script>",
+		"scr\x00ipt":               "script",
+		"\ufeffselect\u00ad":       "select",
 	} {
 		got, ok := StripInvisible(in)
 		if !ok || got != want {
