@@ -130,6 +130,24 @@ func TestQueryReadWhole(t *testing.T) {
 	}
 }
 
+// TestBothReadingsOfPlus: a '+' is a space in form data, but a client
+// that leaves it unescaped means a '+'; where the two readings differ the
+// engine reads both.
+func TestBothReadingsOfPlus(t *testing.T) {
+	e := detect.New(detect.Options{})
+	if res := e.Inspect(get("/", "q=x%20'+alert(1)+'")); !res.Attack() {
+		t.Errorf("unescaped '+' in a query: not flagged")
+	}
+	if res := e.Inspect(withHeader(get("/", ""), "Cookie", "s=%23%7B7%2B7%7D")); !res.Attack() {
+		t.Errorf("percent-encoded '+' in a cookie: not flagged")
+	}
+	for _, q := range []string{"q=see+(e.g.+this)+and+that", "q=%22climate+change%22+AND+(policy+OR+law)", "q=c%2B%2B+templates"} {
+		if res := e.Inspect(get("/", q)); res.Attack() {
+			t.Errorf("?%s flagged: %+v", q, res.Detections)
+		}
+	}
+}
+
 // TestInvisibleCharacters: zero-width, bidi and NUL characters inside
 // keywords are read as a filter that drops them would.
 func TestInvisibleCharacters(t *testing.T) {

@@ -186,6 +186,13 @@ func (w *walker) value(raw string, where attack.Where, record bool) {
 	w.encodedNL = len(v) != len(raw) && strings.IndexByte(raw, '\n') < 0 && strings.IndexByte(v, '\n') >= 0
 	w.scan(p, v, where)
 	w.encodedNL = false
+	if strings.IndexByte(v, ' ') >= 0 && strings.IndexByte(raw, '%') >= 0 {
+		// Normalize read a decoded '+' as a space; it may be a '+',
+		// unless there are many: text whose spaces were written so.
+		if kept := decode.NormalizeKeepingPlus(raw); kept != v && strings.Count(kept, "+") <= 2 {
+			w.scan(p, kept, where)
+		}
+	}
 }
 
 // keepValue records a value that is not scanned (a structured header,
@@ -520,7 +527,7 @@ func (w *walker) form(raw string, where attack.Where) {
 	var seenBuf [16]pair // most forms fit; saves growing the slice per request
 	seen := seenBuf[:0]
 	loose := false
-	truncated := decode.Form(raw, w.opts.MaxValues, func(name, value string) {
+	truncated := decode.Form(raw, w.opts.MaxValues, func(name, value, rawValue string) {
 		// A bare "name" with spaces is the rest of a value whose '&' was
 		// not escaped ("cmd=127.0.0.1 && ls /etc"): the application may
 		// read the body whole.
@@ -536,6 +543,11 @@ func (w *walker) form(raw string, where attack.Where) {
 			w.pop()
 		}
 		w.value(value, where, true)
+		if decode.PlusMatters(rawValue) {
+			// Also as sent: a '+' the client left unescaped
+			// ("'+alert(1)+'") may be meant, and be read, as itself.
+			w.value(decode.Percent(rawValue), where, false)
+		}
 		w.pop()
 		if len(seen) < 64 {
 			seen = append(seen, pair{name, value})
@@ -751,11 +763,17 @@ func (w *walker) typedBody(s, contentType string) {
 	w.value(s, attack.InBody, true)
 }
 
+// looksLikeForm reports whether an untyped body reads as form data: its
+// first name (before the first '=') is a name, without spaces or markup;
+// the values may hold anything a careless client leaves unescaped
+// ("x=javascript:alert(1)>click"). Prose ("the value of x=5") and markup
+// do not start so.
 func looksLikeForm(s string) bool {
 	if len(s) > 64<<10 || !strings.Contains(strings.TrimRight(s, "="), "=") {
 		return false // no '=' but base64 padding
 	}
-	return !strings.ContainsAny(s, " \n\r\t<>")
+	i := strings.IndexByte(s, '=')
+	return i > 0 && !strings.ContainsAny(s[:i], " \n\r\t<>&")
 }
 
 func (w *walker) jsonBody(s string) bool {

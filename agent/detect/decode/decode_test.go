@@ -117,7 +117,7 @@ func TestMultipartFormCookies(t *testing.T) {
 		t.Errorf("parts %+v", parts)
 	}
 	var got []string
-	Form("a=1&a=2&b=x+y%21&&c", 10, func(n, v string) { got = append(got, n+"="+v) })
+	Form("a=1&a=2&b=x+y%21&&c", 10, func(n, v, _ string) { got = append(got, n+"="+v) })
 	if strings.Join(got, ",") != "a=1,a=2,b=x y!,c=" {
 		t.Errorf("form %q", got)
 	}
@@ -306,5 +306,31 @@ func TestStripInvisible(t *testing.T) {
 		if got, ok := StripInvisible(in); ok || got != in {
 			t.Errorf("StripInvisible(%q) = %q, %v; want it unchanged", in, got, ok)
 		}
+	}
+}
+
+func TestPlusMatters(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"'+alert(1)+'":               true,
+		"1)+(select":                 true,
+		"x%20'+alert(1)+'+y+z":       true, // spaces are %20: the '+' are '+'
+		"hello+world":                false,
+		"see+(e.g.+this)+and+that":   false,
+		"c++":                        true,
+		"no-plus-at-all":             false,
+		"%22climate+change%22+AND+(": false,
+	} {
+		if got := PlusMatters(raw); got != want {
+			t.Errorf("PlusMatters(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}
+
+func TestNormalizeKeepingPlus(t *testing.T) {
+	if got := Normalize("%23%7B1%2B1%7D"); got != "#{1 1}" {
+		t.Errorf("Normalize = %q", got)
+	}
+	if got := NormalizeKeepingPlus("%23%7B1%2B1%7D"); got != "#{1+1}" {
+		t.Errorf("NormalizeKeepingPlus = %q", got)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // form body) into names and values, decoding '+' and percent escapes once.
 // Repeated names are all reported, in order (HTTP parameter pollution keeps
 // every value). It stops after maxPairs pairs and reports whether it did.
-func Form(s string, maxPairs int, fn func(name, value string)) (truncated bool) {
+func Form(s string, maxPairs int, fn func(name, value, rawValue string)) (truncated bool) {
 	n := 0
 	for len(s) > 0 {
 		var pair string
@@ -33,10 +33,35 @@ func Form(s string, maxPairs int, fn func(name, value string)) (truncated bool) 
 		}
 		n++
 		name, value, _ := strings.Cut(pair, "=")
-		fn(FormUnescape(name), FormUnescape(value))
+		fn(FormUnescape(name), FormUnescape(value), value)
 	}
 	return false
 }
+
+// PlusMatters reports whether a raw form value may hold a '+' a client
+// sent unescaped, meaning itself, where reading it as a space changes what
+// the value says: a '+' next to something other than a letter or a digit
+// ("'+alert(1)+'", "1)+("), in a value whose spaces are escaped as %20
+// (the '+' then cannot be one) or that has at most two. Text typed into a
+// form has its spaces as '+', many of them, next to punctuation too
+// ("see+(e.g.+this)"); between words ("hello+world") both readings say
+// the same.
+func PlusMatters(raw string) bool {
+	if n := strings.Count(raw, "+"); n == 0 || n > 2 && !strings.Contains(raw, "%20") {
+		return false
+	}
+	for i := range len(raw) {
+		if raw[i] != '+' {
+			continue
+		}
+		if i > 0 && !alnum(raw[i-1]) || i+1 < len(raw) && !alnum(raw[i+1]) {
+			return true
+		}
+	}
+	return false
+}
+
+func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 
 // FormUnescape decodes '+' to space and %XX once. Malformed escapes stay.
 func FormUnescape(s string) string {

@@ -25,7 +25,15 @@ const MaxTransformRounds = 4
 // \uXXXX, \u{XXXX}). '+' is not touched: it means a space only inside
 // form-urlencoded data, whose decoder handles it. The result is s itself
 // when there is nothing to decode, so the common case does not allocate.
-func Normalize(s string) string {
+func Normalize(s string) string { return normalize(s, true) }
+
+// NormalizeKeepingPlus is Normalize without the one guess it makes: a '+'
+// that percent-decoding reveals stays a '+' ("%23%7B1%2B1%7D" in a cookie
+// is "#{1+1}"), where Normalize reads it as the space of a form encoded
+// twice. The engine scans both readings when they differ.
+func NormalizeKeepingPlus(s string) string { return normalize(s, false) }
+
+func normalize(s string, plusAsSpace bool) string {
 	if len(s) < 64 && !encoded(s) {
 		return s
 	}
@@ -36,7 +44,7 @@ func Normalize(s string) string {
 			// A value that was percent-encoded twice went through form
 			// encoding first, where '+' is a space: "1%2BOR%2B1%3D1".
 			// An address keeps its plus ("john%2Bnews%40example.com").
-			if t != s && strings.IndexByte(t, '+') >= 0 && strings.IndexByte(t, ' ') < 0 && !emailAddress(t) {
+			if plusAsSpace && t != s && strings.IndexByte(t, '+') >= 0 && strings.IndexByte(t, ' ') < 0 && !emailAddress(t) {
 				t = strings.ReplaceAll(t, "+", " ")
 			}
 		}
