@@ -81,7 +81,7 @@ var templateMarkers = []string{
 	"system(", "%x(", "file.read", "io.popen", "kernel.", "getenv", "filter('system", "filter(\"system",
 	"filter('exec", "|map('system", "sort('system", "|filter(", "range(", "import os", "from os",
 	"request.getparameter", "applicationscope", "facescontext", "getbean(", "springframework",
-	"7*7", "7*'7'", "7*\"7\"", "file.open", "dump(", "app.request", "global.process", "process.mainmodule", "child_process",
+	"7*7", "7*'7'", "7*\"7\"", "file.open", "classloader", "dump(", "app.request", "global.process", "process.mainmodule", "child_process",
 }
 
 func templateExpr(body string) bool {
@@ -103,6 +103,9 @@ func templateExpr(body string) bool {
 	if strings.HasPrefix(body, "#with ") && strings.Contains(body, " as |") {
 		return true // Handlebars' prototype walk starts so
 	}
+	if literalMethodCall(body) {
+		return true
+	}
 	for _, m := range templateMarkers {
 		if strings.Contains(body, m) {
 			return true
@@ -123,6 +126,29 @@ func templateExpr(body string) bool {
 		}
 	}
 	return false
+}
+
+// literalMethodCall reports whether an expression is a method called on a
+// string literal, "'abc'.toUpperCase()", "\"x\".join(...)": the probe that
+// tells which engine evaluates it. A template calls methods on the data it
+// is given, not on constants it spells out.
+func literalMethodCall(body string) bool {
+	if len(body) < 5 || body[0] != '\'' && body[0] != '"' {
+		return false
+	}
+	e := strings.IndexByte(body[1:], body[0])
+	if e < 0 || e > 64 {
+		return false
+	}
+	rest := body[e+2:]
+	if len(rest) < 3 || rest[0] != '.' {
+		return false
+	}
+	n := 1
+	for n < len(rest) && isWordByte(rest[n]) {
+		n++
+	}
+	return n > 1 && n < len(rest) && rest[n] == '('
 }
 
 // checkLog4Shell finds JNDI lookups and the other Log4j lookups attackers

@@ -93,7 +93,7 @@ var probePaths = []string{
 	"/manager/html", "/hnap1", "/boaform", "/cgi-bin/test-cgi", "/cgi-bin/php", "/cgi-bin/luci",
 	"/vendor/phpunit/", "/eval-stdin.php", "/_ignition/execute-solution", "/solr/admin/",
 	"/console/login/loginform.jsp", "/wls-wsat/", "/_async/", "/setup.cgi", "/shell.php", "/cmd.php",
-	"/c99.php", "/r57.php", "/webshell", "/backup.sql", "/dump.sql", "/db.sql", "/database.sql",
+	"/c99.php", "/r57.php", "/wso.php", "/b374k.php", "/c100.php", "/webshell", "/.gitconfig", "/backup.sql", "/dump.sql", "/db.sql", "/database.sql",
 	"/backup.zip", "/backup.tar.gz", "/site.tar.gz", "/www.zip", "/web.config", "/sftp-config.json",
 	"/id_rsa", "/.well-known/security.txt.bak", "/config.json.bak", "/debug/pprof", "/telescope/requests",
 	"/_profiler/phpinfo", "/elmah.axd", "/trace.axd", "/owa/auth/x.js", "/autodiscover/autodiscover.json",
@@ -108,6 +108,11 @@ var probePaths = []string{
 func checkProbePath(v, lv string, f Features, c *Context) (int, int, bool) {
 	if c.Where != InPath {
 		return 0, 0, false
+	}
+	if i := strings.LastIndexByte(lv, '/'); i >= 0 && i+1 < len(lv) {
+		if leftoverFile(lv[i+1:]) || disguisedScript(lv[i+1:]) {
+			return i + 1, len(lv), true
+		}
 	}
 	var start, end int
 	found := probePathSet.each(lv, func(k, i int) bool {
@@ -126,3 +131,55 @@ func checkProbePath(v, lv string, f Features, c *Context) (int, int, bool) {
 }
 
 var probePathSet = newSubstrings(probePaths)
+
+// leftoverExts name what an editor, a backup or a database leaves next to
+// the site's files, and no site links to: "/settings.php.swp",
+// "/dump.sql", "/index.php.bak", "/shell.php.suspected" (what malware
+// scanners rename infected files to).
+var leftoverExts = []string{
+	".sql", ".sql.gz", ".sql.zip", ".sql.bz2", ".bak", ".backup", ".old", ".orig", ".save", ".swp", ".swo",
+	".sqlite", ".sqlite3", ".mdb", ".suspected",
+}
+
+// archiveExts and archiveNames: an archive of the whole site or database
+// ("/backup.gz", "/www.zip", "/db.tar.gz").
+var archiveExts = []string{".zip", ".tar", ".gz", ".tgz", ".rar", ".7z", ".bz2"}
+
+var archiveNames = map[string]bool{
+	"backup": true, "backups": true, "dump": true, "db": true, "database": true, "site": true, "www": true,
+	"htdocs": true, "public_html": true, "wwwroot": true, "webroot": true,
+}
+
+// leftoverFile reports whether the last segment of a path (lower case)
+// names an editor's, a backup's or a dump's leftover file.
+func leftoverFile(seg string) bool {
+	for _, e := range leftoverExts {
+		if strings.HasSuffix(seg, e) {
+			return true
+		}
+	}
+	if dot := strings.IndexByte(seg, '.'); dot > 0 && archiveNames[seg[:dot]] {
+		for _, e := range archiveExts {
+			if strings.HasSuffix(seg, e) {
+				return true
+			}
+		}
+	}
+	// "index.php~": an editor's backup of a script, served as text.
+	return strings.HasSuffix(seg, "~") && strings.IndexByte(seg, '.') > 0
+}
+
+// disguisedScript reports whether a path's last segment names a script
+// with an image's extension added behind a character some server or
+// framework cuts the name at: "do.php%23.png", "do.php;.png" (IIS),
+// "do.php\n.png", "do.php\x00.png".
+func disguisedScript(seg string) bool {
+	for _, ext := range executableExts {
+		for i := range occurrences(seg, ext) {
+			if e := i + len(ext); e+1 < len(seg) && strings.IndexByte("#;\n\r\x00", seg[e]) >= 0 && strings.IndexByte(seg[e+1:], '.') >= 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
