@@ -148,6 +148,20 @@ func TestBothReadingsOfPlus(t *testing.T) {
 	}
 }
 
+// TestCookieSplitValue: a cookie value whose ';' or ',' the client did
+// not escape is read whole as well as in its parts.
+func TestCookieSplitValue(t *testing.T) {
+	e := detect.New(detect.Options{})
+	for _, c := range []string{"s=admin'; -- -", "s=';alert(1)'", "s=alert.call(null,1)"} {
+		if res := e.Inspect(withHeader(get("/", ""), "Cookie", c)); !res.Attack() {
+			t.Errorf("Cookie: %s: not flagged", c)
+		}
+	}
+	if res := e.Inspect(withHeader(get("/", ""), "Cookie", "theme=dark; lang=en-US, fr; consent; _ga=GA1.2.3.4")); res.Attack() {
+		t.Errorf("ordinary cookies flagged: %+v", res.Detections)
+	}
+}
+
 // TestInvisibleCharacters: zero-width, bidi and NUL characters inside
 // keywords are read as a filter that drops them would.
 func TestInvisibleCharacters(t *testing.T) {

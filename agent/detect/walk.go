@@ -650,11 +650,25 @@ func (w *walker) authorization(v string) {
 
 func (w *walker) cookies(h string) {
 	w.root = point.RootCookie
+	prev := ""
 	truncated := decode.Cookies(h, w.opts.MaxValues, func(name, value string) {
 		w.push(point.Step{Kind: point.Field, Name: name})
 		w.name(name)
+		if bare, ok := wholePair(name, value); ok && value == "" {
+			// A "cookie" without '=' is the rest of the value before it,
+			// whose ';' was not escaped ("x=admin'; -- -"): read
+			// together, as the application that splits only on the
+			// first '=' of the header's tail would.
+			if prev != "" {
+				bare = prev + ";" + bare
+			}
+			w.push(point.Step{Kind: point.Meta, Name: point.MetaName})
+			w.value(bare, attack.InCookie, false)
+			w.pop()
+		}
 		w.value(value, attack.InCookie, true)
 		w.pop()
+		prev = value
 	})
 	if truncated {
 		w.res.Truncated = true

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -345,5 +346,14 @@ func TestOctalEscapesAndPaddedEntities(t *testing.T) {
 		if got := Normalize(in); got != want {
 			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestCookiesCommas(t *testing.T) {
+	var got []string
+	Cookies(`a=1, b=2; c=alert.call(null,1); d="x, y"`, 10, func(n, v string) { got = append(got, n+"="+v) })
+	want := []string{"a=1", "b=2", "c=alert.call(null,1)", "d=x, y"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Cookies = %q, want %q", got, want)
 	}
 }

@@ -77,13 +77,15 @@ func FormUnescape(s string) string {
 }
 
 // Cookies splits a Cookie header into names and values. It is lenient the
-// way servers are: pairs separated by ';' (or ','), whitespace trimmed,
-// surrounding double quotes dropped from values.
+// way servers are: pairs separated by ';', or by a ',' that another pair
+// follows ("a=1, b=2", headers joined by a proxy), whitespace trimmed,
+// surrounding double quotes dropped from values. Any other ',' is part of
+// the value ("alert.call(null,1)").
 func Cookies(s string, maxPairs int, fn func(name, value string)) (truncated bool) {
 	n := 0
 	for len(s) > 0 {
 		var pair string
-		if i := strings.IndexAny(s, ";,"); i >= 0 {
+		if i := cookieSeparator(s); i >= 0 {
 			pair, s = s[:i], s[i+1:]
 		} else {
 			pair, s = s, ""
@@ -323,4 +325,31 @@ func Inflate(data []byte, encoding string, maxOut, maxRatio int) ([]byte, error)
 		return buf.Bytes(), fmt.Errorf("inflate %s body: %w", encoding, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// cookieSeparator returns the index of the first ';' in s, or of an
+// earlier ',' that a cookie name and '=' follow; -1 when there is none.
+func cookieSeparator(s string) int {
+	semi := strings.IndexByte(s, ';')
+	end := len(s)
+	if semi >= 0 {
+		end = semi
+	}
+	for i := 0; i < end; i++ {
+		if s[i] != ',' {
+			continue
+		}
+		j := i + 1
+		for j < end && s[j] == ' ' {
+			j++
+		}
+		k := j
+		for k < end && s[k] != '=' && s[k] != ',' && s[k] != ' ' && s[k] != '(' && s[k] != ')' && s[k] != '"' {
+			k++
+		}
+		if k > j && k < end && s[k] == '=' {
+			return i
+		}
+	}
+	return semi
 }
