@@ -162,6 +162,18 @@ func TestCookieSplitValue(t *testing.T) {
 	}
 }
 
+// TestEscapedQuotes: quotes escaped once more than the context needs are
+// also read unescaped.
+func TestEscapedQuotes(t *testing.T) {
+	e := detect.New(detect.Options{})
+	if res := e.Inspect(get("/", `q=%220%5C%22XOR(if(now()%3Dsysdate()%2Csleep(9)%2C0))XOR%5C%22Z`)); !res.Attack() {
+		t.Errorf(`"0\"XOR(...sleep(9)...)XOR\"Z: not flagged`)
+	}
+	if res := e.Inspect(get("/", `q=%7B%5C%22name%5C%22%3A%5C%22O%5C'Brien%5C%22%7D`)); res.Attack() {
+		t.Errorf("escaped JSON in a value flagged: %+v", res.Detections)
+	}
+}
+
 // TestInvisibleCharacters: zero-width, bidi and NUL characters inside
 // keywords are read as a filter that drops them would.
 func TestInvisibleCharacters(t *testing.T) {

@@ -369,7 +369,17 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 		w.at = p
 		w.scanWindow(bare, where)
 	}
+	if strings.Contains(v, `\"`) || strings.Contains(v, `\'`) {
+		// Quotes escaped once more than the context needs
+		// ("0\"XOR(sleep(9))XOR\"Z"): the application that unescapes
+		// the value (stripslashes, a JSON string inside a string) reads
+		// them as quotes.
+		w.at = p
+		w.scanWindow(unescapeQuotes.Replace(v), where)
+	}
 }
+
+var unescapeQuotes = strings.NewReplacer(`\"`, `"`, `\'`, `'`)
 
 func (w *walker) scanWindow(v string, where attack.Where) {
 	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL}
