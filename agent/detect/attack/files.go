@@ -287,8 +287,8 @@ var unquote = strings.NewReplacer(`"`, "", "'", "")
 // ("/et?/pa??wd", "/???/?at") or cut by quotes ("/e\"t\"c/pa\"s\"swd").
 func disguisedPath(lv string) (int, int, bool) {
 	for i := 0; i < len(lv); i++ {
-		if lv[i] != '/' || i > 0 && lv[i-1] != ' ' && lv[i-1] != '<' && lv[i-1] != '=' && lv[i-1] != ';' && lv[i-1] != '|' && lv[i-1] != '&' && lv[i-1] != '(' {
-			continue
+		if lv[i] != '/' || i > 0 && strings.IndexByte(" <=;|&(+", lv[i-1]) < 0 {
+			continue // '+': a space to a server that decodes the form twice
 		}
 		e := i
 		for e < len(lv) && lv[e] > ' ' && lv[e] != ';' && lv[e] != '|' && lv[e] != '&' && lv[e] != ')' {

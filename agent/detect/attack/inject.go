@@ -403,7 +403,7 @@ var mongoOperators = map[string]bool{
 // checkNoSQLOperator finds MongoDB query operators where a plain value was
 // expected: as a JSON key, or in a bracketed query/form name (id[$ne]=1).
 func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
-	if f&fDollar == 0 || c.Where != InName && c.Where != InQuery && c.Where != InField && c.Where != InPath && c.Where != InPathSegment {
+	if f&fDollar == 0 || c.Where != InName && c.Where != InQuery && c.Where != InField && c.Where != InPath && c.Where != InPathSegment && c.Where != InBody {
 		return 0, 0, false
 	}
 	if c.Where == InName {
@@ -419,10 +419,14 @@ func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
 		return 0, 0, false
 	}
 	// An operator in brackets, the PHP and Express array syntax, sent
-	// inside a value that is itself a query string: "[$ne]=1".
+	// inside a value that is itself a query string: "[$ne]=1",
+	// "[$nin][]=admin".
 	if i := strings.Index(lv, "[$"); i >= 0 {
-		if end := strings.IndexByte(lv[i:], ']'); end > 0 && mongoOperators[lv[i+1:i+end]] && i+end+1 < len(lv) && lv[i+end+1] == '=' {
-			return i, i + end + 1, true
+		if end := strings.IndexByte(lv[i:], ']'); end > 0 && mongoOperators[lv[i+1:i+end]] {
+			rest := strings.TrimPrefix(lv[i+end+1:], "[]")
+			if rest != "" && rest[0] == '=' {
+				return i, i + end + 1, true
+			}
 		}
 	}
 	// An operator as an object key in text the application evaluates or

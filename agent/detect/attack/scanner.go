@@ -65,9 +65,14 @@ func oastName(lv string) (int, int, bool) {
 // { name } } }", "__type(name: ...)"); "__typename", which clients ask for
 // routinely, is not one.
 func checkGraphQLIntrospection(v, lv string, f Features, c *Context) (int, int, bool) {
-	if i := strings.Index(lv, "__type("); i >= 0 && (i == 0 || !isWordByte(lv[i-1]) && lv[i-1] != '_') {
+	for i := range occurrences(lv, "__type") {
 		// { __type(name: "User") { fields { name } } }: one type's schema.
-		return i, i + 7, true
+		if i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '_') {
+			continue
+		}
+		if rest := strings.TrimLeft(lv[i+6:], " \t\r\n"); rest != "" && rest[0] == '(' {
+			return i, i + 6, true
+		}
 	}
 	for i := range occurrences(lv, "__schema") {
 		after := i + 8

@@ -20,6 +20,19 @@ func TestConfigPathParam(t *testing.T) {
 	}
 }
 
+func TestRedirectAfterAt(t *testing.T) {
+	for _, c := range []struct {
+		name, v string
+		want    bool
+	}{{"url", "@google.com", true}, {"next", "@evil.example", true}, {"domain", "@example.com", false}, {"url", "@handle", false}} {
+		ids := map[string]bool{}
+		Scan(c.v, &Context{Where: InQuery, Name: c.name}, nil, func(m Match) { ids[m.DetectorID] = true })
+		if ids["redir.url"] != c.want {
+			t.Errorf("%s=%s: redir %v, want %v", c.name, c.v, ids["redir.url"], c.want)
+		}
+	}
+}
+
 func TestInjectionShapes(t *testing.T) {
 	cases := []struct {
 		v     string
@@ -409,6 +422,14 @@ func TestInjectionShapes(t *testing.T) {
 		{`"o<x>nmouseover=alert<x>(1)//`, InQuery, "xss.html"},
 		{`a<b>c</b> and x<sup>2</sup>`, InField, ""},
 		{`[]['filter']['constructor']`, InQuery, "xss.dom"},
+		{"class x extends `${class x extends `${alert`1337`}`{}}`{}", InQuery, "xss.call"},
+		{`[1,2,3].with(0,alert).shift()(1)`, InQuery, "xss.call"},
+		{"([,O,B,J,E,C,,]=[]+{},[T,R,U,E]=[!!O]+!O)[X=C+O](A+L+E+R+T+`(1)`)()", InQuery, "xss.dom"},
+		{`Click the bell (alert) icon, then (settings) to change it`, InField, ""},
+		{`login[$nin][]=admin&login[$nin][]=test&pass[$ne]=toto`, InBody, "nosqli.operator"},
+		{`{__type (name: "User") {name fields{name}}}`, InQuery, "scanner.introspection"},
+		{`{ user { __typename name } }`, InQuery, ""},
+		{`;cat+/e??/pa???d`, InQuery, "ptrav.file"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -422,8 +422,26 @@ func redirectParam(name string) bool {
 	return false
 }
 
+// urlParam reports whether a parameter name says its value is a URL.
+func urlParam(name string) bool {
+	switch strings.ToLower(name) {
+	case "url", "uri", "link", "href", "u":
+		return true
+	}
+	return false
+}
+
 func checkRedirect(v, lv string, f Features, c *Context) (int, int, bool) {
-	if f&(fSlash|fBackslash|fColon) == 0 || c.Where != InQuery && c.Where != InField {
+	if c.Where != InQuery && c.Where != InField {
+		return 0, 0, false
+	}
+	if f&(fSlash|fBackslash|fColon) == 0 {
+		// "url=@evil.example": appended to the site's own origin
+		// ("https://shop.example" + value), the '@' makes what came
+		// before it a user name and the value the host.
+		if f&fAt != 0 && lv[0] == '@' && (redirectParam(c.Name) || urlParam(c.Name)) && looksLikeHost(lv[1:]) {
+			return 0, len(v), true
+		}
 		return 0, 0, false
 	}
 	t, off := trimLeftSpaceCtl(lv)

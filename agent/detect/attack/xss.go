@@ -668,6 +668,9 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 		if i, e, ok := sinkAlias(lv); ok {
 			return i, e, true
 		}
+		if i, ok := dialogHandedOn(lv); ok {
+			return i, len(v), true
+		}
 	}
 	if f&fHigh != 0 {
 		// US-ASCII with the high bit set: a page served in that charset
@@ -789,6 +792,24 @@ func closingTagsPrefix(lv string) int {
 	return i
 }
 
+// dialogHandedOn finds a dialog passed as a value, an argument or an
+// array element ("[1,2,3].with(0,alert).shift()(1)"), in a value that
+// then calls what an expression returned (")(" or "](").
+func dialogHandedOn(lv string) (int, bool) {
+	for _, fn := range dialogs {
+		for i := range occurrences(lv, fn) {
+			e := i + len(fn)
+			if i == 0 || strings.IndexByte("(,[", lv[i-1]) < 0 || e >= len(lv) || strings.IndexByte("),]", lv[e]) < 0 {
+				continue
+			}
+			if strings.Contains(lv[e:], ")(") || strings.Contains(lv[e:], "](") {
+				return i, true
+			}
+		}
+	}
+	return 0, false
+}
+
 // sinkArgument finds a dialog or an evaluator passed to a call, or called
 // inside its arguments: "[1].find(alert('1'))", "[].map(eval)",
 // "x.forEach(confirm)". The '(' must be a call's, glued to its callee:
@@ -869,7 +890,13 @@ func templateSink(lv string) (int, int, bool) {
 		}
 		name := strings.TrimLeft(lv[i+2:], " \t")
 		for _, fn := range [...]string{"alert", "prompt", "confirm", "eval", "function"} {
-			if rest, ok := strings.CutPrefix(name, fn); ok && strings.HasPrefix(strings.TrimLeft(rest, " \t"), "}") {
+			rest, ok := strings.CutPrefix(name, fn)
+			if !ok {
+				continue
+			}
+			// "`${alert}`" hands the dialog on; "`${alert`1`}`" and
+			// "`${alert(1)}`" call it inside the template.
+			if r := strings.TrimLeft(rest, " \t"); strings.HasPrefix(r, "}") || fn != "function" && (strings.HasPrefix(r, "`") || strings.HasPrefix(r, "(")) {
 				return i, len(lv) - len(rest), true
 			}
 		}
@@ -919,8 +946,9 @@ func checkXSSDOM(v, lv string, f Features, c *Context) (int, int, bool) {
 			return i, e, true
 		}
 		// "[]['filter']['constructor']": a method's constructor,
-		// Function, reached by name in brackets, JSFuck's way to eval.
-		if i := containsAny(lv, "]['constructor']", "][\"constructor\"]"); i >= 0 {
+		// Function, reached by name in brackets, JSFuck's way to eval;
+		// "[]+{}" is "[object Object]", the letters it is spelled from.
+		if i := containsAny(lv, "]['constructor']", "][\"constructor\"]", "=[]+{}"); i >= 0 {
 			return i, len(v), true
 		}
 	}
