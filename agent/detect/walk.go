@@ -186,7 +186,7 @@ func (w *walker) value(raw string, where attack.Where, record bool) {
 	w.encodedNL = len(v) != len(raw) && strings.IndexByte(raw, '\n') < 0 && strings.IndexByte(v, '\n') >= 0
 	w.scan(p, v, where)
 	w.encodedNL = false
-	if strings.IndexByte(v, ' ') >= 0 && strings.IndexByte(raw, '%') >= 0 {
+	if strings.IndexByte(v, ' ') >= 0 && strings.ContainsAny(raw, "%\\") {
 		// Normalize read a decoded '+' as a space; it may be a '+',
 		// unless there are many: text whose spaces were written so.
 		if kept := decode.NormalizeKeepingPlus(raw); kept != v && strings.Count(kept, "+") <= 2 {

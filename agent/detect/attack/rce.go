@@ -122,6 +122,11 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		if i, e, ok := substringExpansion(lv); ok {
 			return i, e, true
 		}
+		// "$0<<<$'\\$((...))'": a here-string fed to the shell itself
+		// ($0), the command spelled out in arithmetic or escapes.
+		if i := containsAny(lv, "$0<<<", "$0 <<<"); i >= 0 {
+			return i, len(v), true
+		}
 		// Shell arithmetic as the whole value, "$[2+2]", "$((7*7))": the
 		// probe that tells a shell evaluated it.
 		if s := strings.TrimSpace(lv); len(s) <= 40 && (strings.HasPrefix(s, "$[") && strings.HasSuffix(s, "]") || strings.HasPrefix(s, "$((") && strings.HasSuffix(s, "))")) {

@@ -430,6 +430,9 @@ func TestInjectionShapes(t *testing.T) {
 		{`{__type (name: "User") {name fields{name}}}`, InQuery, "scanner.introspection"},
 		{`{ user { __typename name } }`, InQuery, ""},
 		{`;cat+/e??/pa???d`, InQuery, "ptrav.file"},
+		{`http://evil.example.com/c99.php`, InQuery, "rfi.url"},
+		{`https://example.com/docs/c99.php.html`, InQuery, ""},
+		{`$0<<<$'\\$(($((1<<1))#10011010))'`, InQuery, "rce.shell"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

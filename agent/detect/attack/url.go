@@ -2,6 +2,7 @@ package attack
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -320,12 +321,35 @@ func includeParam(name string) bool { return includeParams.containsFold(name) }
 
 var includeParams = newSubstrings([]string{"file", "page", "include", "inc", "path", "template", "tpl", "doc", "folder", "dir", "load", "read", "module", "mod", "lang", "locale", "layout", "conf", "cfg", "style", "pg", "show", "cat", "action", "content", "view", "body", "req", "location", "nav", "site", "theme", "skin", "main", "root", "base"})
 
+// webShells are the names of well-known PHP web shells, and of their text
+// copies that remote file inclusion loads.
+var webShells = []string{"c99.php", "c100.php", "r57.php", "wso.php", "b374k.php", "c99.txt", "r57.txt", "c99shell.php"}
+
+// webShellURL reports whether lv is an http(s) or ftp URL whose path ends
+// in a web shell's name: whatever the parameter, the application is asked
+// to fetch, include or link to one.
+func webShellURL(lv string) bool {
+	u, ok := findURL(lv)
+	if !ok || u.start != 0 || u.scheme != "http" && u.scheme != "https" && u.scheme != "ftp" {
+		return false
+	}
+	p := lv
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	base := p[strings.LastIndexByte(p, '/')+1:]
+	return slices.Contains(webShells, base)
+}
+
 func checkRFI(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fColon == 0 || f&fSlash == 0 {
 		return 0, 0, false
 	}
 	if c.Where == InHeader || c.Where == InPath {
 		return 0, 0, false
+	}
+	if webShellURL(lv) {
+		return 0, len(v), true
 	}
 	u, ok := findURL(lv)
 	if !ok {
