@@ -174,6 +174,25 @@ func TestEscapedQuotes(t *testing.T) {
 	}
 }
 
+// TestRefererParts: the query and the path segments of a Referer URL are
+// values too.
+func TestRefererParts(t *testing.T) {
+	e := detect.New(detect.Options{})
+	for _, ref := range []string{
+		"http://example.com/?q=alert.call(null,1)",
+		"https://example.com/search?q=%27%20union%20select%20password%20from%20users--",
+		"http://example.com/" + base64.StdEncoding.EncodeToString([]byte("<script>alert(1)</script>")),
+	} {
+		if res := e.Inspect(withHeader(get("/", ""), "Referer", ref)); !res.Attack() {
+			t.Errorf("Referer: %s: not flagged", ref)
+		}
+	}
+	ok := "https://shop.example.com/products/red-shoes?utm_source=newsletter&utm_medium=email&id=42#reviews"
+	if res := e.Inspect(withHeader(get("/", ""), "Referer", ok)); res.Attack() {
+		t.Errorf("Referer %s flagged: %+v", ok, res.Detections)
+	}
+}
+
 // TestInvisibleCharacters: zero-width, bidi and NUL characters inside
 // keywords are read as a filter that drops them would.
 func TestInvisibleCharacters(t *testing.T) {

@@ -636,6 +636,9 @@ func (w *walker) headers() {
 			if name == "authorization" {
 				w.authorization(v)
 			}
+			if name == "referer" {
+				w.refererURL(v)
+			}
 			w.pop()
 			w.header = ""
 		}
@@ -644,6 +647,41 @@ func (w *walker) headers() {
 
 // authorization decodes Basic credentials (as header.authorization|base64).
 // Bearer JWTs were decoded by value() already.
+// refererURL walks the query of a Referer URL as a form and its long or
+// odd path segments as values (header.referer|form.q,
+// header.referer[N]): the page a link came from is logged, shown in
+// analytics and followed back, and attacks ride in its parts as they do
+// in the request's own.
+func (w *walker) refererURL(v string) {
+	rest := v
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	slash := strings.IndexByte(rest, '/')
+	if slash < 0 {
+		return
+	}
+	rest = rest[slash+1:]
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		rest = rest[:i]
+	}
+	path, query, _ := strings.Cut(rest, "?")
+	i := 0
+	for seg := range strings.SplitSeq(path, "/") {
+		if seg != "" && (len(seg) >= decode.MinBase64 || !isPlainName(seg)) {
+			w.push(point.Step{Kind: point.Index, Index: i})
+			w.value(seg, attack.InPathSegment, false)
+			w.pop()
+		}
+		i++
+	}
+	if query != "" {
+		w.push(point.Step{Kind: point.Layer, Name: point.LayerForm})
+		w.form(query, attack.InQuery)
+		w.pop()
+	}
+}
+
 func (w *walker) authorization(v string) {
 	scheme, cred, ok := strings.Cut(strings.TrimSpace(v), " ")
 	if !ok || !strings.EqualFold(scheme, "basic") {
