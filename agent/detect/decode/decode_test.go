@@ -320,6 +320,8 @@ func TestPlusMatters(t *testing.T) {
 		"c++":                        true,
 		"no-plus-at-all":             false,
 		"%22climate+change%22+AND+(": false,
+		"(![]+[])[+!+[]]":            true,
+		"+ADw-script+AD4-alert(1)":   true,
 	} {
 		if got := PlusMatters(raw); got != want {
 			t.Errorf("PlusMatters(%q) = %v, want %v", raw, got, want)

@@ -47,7 +47,17 @@ func Form(s string, maxPairs int, fn func(name, value, rawValue string)) (trunca
 // ("see+(e.g.+this)"); between words ("hello+world") both readings say
 // the same.
 func PlusMatters(raw string) bool {
-	if n := strings.Count(raw, "+"); n == 0 || n > 2 && !strings.Contains(raw, "%20") {
+	n := strings.Count(raw, "+")
+	if n == 0 {
+		return false
+	}
+	// UTF-7 starts every encoded run with '+' ("+ADw-script+AD4-"), and
+	// JSFuck has nothing but symbols for a '+' to stand between as a
+	// space ("(![]+[])[+!+[]]").
+	if strings.Contains(raw, "+ADw-") || strings.Contains(raw, "+AD4-") || strings.Contains(raw, "+ACI-") || !strings.ContainsFunc(raw, func(r rune) bool { return r < 0x80 && alnum(byte(r)) }) {
+		return true
+	}
+	if n > 2 && !strings.Contains(raw, "%20") {
 		return false
 	}
 	for i := range len(raw) {
