@@ -324,13 +324,23 @@ func (w *walker) name(n string) {
 // parentheses; brackets are PHP's arrays, "a[b]"), or there is no value
 // but for base64 padding and the name is long enough to be base64.
 func wholePair(name, value string) (string, bool) {
-	notName := strings.IndexFunc(name, func(c rune) bool {
-		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '[' || c == ']')
-	}) >= 0
-	if strings.Trim(value, "=") == "" {
-		return name + value, notName || len(name) >= decode.MinBase64 && isPlainName(name)
+	notName := false
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '[' || c == ']') {
+			notName = true
+			break
+		}
 	}
-	return name + "=" + value, notName
+	if strings.Trim(value, "=") == "" {
+		if !notName && (len(name) < decode.MinBase64 || !isPlainName(name)) {
+			return "", false
+		}
+		return name + value, true
+	}
+	if !notName {
+		return "", false
+	}
+	return name + "=" + value, true
 }
 
 // isPlainName reports whether a key is made of the characters names are
@@ -369,7 +379,7 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 		w.at = p
 		w.scanWindow(bare, where)
 	}
-	if strings.Contains(v, `\"`) || strings.Contains(v, `\'`) {
+	if strings.IndexByte(v, '\\') >= 0 && (strings.Contains(v, `\"`) || strings.Contains(v, `\'`)) {
 		// Quotes escaped once more than the context needs
 		// ("0\"XOR(sleep(9))XOR\"Z"): the application that unescapes
 		// the value (stripslashes, a JSON string inside a string) reads

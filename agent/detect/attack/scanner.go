@@ -158,12 +158,16 @@ var archiveNames = map[string]bool{
 // leftoverFile reports whether the last segment of a path (lower case)
 // names an editor's, a backup's or a dump's leftover file.
 func leftoverFile(seg string) bool {
+	dot := strings.IndexByte(seg, '.')
+	if dot < 0 {
+		return false
+	}
 	for _, e := range leftoverExts {
 		if strings.HasSuffix(seg, e) {
 			return true
 		}
 	}
-	if dot := strings.IndexByte(seg, '.'); dot > 0 && archiveNames[seg[:dot]] {
+	if dot > 0 && archiveNames[seg[:dot]] {
 		for _, e := range archiveExts {
 			if strings.HasSuffix(seg, e) {
 				return true
@@ -171,7 +175,7 @@ func leftoverFile(seg string) bool {
 		}
 	}
 	// "index.php~": an editor's backup of a script, served as text.
-	return strings.HasSuffix(seg, "~") && strings.IndexByte(seg, '.') > 0
+	return strings.HasSuffix(seg, "~") && dot > 0
 }
 
 // disguisedScript reports whether a path's last segment names a script
@@ -179,6 +183,9 @@ func leftoverFile(seg string) bool {
 // framework cuts the name at: "do.php%23.png", "do.php;.png" (IIS),
 // "do.php\n.png", "do.php\x00.png".
 func disguisedScript(seg string) bool {
+	if !strings.ContainsAny(seg, "#;\n\r\x00") {
+		return false
+	}
 	for _, ext := range executableExts {
 		for i := range occurrences(seg, ext) {
 			if e := i + len(ext); e+1 < len(seg) && strings.IndexByte("#;\n\r\x00", seg[e]) >= 0 && strings.IndexByte(seg[e+1:], '.') >= 0 {
