@@ -182,6 +182,7 @@ func TestRefererParts(t *testing.T) {
 		"http://example.com/?q=alert.call(null,1)",
 		"https://example.com/search?q=%27%20union%20select%20password%20from%20users--",
 		"http://example.com/" + base64.StdEncoding.EncodeToString([]byte("<script>alert(1)</script>")),
+		"?id=0+Union+Select-1,Make_Set(7,@:=0,(Select-1.From(Information_Schema.Columns)),@),1,1",
 	} {
 		if res := e.Inspect(withHeader(get("/", ""), "Referer", ref)); !res.Attack() {
 			t.Errorf("Referer: %s: not flagged", ref)

@@ -648,6 +648,12 @@ func (w *walker) headers() {
 			}
 			if name == "referer" {
 				w.refererURL(v)
+			} else if len(v) > 3 && v[0] == '?' && strings.IndexByte(v, '=') > 0 && attack.HeaderTakesFreeText(name) {
+				// A query string as the value ("?id=0+union+select..."),
+				// what an application that builds a URL from it reads.
+				w.push(point.Step{Kind: point.Layer, Name: point.LayerForm})
+				w.form(v[1:], attack.InQuery)
+				w.pop()
 			}
 			w.pop()
 			w.header = ""
@@ -667,11 +673,14 @@ func (w *walker) refererURL(v string) {
 	if i := strings.Index(rest, "://"); i >= 0 {
 		rest = rest[i+3:]
 	}
-	slash := strings.IndexByte(rest, '/')
+	slash := strings.IndexAny(rest, "/?")
 	if slash < 0 {
 		return
 	}
-	rest = rest[slash+1:]
+	if rest[slash] == '/' {
+		slash++
+	}
+	rest = rest[slash:]
 	if i := strings.IndexByte(rest, '#'); i >= 0 {
 		rest = rest[:i]
 	}

@@ -117,7 +117,7 @@ func needs(masks ...Features) []Features { return masks }
 // values made of plain words, numbers and symbol operators, whose every
 // fingerprint libinjection lets pass (libinjectionCannotMatch).
 var Detectors = []Detector{
-	{ID: "log4shell.lookup", Type: Log4Shell, Check: checkLog4Shell, Needs: needs(fDollarBrace)}, // digraph
+	{ID: "log4shell.lookup", Type: Log4Shell, Check: checkLog4Shell, Needs: needs(fDollarBrace | fBackslash)}, // digraph; "$\{" escaped
 	{ID: "sqli.libinjection", Type: SQLi, Check: checkSQLiLibinjection, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash | fPipe | fAmp | fEq), Excludes: libinjectionExcludes},
 	{ID: "sqli.tokenizer", Type: SQLi, Check: checkSQLiTokens, Needs: needs(fQuote | fSpace | fParen | fSemi | fHash | fDash | fStar | fSlash), Excludes: sqlTokensExcluded},
 	{ID: "sqli.internals", Type: SQLi, Check: checkSQLiInternals, Needs: needs(fOther | fParen | fQuote | fColon)},

@@ -176,6 +176,12 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fBackslash != 0 {
 		s = strings.ReplaceAll(s, `\`, "/")
 	}
+	rewritten := false
+	if f&fDollar != 0 {
+		// "/et${u}c/pas${te}swd": variables that expand to nothing,
+		// dropped into a path a shell then reads whole.
+		s, rewritten = withoutShellExpansions(s)
+	}
 	if f&fSlash != 0 && (f&(fQuote|fStar) != 0 || strings.IndexByte(lv, '?') >= 0) {
 		if i, e, ok := disguisedPath(lv); ok {
 			return i, e, true
@@ -233,9 +239,46 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 		if f&fSpace != 0 && i > 0 && s[i-1] != '/' && s[i-1] != ' ' && s[i-1] != '=' {
 			continue
 		}
+		if rewritten {
+			return 0, len(v), true
+		}
 		return i, e, true
 	}
 	return 0, 0, false
+}
+
+// withoutShellExpansions returns s without the ${name} and $(name) (a
+// name of letters, digits and '_', at most 16) that stand inside a word
+// or a path, and whether there were any.
+func withoutShellExpansions(s string) (string, bool) {
+	if !strings.Contains(s, "${") && !strings.Contains(s, "$(") {
+		return s, false
+	}
+	var b []byte
+	last := 0
+	for i := 0; i+3 < len(s); i++ {
+		if s[i] != '$' || s[i+1] != '{' && s[i+1] != '(' {
+			continue
+		}
+		closer := byte('}')
+		if s[i+1] == '(' {
+			closer = ')'
+		}
+		j := i + 2
+		for j < len(s) && j-i-2 <= 16 && isWordByte(s[j]) {
+			j++
+		}
+		if j == i+2 || j >= len(s) || s[j] != closer {
+			continue
+		}
+		b = append(b, s[last:i]...)
+		last = j + 1
+		i = j
+	}
+	if last == 0 {
+		return s, false
+	}
+	return string(append(b, s[last:]...)), true
 }
 
 // wordsOnly reports whether s is at least n words of letters (punctuation

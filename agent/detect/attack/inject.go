@@ -160,9 +160,17 @@ func checkLog4Shell(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	i := strings.Index(lv, "${")
 	if i < 0 {
+		i = strings.Index(lv, "$\\{")
+	}
+	if i < 0 {
 		return 0, 0, false
 	}
 	region := lv[i:min(len(lv), i+512)]
+	if strings.Contains(region, `\{`) || strings.Contains(region, `\}`) {
+		// "$\{$\{::-j\}ndi:...": braces escaped for the layer in front,
+		// which unescapes them before Log4j sees the lookup.
+		region = unescapeBraces.Replace(region)
+	}
 	flat := flattenLookups(region)
 	for _, p := range []string{"${jndi:", "jndi:ldap", "jndi:rmi", "jndi:dns", "jndi:iiop", "jndi:corba", "jndi:nds", "jndi:nis", "jndi:http"} {
 		if strings.Contains(flat, p) {
@@ -176,6 +184,8 @@ func checkLog4Shell(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	return 0, 0, false
 }
+
+var unescapeBraces = strings.NewReplacer(`\{`, "{", `\}`, "}")
 
 // flattenLookups rewrites ${lower:x}, ${upper:x} and ${anything:-x} to x,
 // innermost first, a bounded number of times.

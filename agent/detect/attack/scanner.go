@@ -183,12 +183,22 @@ func leftoverFile(seg string) bool {
 // framework cuts the name at: "do.php%23.png", "do.php;.png" (IIS),
 // "do.php\n.png", "do.php\x00.png".
 func disguisedScript(seg string) bool {
-	if !strings.ContainsAny(seg, "#;\n\r\x00") {
+	if !strings.ContainsAny(seg, "#;\n\r\x00\u560a\u560d") {
 		return false
 	}
 	for _, ext := range executableExts {
 		for i := range occurrences(seg, ext) {
-			if e := i + len(ext); e+1 < len(seg) && strings.IndexByte("#;\n\r\x00", seg[e]) >= 0 && strings.IndexByte(seg[e+1:], '.') >= 0 {
+			e := i + len(ext)
+			n := 0
+			switch {
+			case e+1 < len(seg) && strings.IndexByte("#;\n\r\x00", seg[e]) >= 0:
+				n = 1
+			case strings.HasPrefix(seg[e:], "\u560a"), strings.HasPrefix(seg[e:], "\u560d"):
+				// U+560A and U+560D end in 0x0A and 0x0D: a server
+				// that keeps a character's low byte reads "\n", "\r".
+				n = len("\u560a")
+			}
+			if n > 0 && strings.IndexByte(seg[e+n:], '.') >= 0 {
 				return true
 			}
 		}

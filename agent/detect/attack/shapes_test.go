@@ -433,6 +433,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`http://evil.example.com/c99.php`, InQuery, "rfi.url"},
 		{`https://example.com/docs/c99.php.html`, InQuery, ""},
 		{`$0<<<$'\\$(($((1<<1))#10011010))'`, InQuery, "rce.shell"},
+		{`$\{$\{::-j\}$\{::-n\}$\{::-d\}$\{::-i\}:$\{::-r\}$\{::-m\}$\{::-i\}://x/a\}`, InQuery, "log4shell.lookup"},
+		{`file:${br}/et${u}c/pas${te}swd?/`, InQuery, "ptrav.file"},
+		{`Price: ${total} (incl. ${tax})`, InField, ""},
+		{"/do.php\u560a.png", InPath, "scanner.probe"},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

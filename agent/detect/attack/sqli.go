@@ -1267,6 +1267,11 @@ func selectList(toks []sqlTok) bool {
 		return true
 	case t.kind == 'o' && t.text == "*":
 		return true
+	case t.kind == 'o' && (t.text == "+" || t.text == "-" || t.text == "~") && len(toks) > 1 && toks[1].kind != 'o':
+		// "select+sleep(8)", "Select-1": a sign before the first
+		// expression, which keeps the keyword and it apart without a
+		// space.
+		return selectList(toks[1:])
 	case t.kind == 'w':
 		if t.text == "null" || t.text == "all" || t.text == "distinct" || t.text == "top" || t.text == "case" {
 			return true
