@@ -322,7 +322,8 @@ func (w *walker) name(n string) {
 // wholePair returns name=value as one value when the pair is not a name
 // and a value: the name holds what names do not (quotes, spaces,
 // parentheses; brackets are PHP's arrays, "a[b]"), or there is no value
-// but for base64 padding and the name is long enough to be base64.
+// but for base64 padding and the name is long enough to be base64 (whose
+// '+' and '/' a name does not hold either).
 func wholePair(name, value string) (string, bool) {
 	notName := false
 	for i := 0; i < len(name); i++ {
@@ -332,7 +333,7 @@ func wholePair(name, value string) (string, bool) {
 		}
 	}
 	if strings.Trim(value, "=") == "" {
-		if !notName && (len(name) < decode.MinBase64 || !isPlainName(name)) {
+		if !notName && len(name) < decode.MinBase64 {
 			return "", false
 		}
 		return name + value, true

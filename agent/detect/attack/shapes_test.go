@@ -437,6 +437,9 @@ func TestInjectionShapes(t *testing.T) {
 		{`file:${br}/et${u}c/pas${te}swd?/`, InQuery, "ptrav.file"},
 		{`Price: ${total} (incl. ${tax})`, InField, ""},
 		{"/do.php\u560a.png", InPath, "scanner.probe"},
+		{`+alert(0x000123)+`, InQuery, "xss.call"},
+		{`/'</style></script>alert(1)</script>`, InPath, "xss.call"},
+		{`-5 + 3 -`, InQuery, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

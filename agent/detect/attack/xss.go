@@ -708,6 +708,11 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 		body, lead = lv[k:], k
 	}
 	s := strings.TrimRight(strings.TrimSuffix(strings.TrimRight(strings.TrimSpace(body), " ;"), "//"), " ;")
+	if len(s) > 2 && (s[0] == '+' || s[0] == '-') && s[len(s)-1] == s[0] {
+		// "+alert(1)+": the inside of "'+alert(1)+'", what is left of it
+		// when the quotes go elsewhere.
+		s = strings.TrimSpace(s[1 : len(s)-1])
+	}
 	for range 3 {
 		// "(prompt())": a call in parentheses is the same call.
 		if len(s) < 2 || s[0] != '(' || closingParenByte(s, 0) != len(s)-1 {
@@ -772,6 +777,9 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 // </script>"), or 0.
 func closingTagsPrefix(lv string) int {
 	i := 0
+	if strings.HasPrefix(lv, "/'") || strings.HasPrefix(lv, "/\"") {
+		i++ // the request path's own '/'
+	}
 	if i < len(lv) && (lv[i] == '\'' || lv[i] == '"') {
 		i++
 	}
