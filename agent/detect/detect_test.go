@@ -152,7 +152,7 @@ func TestBothReadingsOfPlus(t *testing.T) {
 // not escape is read whole as well as in its parts.
 func TestCookieSplitValue(t *testing.T) {
 	e := detect.New(detect.Options{})
-	for _, c := range []string{"s=admin'; -- -", "s=';alert(1)'", "s=alert.call(null,1)"} {
+	for _, c := range []string{"s=admin'; -- -", "s=';alert(1)'", "s=alert.call(null,1)", "s=&lt;svg/onload&equals;alert(1)&gt;", "s=<body style=overflow:auto;height:1000px onscroll=alert(1) id=x>"} {
 		if res := e.Inspect(withHeader(get("/", ""), "Cookie", c)); !res.Attack() {
 			t.Errorf("Cookie: %s: not flagged", c)
 		}

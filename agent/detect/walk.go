@@ -344,6 +344,20 @@ func wholePair(name, value string) (string, bool) {
 	return name + "=" + value, true
 }
 
+// cookieRest returns a cookie pair as text when it is no cookie but the
+// rest of the previous value: no value and a name that is not one (or is
+// long enough to be base64), or a name with characters cookie names never
+// hold (spaces, quotes, parentheses, colons, markup).
+func cookieRest(name, value string) (string, bool) {
+	if value == "" {
+		return wholePair(name, value)
+	}
+	if strings.ContainsAny(name, " ()<>\"'`:{}\\") {
+		return name + "=" + value, true
+	}
+	return "", false
+}
+
 // isPlainName reports whether a key is made of the characters names are
 // usually made of, which no detector could flag.
 func isPlainName(s string) bool {
@@ -718,25 +732,28 @@ func (w *walker) authorization(v string) {
 
 func (w *walker) cookies(h string) {
 	w.root = point.RootCookie
-	prev := ""
+	joined := ""
 	truncated := decode.Cookies(h, w.opts.MaxValues, func(name, value string) {
 		w.push(point.Step{Kind: point.Field, Name: name})
 		w.name(name)
-		if bare, ok := wholePair(name, value); ok && value == "" {
-			// A "cookie" without '=' is the rest of the value before it,
-			// whose ';' was not escaped ("x=admin'; -- -"): read
-			// together, as the application that splits only on the
-			// first '=' of the header's tail would.
-			if prev != "" {
-				bare = prev + ";" + bare
+		if rest, ok := cookieRest(name, value); ok {
+			// A "cookie" without '=', or whose name is no name, is the
+			// rest of the value before it, whose ';' was not escaped
+			// ("x=admin'; -- -", "x=&lt;svg&gt;"): read together, as
+			// an application that takes the header's tail whole would.
+			if joined != "" {
+				joined += ";" + rest
+			} else {
+				joined = rest
 			}
 			w.push(point.Step{Kind: point.Meta, Name: point.MetaName})
-			w.value(bare, attack.InCookie, false)
+			w.value(joined, attack.InCookie, false)
 			w.pop()
+		} else {
+			joined = value
 		}
 		w.value(value, attack.InCookie, true)
 		w.pop()
-		prev = value
 	})
 	if truncated {
 		w.res.Truncated = true

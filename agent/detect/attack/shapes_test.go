@@ -440,6 +440,9 @@ func TestInjectionShapes(t *testing.T) {
 		{`+alert(0x000123)+`, InQuery, "xss.call"},
 		{`/'</style></script>alert(1)</script>`, InPath, "xss.call"},
 		{`-5 + 3 -`, InQuery, ""},
+		{`window[['a'][0] + 'lert'](1337)`, InQuery, "xss.dom"},
+		{`href="javascript:alert(1)"`, InQuery, "xss.html"},
+		{`see javascript:void(0) links`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

@@ -112,7 +112,7 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 			return len(lv) - len(t), len(v), true
 		}
 	}
-	if f&fLT != 0 && f&fEq != 0 {
+	if f&fEq != 0 && f&fColon != 0 {
 		if i, ok := scriptURLAttr(lv); ok {
 			return i, len(v), true
 		}
@@ -173,7 +173,12 @@ func scriptURLAttr(lv string) (int, bool) {
 		for b > 0 && (lv[b-1] == '"' || lv[b-1] == '\'' || lv[b-1] == ' ') {
 			b--
 		}
-		if b == 0 || lv[b-1] != '=' || strings.LastIndexByte(lv[:b], '<') < 0 {
+		if b == 0 || lv[b-1] != '=' {
+			continue
+		}
+		// Inside markup, whatever the attribute; or the attribute alone,
+		// `href="javascript:..."`, added to a tag the value lands in.
+		if strings.LastIndexByte(lv[:b], '<') < 0 && !(urlAttr(strings.TrimSpace(lv[:b-1])) && j > b) {
 			continue
 		}
 		if wordsOnlyScript(lv[j:]) {
@@ -1029,8 +1034,11 @@ func computedGlobalCall(lv string) (int, int, bool) {
 		if start < 0 {
 			continue
 		}
-		e := strings.IndexByte(lv[b:min(len(lv), b+80)], ']')
-		if e < 0 {
+		// The matching ']': the name may itself index an array,
+		// "window[['a'][0]+'lert']".
+		window := lv[b:min(len(lv), b+80)]
+		e := closeBracket(window, 0) - 1
+		if e <= 0 || window[e] != ']' {
 			continue
 		}
 		inner := lv[b+1 : b+e]
