@@ -54,12 +54,15 @@ func BenchmarkInspect(b *testing.B) {
 // (2026-12-04: the worst went from 1.4 s to about 10 ms).
 func BenchmarkPathological(b *testing.B) {
 	e := detect.New(detect.Options{})
-	for _, unit := range []string{"\r\n", "<a x=", "..", "{{", "'||'", "(", "${", "<", "&#", "/*", "on", "\"&\""} {
+	for _, unit := range []string{"\r\n", "<a x=", "..", "{{", "'||'", "(", "${", "<", "&#", "/*", "on", "\"&\"", "(alert,", "(;", "o<x>n"} {
 		v := strings.Repeat(unit, (60<<10)/len(unit))
-		for _, where := range []string{"query", "path"} {
+		for _, where := range []string{"query", "path", "cookie"} {
 			req := &detect.Request{AppID: 1, Method: "GET", Host: "shop.example.com", Path: "/", RawQuery: "q=" + url.QueryEscape(v), Header: http.Header{}}
-			if where == "path" {
+			switch where {
+			case "path":
 				req = &detect.Request{AppID: 1, Method: "GET", Host: "shop.example.com", Path: "/" + url.PathEscape(v), Header: http.Header{}}
+			case "cookie":
+				req = &detect.Request{AppID: 1, Method: "GET", Host: "shop.example.com", Path: "/", Header: http.Header{"Cookie": {"s=" + v}}}
 			}
 			b.Run(fmt.Sprintf("%q/%s", unit, where), func(b *testing.B) {
 				b.SetBytes(int64(len(v)))

@@ -344,6 +344,9 @@ func wholePair(name, value string) (string, bool) {
 	return name + "=" + value, true
 }
 
+// maxJoinedCookie bounds the text cookie tails are joined into.
+const maxJoinedCookie = 4 << 10
+
 // cookieRest returns a cookie pair as text when it is no cookie but the
 // rest of the previous value: no value and a name that is not one (or is
 // long enough to be base64), or a name with characters cookie names never
@@ -732,29 +735,50 @@ func (w *walker) authorization(v string) {
 
 func (w *walker) cookies(h string) {
 	w.root = point.RootCookie
-	joined := ""
+	// A "cookie" without '=', or whose name is no name, is the rest of
+	// the value before it, whose ';' was not escaped ("x=admin'; -- -",
+	// "x=&lt;svg&gt;"): such a run is read together, once, at the point
+	// of the cookie it started with, as an application that takes the
+	// header's tail whole would. Runs are cut at 4 KiB.
+	var run strings.Builder
+	runName, pieces := "", 0
+	flush := func() {
+		if pieces > 0 {
+			w.push(point.Step{Kind: point.Field, Name: runName})
+			w.push(point.Step{Kind: point.Meta, Name: point.MetaName})
+			w.value(run.String(), attack.InCookie, false)
+			w.pop()
+			w.pop()
+		}
+		run.Reset()
+		pieces = 0
+	}
 	truncated := decode.Cookies(h, w.opts.MaxValues, func(name, value string) {
+		rest, ok := cookieRest(name, value)
+		switch {
+		case !ok:
+			flush()
+			runName = name
+			run.WriteString(value)
+		case run.Len() > maxJoinedCookie:
+			flush()
+			runName = name
+			run.WriteString(rest)
+		default:
+			if run.Len() > 0 || pieces > 0 {
+				run.WriteByte(';')
+			} else {
+				runName = name
+			}
+			run.WriteString(rest)
+			pieces++
+		}
 		w.push(point.Step{Kind: point.Field, Name: name})
 		w.name(name)
-		if rest, ok := cookieRest(name, value); ok {
-			// A "cookie" without '=', or whose name is no name, is the
-			// rest of the value before it, whose ';' was not escaped
-			// ("x=admin'; -- -", "x=&lt;svg&gt;"): read together, as
-			// an application that takes the header's tail whole would.
-			if joined != "" {
-				joined += ";" + rest
-			} else {
-				joined = rest
-			}
-			w.push(point.Step{Kind: point.Meta, Name: point.MetaName})
-			w.value(joined, attack.InCookie, false)
-			w.pop()
-		} else {
-			joined = value
-		}
 		w.value(value, attack.InCookie, true)
 		w.pop()
 	})
+	flush()
 	if truncated {
 		w.res.Truncated = true
 	}

@@ -809,13 +809,14 @@ func closingTagsPrefix(lv string) int {
 // array element ("[1,2,3].with(0,alert).shift()(1)"), in a value that
 // then calls what an expression returned (")(" or "](").
 func dialogHandedOn(lv string) (int, bool) {
+	call := max(strings.LastIndex(lv, ")("), strings.LastIndex(lv, "]("))
+	if call < 0 {
+		return 0, false
+	}
 	for _, fn := range dialogs {
-		for i := range occurrences(lv, fn) {
+		for i := range occurrences(lv[:call], fn) {
 			e := i + len(fn)
-			if i == 0 || strings.IndexByte("(,[", lv[i-1]) < 0 || e >= len(lv) || strings.IndexByte("),]", lv[e]) < 0 {
-				continue
-			}
-			if strings.Contains(lv[e:], ")(") || strings.Contains(lv[e:], "](") {
+			if i > 0 && strings.IndexByte("(,[", lv[i-1]) >= 0 && e < len(lv) && strings.IndexByte("),]", lv[e]) >= 0 {
 				return i, true
 			}
 		}
