@@ -186,7 +186,7 @@ func (w *walker) value(raw string, where attack.Where, record bool) {
 	w.encodedNL = len(v) != len(raw) && strings.IndexByte(raw, '\n') < 0 && strings.IndexByte(v, '\n') >= 0
 	w.scan(p, v, where)
 	w.encodedNL = false
-	if strings.IndexByte(v, ' ') >= 0 && strings.ContainsAny(raw, "%\\") {
+	if (strings.IndexByte(raw, '%') >= 0 || strings.IndexByte(raw, '\\') >= 0) && strings.IndexByte(v, ' ') >= 0 {
 		// Normalize read a decoded '+' as a space; it may be a '+',
 		// unless there are many: text whose spaces were written so.
 		if kept := decode.NormalizeKeepingPlus(raw); kept != v && strings.Count(kept, "+") <= 2 {
@@ -739,38 +739,37 @@ func (w *walker) cookies(h string) {
 	// the value before it, whose ';' was not escaped ("x=admin'; -- -",
 	// "x=&lt;svg&gt;"): such a run is read together, once, at the point
 	// of the cookie it started with, as an application that takes the
-	// header's tail whole would. Runs are cut at 4 KiB.
-	var run strings.Builder
-	runName, pieces := "", 0
+	// header's tail whole would. Runs are cut at 4 KiB; the text is only
+	// built when a run has a second piece.
+	var run []byte
+	head, headName, pieces := "", "", 0
 	flush := func() {
 		if pieces > 0 {
-			w.push(point.Step{Kind: point.Field, Name: runName})
+			w.push(point.Step{Kind: point.Field, Name: headName})
 			w.push(point.Step{Kind: point.Meta, Name: point.MetaName})
-			w.value(run.String(), attack.InCookie, false)
+			w.value(string(run), attack.InCookie, false)
 			w.pop()
 			w.pop()
 		}
-		run.Reset()
-		pieces = 0
+		run, pieces = run[:0], 0
 	}
 	truncated := decode.Cookies(h, w.opts.MaxValues, func(name, value string) {
 		rest, ok := cookieRest(name, value)
 		switch {
 		case !ok:
 			flush()
-			runName = name
-			run.WriteString(value)
-		case run.Len() > maxJoinedCookie:
+			head, headName = value, name
+		case pieces == 0 || len(run) > maxJoinedCookie:
 			flush()
-			runName = name
-			run.WriteString(rest)
-		default:
-			if run.Len() > 0 || pieces > 0 {
-				run.WriteByte(';')
+			if head != "" {
+				run = append(append(run, head...), ';')
 			} else {
-				runName = name
+				headName = name
 			}
-			run.WriteString(rest)
+			run = append(run, rest...)
+			head, pieces = "", 1
+		default:
+			run = append(append(run, ';'), rest...)
 			pieces++
 		}
 		w.push(point.Step{Kind: point.Field, Name: name})

@@ -809,10 +809,10 @@ func closingTagsPrefix(lv string) int {
 // array element ("[1,2,3].with(0,alert).shift()(1)"), in a value that
 // then calls what an expression returned (")(" or "](").
 func dialogHandedOn(lv string) (int, bool) {
-	call := max(strings.LastIndex(lv, ")("), strings.LastIndex(lv, "]("))
-	if call < 0 {
-		return 0, false
+	if !strings.Contains(lv, ")(") && !strings.Contains(lv, "](") {
+		return 0, false // the common case, in one forward pass each
 	}
+	call := max(strings.LastIndex(lv, ")("), strings.LastIndex(lv, "]("))
 	for _, fn := range dialogs {
 		for i := range occurrences(lv[:call], fn) {
 			e := i + len(fn)

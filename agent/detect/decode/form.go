@@ -51,14 +51,14 @@ func PlusMatters(raw string) bool {
 	if n == 0 {
 		return false
 	}
-	// UTF-7 starts every encoded run with '+' ("+ADw-script+AD4-"), and
-	// JSFuck has nothing but symbols for a '+' to stand between as a
-	// space ("(![]+[])[+!+[]]").
-	if strings.Contains(raw, "+ADw-") || strings.Contains(raw, "+AD4-") || strings.Contains(raw, "+ACI-") || !strings.ContainsFunc(raw, func(r rune) bool { return r < 0x80 && alnum(byte(r)) }) {
+	// UTF-7 starts every encoded run with '+' ("+ADw-script+AD4-").
+	if strings.Contains(raw, "+AD") && (strings.Contains(raw, "+ADw-") || strings.Contains(raw, "+AD4-") || strings.Contains(raw, "+ACI-")) {
 		return true
 	}
 	if n > 2 && !strings.Contains(raw, "%20") {
-		return false
+		// JSFuck has nothing but symbols for a '+' to stand between as a
+		// space ("(![]+[])[+!+[]]").
+		return !strings.ContainsFunc(raw, func(r rune) bool { return r < 0x80 && alnum(byte(r)) })
 	}
 	for i := range len(raw) {
 		if raw[i] != '+' {
