@@ -16,6 +16,12 @@ const (
 	minGTWDetection       = 0.995  // GoTestWAF test cases (gotestwaf.jsonl) detected
 	maxBenignFlagged      = 0.0010 // hard benign requests (benign.jsonl) flagged (the target)
 	maxGTWBenignFlagged   = 0.0050 // GoTestWAF false-positive texts flagged
+	// The waf-bypass payloads of Nemesida WAF (nemesida.jsonl): a
+	// regression guard of an external source measured blind on
+	// 2026-12-04 (first measurement, of the tool's older payload/ set,
+	// 85.5 % detected, before that day's fixes), not a target.
+	minNemDetection     = 0.92 // its attacks detected (92.4 % of 3706 when set)
+	maxNemBenignFlagged = 0.0  // its false-positive payloads flagged (none of 7 when set)
 )
 
 func TestCorpusQuality(t *testing.T) {
@@ -35,13 +41,16 @@ func TestCorpusQuality(t *testing.T) {
 		}
 		return all
 	}
-	gen, crs, gtw := sum(rep.AttackByType), sum(rep.CRSByType), sum(rep.GTWByType)
-	var benign, gtwBenign corpus.Stats
+	gen, crs, gtw, nem := sum(rep.AttackByType), sum(rep.CRSByType), sum(rep.GTWByType), sum(rep.NemByType)
+	var benign, gtwBenign, nemBenign corpus.Stats
 	if s := rep.BenignBySource["gen"]; s != nil {
 		benign = *s
 	}
 	if s := rep.BenignBySource[corpus.SourceGoTestWAF]; s != nil {
 		gtwBenign = *s
+	}
+	if s := rep.BenignBySource[corpus.SourceNemesida]; s != nil {
+		nemBenign = *s
 	}
 	for typ, s := range rep.AttackByType {
 		t.Logf("%-15s %5d cases, %6.2f%% detected", typ, s.Cases, 100*s.Rate())
@@ -49,9 +58,12 @@ func TestCorpusQuality(t *testing.T) {
 	for typ, s := range rep.GTWByType {
 		t.Logf("GoTestWAF %-15s %5d cases, %6.2f%% detected", typ, s.Cases, 100*s.Rate())
 	}
-	t.Logf("generated attacks: %.2f%% of %d; CRS PL1: %.2f%% of %d; GoTestWAF: %.2f%% of %d; benign flagged: %.3f%% of %d; GoTestWAF benign flagged: %.3f%% of %d",
-		100*gen.Rate(), gen.Cases, 100*crs.Rate(), crs.Cases, 100*gtw.Rate(), gtw.Cases,
-		100*benign.Rate(), benign.Cases, 100*gtwBenign.Rate(), gtwBenign.Cases)
+	for typ, s := range rep.NemByType {
+		t.Logf("nemesida %-15s %5d cases, %6.2f%% detected", typ, s.Cases, 100*s.Rate())
+	}
+	t.Logf("generated attacks: %.2f%% of %d; CRS PL1: %.2f%% of %d; GoTestWAF: %.2f%% of %d; nemesida: %.2f%% of %d; benign flagged: %.3f%% of %d; GoTestWAF benign flagged: %.3f%% of %d; nemesida benign flagged: %.3f%% of %d",
+		100*gen.Rate(), gen.Cases, 100*crs.Rate(), crs.Cases, 100*gtw.Rate(), gtw.Cases, 100*nem.Rate(), nem.Cases,
+		100*benign.Rate(), benign.Cases, 100*gtwBenign.Rate(), gtwBenign.Cases, 100*nemBenign.Rate(), nemBenign.Cases)
 	if gen.Rate() < minGeneratedDetection {
 		t.Errorf("generated attacks detected %.2f%%, threshold %.2f%%", 100*gen.Rate(), 100*minGeneratedDetection)
 	}
@@ -61,7 +73,10 @@ func TestCorpusQuality(t *testing.T) {
 	if gtw.Cases == 0 || gtw.Rate() < minGTWDetection {
 		t.Errorf("GoTestWAF attacks detected %.2f%% of %d, threshold %.2f%%", 100*gtw.Rate(), gtw.Cases, 100*minGTWDetection)
 	}
-	if benign.Rate() > maxBenignFlagged || gtwBenign.Rate() > maxGTWBenignFlagged {
+	if nem.Cases == 0 || nem.Rate() < minNemDetection {
+		t.Errorf("nemesida attacks detected %.2f%% of %d, threshold %.2f%%", 100*nem.Rate(), nem.Cases, 100*minNemDetection)
+	}
+	if benign.Rate() > maxBenignFlagged || gtwBenign.Rate() > maxGTWBenignFlagged || nemBenign.Rate() > maxNemBenignFlagged {
 		for _, f := range rep.FalseAlarms {
 			d := f.Detections[0]
 			t.Logf("false positive %s: %s at %s", f.Case.ID, d.DetectorID, d.Point)
@@ -72,5 +87,8 @@ func TestCorpusQuality(t *testing.T) {
 	}
 	if gtwBenign.Rate() > maxGTWBenignFlagged {
 		t.Errorf("GoTestWAF benign flagged %.3f%%, threshold %.3f%%", 100*gtwBenign.Rate(), 100*maxGTWBenignFlagged)
+	}
+	if nemBenign.Cases == 0 || nemBenign.Rate() > maxNemBenignFlagged {
+		t.Errorf("nemesida benign flagged %.3f%% of %d, threshold %.3f%%", 100*nemBenign.Rate(), nemBenign.Cases, 100*maxNemBenignFlagged)
 	}
 }

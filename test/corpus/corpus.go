@@ -35,6 +35,10 @@ const (
 // test cases (gotestwaf.jsonl).
 const SourceGoTestWAF = "gotestwaf"
 
+// SourceNemesida is the Source of the cases converted from the payload
+// set of Nemesida WAF's waf-bypass tool (nemesida.jsonl).
+const SourceNemesida = "nemesida"
+
 // Case is one labeled request.
 type Case struct {
 	ID              string      `json:"id"`
@@ -145,12 +149,13 @@ type Report struct {
 	AttackByType   map[string]*Stats // generated attacks, per attack type
 	CRSByType      map[string]*Stats // CRS regression positives, per attack type
 	GTWByType      map[string]*Stats // GoTestWAF test cases (Source "gotestwaf"), per attack type
+	NemByType      map[string]*Stats // waf-bypass payloads (Source "nemesida"), per attack type
 	AttackBySplit  map[string]*Stats // all attacks
 	AttackByPlace  map[string]*Stats
 	Benign         Stats // all benign cases
 	BenignBySplit  map[string]*Stats
 	BenignByPlace  map[string]*Stats
-	BenignBySource map[string]*Stats // "gen" (the hard benign corpus), "gotestwaf"
+	BenignBySource map[string]*Stats // "gen" (the hard benign corpus), "gotestwaf", "nemesida"
 	Missed         []Case            // attacks with no detection
 	FalseAlarms    []Flagged
 }
@@ -164,7 +169,7 @@ type Flagged struct {
 // Run inspects every case with e.
 func Run(e *detect.Engine, cases []Case) (*Report, error) {
 	r := &Report{
-		AttackByType: map[string]*Stats{}, CRSByType: map[string]*Stats{}, GTWByType: map[string]*Stats{}, AttackBySplit: map[string]*Stats{}, AttackByPlace: map[string]*Stats{},
+		AttackByType: map[string]*Stats{}, CRSByType: map[string]*Stats{}, GTWByType: map[string]*Stats{}, NemByType: map[string]*Stats{}, AttackBySplit: map[string]*Stats{}, AttackByPlace: map[string]*Stats{},
 		BenignBySplit: map[string]*Stats{}, BenignByPlace: map[string]*Stats{}, BenignBySource: map[string]*Stats{},
 	}
 	get := func(m map[string]*Stats, k string) *Stats {
@@ -196,6 +201,8 @@ func Run(e *detect.Engine, cases []Case) (*Report, error) {
 				byType = r.CRSByType
 			case c.Source == SourceGoTestWAF:
 				byType = r.GTWByType
+			case c.Source == SourceNemesida:
+				byType = r.NemByType
 			}
 			for _, s := range []*Stats{get(byType, c.Type), get(r.AttackBySplit, c.Split), get(r.AttackByPlace, c.Place)} {
 				s.Cases++

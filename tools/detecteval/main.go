@@ -58,7 +58,7 @@ func main() {
 // extraHeader shows the header a payload was placed in (the last one; the
 // generators put the payload after the ordinary headers).
 func extraHeader(c corpus.Case) string {
-	if c.Query != "" || c.Body != "" || len(c.Headers) == 0 || !strings.Contains(c.Place, "header") && !strings.Contains(c.Place, "useragent") && !strings.Contains(c.Place, "cookie") {
+	if c.Query != "" || c.Body != "" || len(c.Headers) == 0 || !strings.Contains(c.Place, "header") && !strings.Contains(c.Place, "useragent") && !strings.Contains(c.Place, "cookie") && !strings.Contains(c.Place, "referer") {
 		return ""
 	}
 	for _, h := range c.Headers {
@@ -82,7 +82,7 @@ func print(w io.Writer, r *corpus.Report) {
 	for _, t := range []struct {
 		title string
 		m     map[string]*corpus.Stats
-	}{{"generated", r.AttackByType}, {"CRS PL1", r.CRSByType}, {"GoTestWAF", r.GTWByType}} {
+	}{{"generated", r.AttackByType}, {"CRS PL1", r.CRSByType}, {"GoTestWAF", r.GTWByType}, {"nemesida waf-bypass", r.NemByType}} {
 		if len(t.m) == 0 {
 			continue
 		}
@@ -106,7 +106,7 @@ func print(w io.Writer, r *corpus.Report) {
 		fmt.Fprintf(w, "%-22s %7d %9s\n", k, r.BenignByPlace[k].Cases, pct(r.BenignByPlace[k]))
 	}
 	for _, k := range keys(r.BenignBySource) {
-		title := map[string]string{"gen": "hard benign", corpus.SourceGoTestWAF: "GoTestWAF benign"}[k]
+		title := map[string]string{"gen": "hard benign", corpus.SourceGoTestWAF: "GoTestWAF benign", corpus.SourceNemesida: "nemesida benign"}[k]
 		if title == "" {
 			title = k + " benign"
 		}

@@ -1,8 +1,9 @@
 // Command gen writes Palisade's labeled detection corpus (test/corpus/*.jsonl):
 // the attack payloads of payloads.go placed in every point kind and
 // encoding that fits their type, benign traffic built to be hard, and the
-// positive regression tests of the OWASP CRS and the GoTestWAF test cases
-// (test/corpus/gotestwaf) converted to requests. Output
+// positive regression tests of the OWASP CRS, the GoTestWAF test cases
+// (test/corpus/gotestwaf) and the waf-bypass payloads of Nemesida WAF
+// (test/corpus/nemesida) converted to requests. Output
 // is deterministic for a given seed; each case lands in the "tune" or
 // "holdout" split by a hash of its payload, so that variants of one
 // payload never straddle the split.
@@ -40,6 +41,7 @@ func main() {
 	out := flag.String("out", "test/corpus", "output directory")
 	crs := flag.String("crs", "", "directory of the github.com/corazawaf/coraza-coreruleset/v4 module (optional)")
 	gtw := flag.String("gotestwaf", "test/corpus/gotestwaf", "directory of the GoTestWAF test cases (skipped when the default is absent; \"\" to skip)")
+	nem := flag.String("nemesida", "test/corpus/nemesida", "directory of the waf-bypass payload set, payload/<DIR>/<N>.json (skipped when the default is absent; \"\" to skip)")
 	seed := flag.Uint64("seed", 3, "random seed")
 	flag.Parse()
 
@@ -56,14 +58,24 @@ func main() {
 		}
 		write(filepath.Join(*out, "crs.jsonl"), g.cases)
 	}
-	gtwSet := false
-	flag.Visit(func(f *flag.Flag) { gtwSet = gtwSet || f.Name == "gotestwaf" })
+	gtwSet, nemSet := false, false
+	flag.Visit(func(f *flag.Flag) {
+		gtwSet = gtwSet || f.Name == "gotestwaf"
+		nemSet = nemSet || f.Name == "nemesida"
+	})
 	if _, err := os.Stat(*gtw); *gtw != "" && (err == nil || gtwSet) {
 		g.cases = nil
 		if err := g.gotestwaf(*gtw); err != nil {
 			log.Fatal(err)
 		}
 		write(filepath.Join(*out, "gotestwaf.jsonl"), g.cases)
+	}
+	if _, err := os.Stat(*nem); *nem != "" && (err == nil || nemSet) {
+		g.cases = nil
+		if err := g.nemesida(*nem); err != nil {
+			log.Fatal(err)
+		}
+		write(filepath.Join(*out, "nemesida.jsonl"), g.cases)
 	}
 }
 
