@@ -443,6 +443,8 @@ func TestInjectionShapes(t *testing.T) {
 		{`window[['a'][0] + 'lert'](1337)`, InQuery, "xss.dom"},
 		{`href="javascript:alert(1)"`, InQuery, "xss.html"},
 		{`see javascript:void(0) links`, InField, ""},
+		{`name[0 ;select sleep(8);;`, InQuery, "sqli.tokenizer"},
+		{`Remember to close every statement; select the rows you need first`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},

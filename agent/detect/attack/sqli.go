@@ -849,14 +849,31 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 		}
 	}
 	for i, t := range toks {
-		if i >= first {
-			break
+		if t.kind != ';' || !stackedStatement(toks[i+1:]) {
+			continue
 		}
-		if t.kind == ';' && stackedStatement(toks[i+1:]) {
+		// Further in, a stacked statement counts when it waits: "name[0
+		// ;select sleep(8);;" is a blind probe wherever the ';' is; a
+		// statement shown after prose is not.
+		if i < first || delays(toks[i+1:]) {
 			return t.start, true
 		}
 	}
 	return 0, false
+}
+
+// delays reports whether toks call a time function ("sleep(8)",
+// "pg_sleep(5)") or wait ("waitfor delay").
+func delays(toks []sqlTok) bool {
+	for i, t := range toks {
+		if t.kind != 'w' {
+			continue
+		}
+		if isTimeFunc(t.text) && i+1 < len(toks) && toks[i+1].kind == '(' || t.text == "waitfor" && i+1 < len(toks) && toks[i+1].text == "delay" {
+			return true
+		}
+	}
+	return false
 }
 
 // selectsProbe reports whether a SELECT's first expression is one only a
