@@ -118,6 +118,7 @@ func TestQueryReadWhole(t *testing.T) {
 		"admin'%20AND%20'1'='2",
 		base64.StdEncoding.EncodeToString([]byte("<svg/onload=alert(1)>")),
 		base64.StdEncoding.EncodeToString([]byte("<a href=javascript:alert(1)>click")),
+		"window%5B%5B'a'%5D%5B0%5D%20+%20'lert'%5D(1337)",
 	} {
 		if res := e.Inspect(get("/", q)); !res.Attack() {
 			t.Errorf("?%s: not flagged", q)
@@ -152,7 +153,7 @@ func TestBothReadingsOfPlus(t *testing.T) {
 // not escape is read whole as well as in its parts.
 func TestCookieSplitValue(t *testing.T) {
 	e := detect.New(detect.Options{})
-	for _, c := range []string{"s=admin'; -- -", "s=';alert(1)'", "s=alert.call(null,1)", "s=&lt;svg/onload&equals;alert(1)&gt;", "s=<body style=overflow:auto;height:1000px onscroll=alert(1) id=x>"} {
+	for _, c := range []string{"s=admin'; -- -", "s=';alert(1)'", "s=alert.call(null,1)", "s=&lt;svg/onload&equals;alert(1)&gt;", "s=<body style=overflow:auto;height:1000px onscroll=alert(1) id=x>", "s=&#34;&gt;&lt;track/onerror=&#x27;confirm(1)&#x27;&gt;"} {
 		if res := e.Inspect(withHeader(get("/", ""), "Cookie", c)); !res.Attack() {
 			t.Errorf("Cookie: %s: not flagged", c)
 		}

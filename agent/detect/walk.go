@@ -350,12 +350,13 @@ const maxJoinedCookie = 4 << 10
 // cookieRest returns a cookie pair as text when it is no cookie but the
 // rest of the previous value: no value and a name that is not one (or is
 // long enough to be base64), or a name with characters cookie names never
-// hold (spaces, quotes, parentheses, colons, markup).
+// hold (spaces, quotes, parentheses, colons, slashes, markup and its
+// entities).
 func cookieRest(name, value string) (string, bool) {
 	if value == "" {
 		return wholePair(name, value)
 	}
-	if strings.ContainsAny(name, " ()<>\"'`:{}\\") {
+	if strings.ContainsAny(name, " ()<>\"'`:{}\\/&#") {
 		return name + "=" + value, true
 	}
 	return "", false
@@ -565,7 +566,7 @@ func (w *walker) form(raw string, where attack.Where) {
 	var seenBuf [16]pair // most forms fit; saves growing the slice per request
 	seen := seenBuf[:0]
 	loose := false
-	truncated := decode.Form(raw, w.opts.MaxValues, func(name, value, rawValue string) {
+	truncated := decode.Form(raw, w.opts.MaxValues, func(name, value, rawName, rawValue string) {
 		// A bare "name" with spaces is the rest of a value whose '&' was
 		// not escaped ("cmd=127.0.0.1 && ls /etc"): the application may
 		// read the body whole.
@@ -578,6 +579,14 @@ func (w *walker) form(raw string, where attack.Where) {
 			// reads such a query string whole, and so does the scan.
 			w.push(point.Step{Kind: point.Meta, Name: point.MetaName})
 			w.value(pair, where, false)
+			if decode.PlusMatters(rawName) {
+				// And with its unescaped '+' as sent.
+				literal := decode.Percent(rawName)
+				if rawValue != "" {
+					literal += "=" + decode.Percent(rawValue)
+				}
+				w.value(literal, where, false)
+			}
 			w.pop()
 		}
 		w.value(value, where, true)

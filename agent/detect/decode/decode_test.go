@@ -118,7 +118,7 @@ func TestMultipartFormCookies(t *testing.T) {
 		t.Errorf("parts %+v", parts)
 	}
 	var got []string
-	Form("a=1&a=2&b=x+y%21&&c", 10, func(n, v, _ string) { got = append(got, n+"="+v) })
+	Form("a=1&a=2&b=x+y%21&&c", 10, func(n, v, _, _ string) { got = append(got, n+"="+v) })
 	if strings.Join(got, ",") != "a=1,a=2,b=x y!,c=" {
 		t.Errorf("form %q", got)
 	}

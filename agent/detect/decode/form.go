@@ -16,7 +16,7 @@ import (
 // form body) into names and values, decoding '+' and percent escapes once.
 // Repeated names are all reported, in order (HTTP parameter pollution keeps
 // every value). It stops after maxPairs pairs and reports whether it did.
-func Form(s string, maxPairs int, fn func(name, value, rawValue string)) (truncated bool) {
+func Form(s string, maxPairs int, fn func(name, value, rawName, rawValue string)) (truncated bool) {
 	n := 0
 	for len(s) > 0 {
 		var pair string
@@ -33,7 +33,7 @@ func Form(s string, maxPairs int, fn func(name, value, rawValue string)) (trunca
 		}
 		n++
 		name, value, _ := strings.Cut(pair, "=")
-		fn(FormUnescape(name), FormUnescape(value), value)
+		fn(FormUnescape(name), FormUnescape(value), name, value)
 	}
 	return false
 }
