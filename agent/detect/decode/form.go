@@ -232,8 +232,10 @@ func mostlyText(b []byte) bool {
 		return bad == 0 && (bracketed(b) || printableWith(b, "*|&;'\"`/\\"))
 	}
 	// Few letters are text too when every byte is printable and an
-	// operator of the languages injected is among them ("'or 123.22=123.22").
-	return bad*20 <= len(b) && (letters*8 >= len(b) || bad == 0 && printableWith(b, "*|&;'\"`=<>(/\\"))
+	// operator of the languages injected is among them ("'or 123.22=123.22"),
+	// or a percent escape: percent-encoded text encoded again
+	// ("%2A%29%29%2500").
+	return bad*20 <= len(b) && (letters*8 >= len(b) || bad == 0 && printableWith(b, "*|&;'\"`=<>(/\\%"))
 }
 
 // printableWith reports whether b is printable ASCII holding one of the
