@@ -166,14 +166,9 @@ func (g *gen) gotestwaf(dir string) error {
 			}
 		}
 	}
-	keys := make([]string, 0, len(skipped))
-	for k := range skipped {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Printf("gotestwaf: %d combinations of %s not sendable as HTTP/1 requests, skipped\n", skipped[k], k)
-	}
+	reportSkipped(skipped, func(kind string, n int) {
+		fmt.Printf("gotestwaf: %d combinations of %s not sendable as HTTP/1 requests, skipped\n", n, kind)
+	})
 	return nil
 }
 

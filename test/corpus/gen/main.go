@@ -21,11 +21,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log"
+	"maps"
 	"math/rand/v2"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/palisadewaf/palisade/test/corpus"
@@ -399,4 +401,12 @@ func goroot() string {
 		log.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// reportSkipped calls line for each kind of case a source skipped, in name
+// order, with how many.
+func reportSkipped(skipped map[string]int, line func(kind string, n int)) {
+	for _, k := range slices.Sorted(maps.Keys(skipped)) {
+		line(k, skipped[k])
+	}
 }

@@ -259,14 +259,7 @@ func (g *gen) nemesida(root string) error {
 			g.add(c.Case)
 		}
 	}
-	zones := make([]string, 0, len(skipped))
-	for z := range skipped {
-		zones = append(zones, z)
-	}
-	sort.Strings(zones)
-	for _, z := range zones {
-		fmt.Printf("nemesida: %d %s, skipped\n", skipped[z], z)
-	}
+	reportSkipped(skipped, func(zone string, n int) { fmt.Printf("nemesida: %d %s, skipped\n", n, zone) })
 	return nil
 }
 
