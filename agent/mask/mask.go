@@ -580,7 +580,10 @@ func (s *Secrets) Excerpt(p point.Point, value string, start, end, limit int) (e
 		start, end = end, start
 	}
 	if s.Sensitive(p) {
-		return s.token(value, value), true, false
+		// The whole value is its placeholder, which the limit bounds too
+		// (a limit shorter than "***" cuts it).
+		ex, cut := truncate(s.token(value, value), limit)
+		return ex, true, cut
 	}
 	from, to := window(value, start, end, limit)
 	truncated = from > 0 || to < len(value)
