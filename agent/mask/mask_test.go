@@ -287,10 +287,11 @@ func FuzzExcerpt(f *testing.F) {
 		if len(ex) > limit {
 			t.Fatalf("excerpt of %d bytes, limit %d", len(ex), limit)
 		}
-		// The placeholder is not the secret's bytes: a secret that starts
-		// with '*' ("*000") would otherwise be "found" in "***000", its
-		// mask followed by the rest of the value.
-		if len(secret) >= MinHuntLen && strings.Contains(strings.ReplaceAll(ex, Redacted, "\x00"), secret) {
+		// The placeholder is not the secret's bytes: a secret that holds
+		// a '*' ("*000") can be spelled by its own mask and the value's
+		// bytes around it ("**000000" masks to "*" "***" "000"), so the
+		// check is only exact for secrets without one.
+		if len(secret) >= MinHuntLen && !strings.Contains(secret, "*") && strings.Contains(ex, secret) {
 			t.Fatalf("excerpt %q contains the secret %q", ex, secret)
 		}
 	})
