@@ -434,12 +434,22 @@ func entity(s string) (rune, int) {
 // returned as is, when there is none.
 func StripInvisible(s string) (string, bool) {
 	// The first byte that can start one: NUL or the lead byte of U+00AD,
-	// U+180E, U+20xx or U+FEFF. IndexByte per lead byte beats one loop
-	// over the bytes: it is vectorized, and most values have none.
+	// U+180E, U+20xx or U+FEFF. A short value is read in one loop; in a
+	// long one IndexByte per lead byte is faster (vectorized), and most
+	// values have none.
 	i := -1
-	for _, lead := range [...]byte{0, 0xC2, 0xE1, 0xE2, 0xEF} {
-		if k := strings.IndexByte(s, lead); k >= 0 && (i < 0 || k < i) {
-			i = k
+	if len(s) < 64 {
+		for k := 0; k < len(s); k++ {
+			if c := s[k]; c == 0 || c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xEF {
+				i = k
+				break
+			}
+		}
+	} else {
+		for _, lead := range [...]byte{0, 0xC2, 0xE1, 0xE2, 0xEF} {
+			if k := strings.IndexByte(s, lead); k >= 0 && (i < 0 || k < i) {
+				i = k
+			}
 		}
 	}
 	if i < 0 {
