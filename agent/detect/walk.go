@@ -356,11 +356,21 @@ func cookieRest(name, value string) (string, bool) {
 	if value == "" {
 		return wholePair(name, value)
 	}
-	if strings.ContainsAny(name, " ()<>\"'`:{}\\/&#") {
-		return name + "=" + value, true
+	for i := 0; i < len(name); i++ {
+		if notCookieName[name[i]] {
+			return name + "=" + value, true
+		}
 	}
 	return "", false
 }
+
+// notCookieName holds the bytes cookieRest takes for no cookie name's.
+var notCookieName = func() (t [256]bool) {
+	for _, c := range []byte(" ()<>\"'`:{}\\/&#") {
+		t[c] = true
+	}
+	return t
+}()
 
 // isPlainName reports whether a key is made of the characters names are
 // usually made of, which no detector could flag.

@@ -183,7 +183,7 @@ func leftoverFile(seg string) bool {
 // framework cuts the name at: "do.php%23.png", "do.php;.png" (IIS),
 // "do.php\n.png", "do.php\x00.png".
 func disguisedScript(seg string) bool {
-	if !strings.ContainsAny(seg, "#;\n\r\x00\u560a\u560d") {
+	if !strings.ContainsAny(seg, "#;\n\r\x00") && strings.IndexByte(seg, 0xE5) < 0 { // U+560A, U+560D start with 0xE5
 		return false
 	}
 	for _, ext := range executableExts {

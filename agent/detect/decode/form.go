@@ -47,10 +47,10 @@ func Form(s string, maxPairs int, fn func(name, value, rawName, rawValue string)
 // ("see+(e.g.+this)"); between words ("hello+world") both readings say
 // the same.
 func PlusMatters(raw string) bool {
-	n := strings.Count(raw, "+")
-	if n == 0 {
+	if strings.IndexByte(raw, '+') < 0 {
 		return false
 	}
+	n := strings.Count(raw, "+")
 	// UTF-7 starts every encoded run with '+' ("+ADw-script+AD4-").
 	if strings.Contains(raw, "+AD") && (strings.Contains(raw, "+ADw-") || strings.Contains(raw, "+AD4-") || strings.Contains(raw, "+ACI-")) {
 		return true
