@@ -195,6 +195,39 @@ func TestRefererParts(t *testing.T) {
 	}
 }
 
+// TestRealisticHeadersPass: cookies, referers and headers as browsers and
+// analytics tags send them go through the readings added for attacks
+// (cookie tails, a Referer's parts, header query strings) unflagged.
+func TestRealisticHeadersPass(t *testing.T) {
+	e := detect.New(detect.Options{})
+	cases := []struct{ k, v string }{
+		{"Cookie", "_ga=GA1.2.1234567890.1700000000; _gid=GA1.2.987654321.1700000000; __cf_bm=abcDEF123.-_xyz-1700000000-0-AbCdEf+GhIjKl/MnOpQr=; _fbp=fb.1.1700000000000.123456789"},
+		{"Cookie", "AMCV_1234ABCD%40AdobeOrg=-1124106680%7CMCIDTS%7C19700%7CMCMID%7C12345678901234567890%7CvVersion%7C5.5.0; s_pers=%20s_vnum%3D1700000000000%2526vn%253D1%7C1700000000000%3B%20s_invisit%3Dtrue%7C1700000000000%3B; s_sess=%20s_cc%3Dtrue%3B%20s_sq%3D%3B"},
+		{"Cookie", "wordpress_logged_in_abc=admin%7C1700000000%7Cabcdef%7C0123456789abcdef; wp-settings-1=libraryContent%3Dbrowse%26editor%3Dtinymce; wp-settings-time-1=1700000000"},
+		{"Cookie", "OptanonConsent=isGpcEnabled=0&datestamp=Mon+Nov+20+2023+10%3A00%3A00+GMT%2B0100+(Central+European+Standard+Time)&version=202310.1.0&groups=C0001%3A1%2CC0002%3A0; OptanonAlertBoxClosed=2023-11-20T09:00:00.000Z"},
+		{"Cookie", "cart=[{\"id\":12,\"qty\":2},{\"id\":7,\"qty\":1}]; prefs={\"theme\":\"dark\",\"lang\":\"en-GB\"}"},
+		{"Cookie", "session=eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyIjoiYW5uZSJ9.sig; csrftoken=Ab3dEf; django_language=en"},
+		{"Cookie", "consent=yes; theme=dark; lang=en-US, fr; tz=Europe/Berlin"},
+		{"Cookie", "JSESSIONID=ABCDEF0123456789; $Version=1; $Path=/"},
+		{"Referer", "https://www.google.com/url?sa=t&rct=j&q=&esrc=s&source=web&cd=&ved=2ahUKEwjX9&url=https%3A%2F%2Fshop.example.com%2F&usg=AOvVaw3abc"},
+		{"Referer", "https://shop.example.com/search?q=red+shoes+(size+42)&sort=price%3Aasc&page=2"},
+		{"Referer", "https://m.facebook.com/?fbclid=IwAR3xYz_AbCdEfGh-IjKlMn&utm_source=facebook&utm_medium=social"},
+		{"Referer", "https://shop.example.com/products/a-very-long-product-slug-with-many-words-in-it-2024-edition?variant=123456"},
+		{"Referer", "https://docs.example.com/guide/sql/select-statements#where-clause"},
+		{"Referer", "https://shop.example.com/checkout?return_to=%2Faccount%2Forders%3Fstatus%3Dopen"},
+		{"X-Requested-With", "XMLHttpRequest"},
+		{"X-Forwarded-For", "203.0.113.7, 198.51.100.23"},
+		{"X-Query", "?page=2&sort=name"},
+		{"User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"},
+		{"User-Agent", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"},
+	}
+	for _, c := range cases {
+		if res := e.Inspect(withHeader(get("/", ""), c.k, c.v)); res.Attack() {
+			t.Errorf("%s: %s flagged: %+v", c.k, c.v, res.Detections)
+		}
+	}
+}
+
 // TestInvisibleCharacters: zero-width, bidi and NUL characters inside
 // keywords are read as a filter that drops them would.
 func TestInvisibleCharacters(t *testing.T) {
