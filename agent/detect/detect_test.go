@@ -228,6 +228,23 @@ func TestRealisticHeadersPass(t *testing.T) {
 	}
 }
 
+// TestTextWithPlusPasses: form text whose spaces are '+', next to
+// punctuation, numbers and escaped '+' signs, is not read as code.
+func TestTextWithPlusPasses(t *testing.T) {
+	e := detect.New(detect.Options{})
+	for _, q := range []string{
+		"comment=I+love+C%2B%2B+and+(sometimes)+Java!&rating=5", "expr=a+b", "phone=%2B44+20+7946+0958",
+		"math=1+1%3D2", "q=what+is+1+%2B+1", "q=x+(y+z)", "q=(a+b)*c", "q=it's+ok+(really)",
+		"name=O%27Brien&city=St.+John%27s", "q=%22exact+phrase%22+-exclude", "tags=a+b+c&sort=-date",
+		"q='quoted'+word", "q=alert+box+styling", "q=select+a+plan", "code=x%3D1%3B+y%3D2",
+		"q=L%27%C3%A9t%C3%A9+(2024)", "ref=%40twitter_handle", "url=https%3A%2F%2Fexample.com%2F%40user",
+	} {
+		if res := e.Inspect(get("/", q)); res.Attack() {
+			t.Errorf("?%s flagged: %+v", q, res.Detections)
+		}
+	}
+}
+
 // TestInvisibleCharacters: zero-width, bidi and NUL characters inside
 // keywords are read as a filter that drops them would.
 func TestInvisibleCharacters(t *testing.T) {
