@@ -108,6 +108,7 @@ var sensitiveFiles = []string{
 	"/proc/", "httpd.conf", "access_log", "error_log", ".bash_profile", ".bashrc", ".cshrc", ".sh_history",
 	".zsh_history", ".mysql_history", ".psql_history", "web.config", "desktop.ini", ".htaccess", "boot/grub/",
 	"var/adm/", "xferlog", "pure-ftpd.conf", "metabase.xml", "%systemroot%/", "%windir%/", "repair/sam",
+	"logs/access.log", "logs/error.log",
 }
 
 // sensitiveSegments are the path segments every sensitiveFiles entry
@@ -123,7 +124,7 @@ var sensitiveSegments = map[string]bool{
 	".bash_profile": true, ".bashrc": true, ".cshrc": true, ".sh_history": true, ".zsh_history": true,
 	".mysql_history": true, ".psql_history": true, "web.config": true, "desktop.ini": true, ".htaccess": true,
 	"boot": true, "xferlog": true, "pure-ftpd.conf": true, "metabase.xml": true, "%systemroot%": true,
-	"%windir%": true, "repair": true,
+	"%windir%": true, "repair": true, "logs": true,
 }
 
 // sensitiveSegmentStart and sensitiveSegmentEnd hold the first and the
@@ -296,15 +297,16 @@ func wordsOnly(s string, n int) bool {
 	return words >= n
 }
 
-// wideSeparators are the fullwidth forms of '/', '\' and '.' that
-// Windows and some frameworks fold to ASCII after a filter looked
-// ("..％ef％bc％8f" is "../" there).
-var wideSeparators = strings.NewReplacer("／", "/", "＼", "\\", "．", ".")
+// wideSeparators are the fullwidth and look-alike forms of '/', '\' and
+// '.' that Windows' best-fit mapping and some frameworks fold to ASCII
+// after a filter looked ("..％ef％bc％8f" is "../" there, and
+// "..%ef%b9%a8" is "..\": U+FE68, the small reverse solidus).
+var wideSeparators = strings.NewReplacer("／", "/", "＼", "\\", "．", ".", "\u2215", "/", "\u2044", "/", "\u2216", "\\", "\ufe68", "\\")
 
 // foldWideSeparators returns lv with wideSeparators folded; lv itself when
 // it has none (most values with high bytes are text in another script).
 func foldWideSeparators(lv string) string {
-	if !strings.Contains(lv, "\xef\xbc") {
+	if !strings.Contains(lv, "\xef\xbc") && !strings.Contains(lv, "\xef\xb9\xa8") && !strings.Contains(lv, "\xe2\x88") && !strings.Contains(lv, "\xe2\x81\x84") {
 		return lv
 	}
 	return wideSeparators.Replace(lv)

@@ -445,6 +445,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`see javascript:void(0) links`, InField, ""},
 		{`name[0 ;select sleep(8);;`, InQuery, "sqli.tokenizer"},
 		{`Remember to close every statement; select the rows you need first`, InField, ""},
+		{"..\ufe68..\ufe68..\ufe68boot.ini", InQuery, "ptrav.dotdot"},
+		{`c:\apache\logs\access.log`, InQuery, "ptrav.file"},
+		{`/apache2/logs/error.log`, InQuery, "ptrav.file"},
+		{`Rotate logs/access.log weekly and keep four weeks of them`, InField, ""},
 		// cmd.exe FOR and IF.
 		{`for /f "delims=" %i in ('cmd /c whoami') do @echo %i`, InQuery, "rce.shell"},
 		{`& FOR %_ IN (a,b,c) DO cmd`, InQuery, "rce.shell"},
