@@ -325,13 +325,7 @@ func (w *walker) name(n string) {
 // but for base64 padding and the name is long enough to be base64 (whose
 // '+' and '/' a name does not hold either).
 func wholePair(name, value string) (string, bool) {
-	notName := false
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '[' || c == ']') {
-			notName = true
-			break
-		}
-	}
+	notName := !plainName(name, true)
 	if strings.Trim(value, "=") == "" {
 		if !notName && len(name) < decode.MinBase64 {
 			return "", false
@@ -374,10 +368,14 @@ var notCookieName = func() (t [256]bool) {
 
 // isPlainName reports whether a key is made of the characters names are
 // usually made of, which no detector could flag.
-func isPlainName(s string) bool {
+func isPlainName(s string) bool { return plainName(s, false) }
+
+// plainName reports whether s is made of letters, digits, '_', '-' and
+// '.', and of '[' and ']' (PHP's arrays, "a[b]") when brackets is set.
+func plainName(s string, brackets bool) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || brackets && (c == '[' || c == ']')) {
 			return false
 		}
 	}
@@ -549,11 +547,17 @@ func (w *walker) path() {
 	if raw == "/" {
 		return
 	}
+	w.segments(strings.TrimPrefix(raw, "/"), true)
+}
+
+// segments inspects the segments of a path that could hold anything a
+// detector reads (long, or not plain names) at path[N]-style index steps.
+func (w *walker) segments(path string, record bool) {
 	i := 0
-	for seg := range strings.SplitSeq(strings.TrimPrefix(raw, "/"), "/") {
+	for seg := range strings.SplitSeq(path, "/") {
 		if seg != "" && (len(seg) >= decode.MinBase64 || !isPlainName(seg)) {
 			w.push(point.Step{Kind: point.Index, Index: i})
-			w.value(seg, attack.InPathSegment, true)
+			w.value(seg, attack.InPathSegment, record)
 			w.pop()
 		}
 		i++
@@ -722,15 +726,7 @@ func (w *walker) refererURL(v string) {
 		rest = rest[:i]
 	}
 	path, query, _ := strings.Cut(rest, "?")
-	i := 0
-	for seg := range strings.SplitSeq(path, "/") {
-		if seg != "" && (len(seg) >= decode.MinBase64 || !isPlainName(seg)) {
-			w.push(point.Step{Kind: point.Index, Index: i})
-			w.value(seg, attack.InPathSegment, false)
-			w.pop()
-		}
-		i++
-	}
+	w.segments(path, false)
 	if query != "" {
 		w.push(point.Step{Kind: point.Layer, Name: point.LayerForm})
 		w.form(query, attack.InQuery)

@@ -1321,18 +1321,9 @@ func unionSelect(toks []sqlTok) (int, bool) {
 
 func blockComment(t sqlTok) bool { return t.kind == 'c' && strings.HasPrefix(t.text, "/*") }
 
+// stackedStatement judges the tokens after a ';'. They come without inline
+// comments (withoutInlineComments): "DROP/*x*/TABLE t" is "DROP TABLE t".
 func stackedStatement(toks []sqlTok) bool {
-	// Block comments stand for spaces: "DROP/*x*/TABLE t".
-	var buf [48]sqlTok
-	if slices.ContainsFunc(toks, blockComment) {
-		out := buf[:0]
-		for _, t := range toks {
-			if !blockComment(t) {
-				out = append(out, t)
-			}
-		}
-		toks = out
-	}
 	if len(toks) == 0 || toks[0].kind != 'w' {
 		return false
 	}
