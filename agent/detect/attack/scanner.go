@@ -89,7 +89,7 @@ func checkGraphQLIntrospection(v, lv string, f Features, c *Context) (int, int, 
 // probePaths are request paths (lower case) that only scanners and
 // attackers ask for: version control and secrets left in the web root,
 // backups, admin consoles of other products, known exploit endpoints.
-var probePaths = []string{
+var probePaths = append([]string{
 	"/.git/", "/.git", "/.svn/", "/.hg/", "/.bzr/", "/.env", "/.aws/", "/.ssh/", "/.docker/", "/.kube/",
 	"/.htpasswd", "/.htaccess", "/.ds_store", "/.bash_history", "/.npmrc", "/.vscode/", "/.idea/",
 	"/wp-config.php.", "/wp-config.bak", "/config.php.bak", "/.config/", "/server-status", "/server-info",
@@ -98,7 +98,7 @@ var probePaths = []string{
 	"/manager/html", "/hnap1", "/boaform", "/cgi-bin/test-cgi", "/cgi-bin/php", "/cgi-bin/luci",
 	"/vendor/phpunit/", "/eval-stdin.php", "/_ignition/execute-solution", "/solr/admin/",
 	"/console/login/loginform.jsp", "/wls-wsat/", "/_async/", "/setup.cgi", "/shell.php", "/cmd.php",
-	"/c99.php", "/r57.php", "/wso.php", "/b374k.php", "/c100.php", "/webshell", "/.gitconfig", "/backup.sql", "/dump.sql", "/db.sql", "/database.sql",
+	"/webshell", "/.gitconfig", "/backup.sql", "/dump.sql", "/db.sql", "/database.sql",
 	"/backup.zip", "/backup.tar.gz", "/site.tar.gz", "/www.zip", "/web.config", "/sftp-config.json",
 	"/id_rsa", "/.well-known/security.txt.bak", "/config.json.bak", "/debug/pprof", "/telescope/requests",
 	"/_profiler/phpinfo", "/elmah.axd", "/trace.axd", "/owa/auth/x.js", "/autodiscover/autodiscover.json",
@@ -108,6 +108,18 @@ var probePaths = []string{
 	"/.windsurf/", "/.rovodev/", "/.codex/", "/.opencode/", "/.a0proj/", "/.plandex/", "/.fabric/",
 	"/.junie/", "/.aider", "/.gemini/", "/.clinerules", "/.amazonq/", "/.mcp.json",
 	"/nmaplowercheck", "/sdk", "/evox/about", "/mgmt/tm/util/bash", "/xmlrpc.php?rsd", "/wp-json/wp/v2/users",
+}, webShellPaths()...)
+
+// webShellPaths are the web shells' own names (webShells) as paths in the
+// web root, which scanners ask for.
+func webShellPaths() []string {
+	var p []string
+	for _, w := range webShells {
+		if strings.HasSuffix(w, ".php") {
+			p = append(p, "/"+w)
+		}
+	}
+	return p
 }
 
 func checkProbePath(v, lv string, f Features, c *Context) (int, int, bool) {
