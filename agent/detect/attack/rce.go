@@ -102,11 +102,23 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			}
 		}
 	}
-	// Shellshock: a function definition in a header or variable.
+	// Shellshock: a function definition in a header or variable. Bash
+	// imports one from any variable that starts "() {", whatever its body.
 	if f&fParen != 0 && f&fBrace != 0 {
+		if s := strings.TrimLeft(lv, " \t"); strings.HasPrefix(s, "()") && len(s) > 2 {
+			k := 2
+			for k < len(s) && k < 4 && (s[k] == ' ' || s[k] == '\t' || s[k] == '.' || s[k] == 0) {
+				k++
+			}
+			if k < len(s) && s[k] == '{' {
+				return len(lv) - len(s), len(v), true
+			}
+		}
 		if i := strings.Index(lv, "()"); i >= 0 {
 			rest := strings.TrimLeft(lv[i+2:], " \t")
-			if strings.HasPrefix(rest, "{") && (strings.Contains(rest, ":;") || strings.Contains(rest, "};")) {
+			// The body's closing brace has to end a word for bash to read
+			// a definition: "() { :; }just a test" is none.
+			if k := strings.IndexByte(rest, '}'); strings.HasPrefix(rest, "{") && (strings.Contains(rest, ":;") || strings.Contains(rest, "};")) && k > 0 && (k+1 == len(rest) || !isWordByte(rest[k+1])) {
 				return i, len(v), true
 			}
 		}
@@ -249,10 +261,31 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			continue
 		}
 		if e, ok := commandAt(lv, j, sub); ok {
+			if f&fUpper != 0 && capitalsWord(v, j, e) && e < len(lv) && lv[e] == ' ' && !shellArg(lv, e) && hasLetter(lv[e:]) {
+				continue // "LC & NC - Boys": a name in capitals that words follow, not nc
+			}
 			return i, e, true
 		}
 	}
 	return commandAtStart(v, lv, f, c)
+}
+
+// capitalsWord reports whether the word that starts after the blanks at
+// v[j:] and ends at e is written in capitals, as names and initials are
+// and Unix commands are not.
+func capitalsWord(v string, j, e int) bool {
+	for j < e && (v[j] == ' ' || v[j] == '\t') {
+		j++
+	}
+	if e-j < 2 {
+		return false
+	}
+	for k := j; k < e; k++ {
+		if (v[k] < 'A' || v[k] > 'Z') && (v[k] < '0' || v[k] > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // escapedBreak returns the index in w of a "\n", "\r" or "\t" escape, or
