@@ -193,6 +193,11 @@ func (w *walker) value(raw string, where attack.Where, record bool) {
 			w.scan(p, kept, where)
 		}
 	}
+	if spaced, ok := decode.PlusAsSpace(v); ok {
+		// A server that decodes the value once more reads its '+' as
+		// spaces: "1+union+select+1,2,3--" sent as "1%2Bunion%2B...".
+		w.scan(p, spaced, where)
+	}
 }
 
 // keepValue records a value that is not scanned (a structured header,

@@ -138,6 +138,7 @@ var Detectors = []Detector{
 	{ID: "rce.prototype_key", Type: RCE, Check: checkPrototypeKey, In: []Where{InName}},
 	{ID: "ptrav.dotdot", Type: PTrav, Check: checkDotDot, Needs: needs(fDotDot, fSlash|fBackslash|fSemi|fHigh)}, // digraph
 	{ID: "ptrav.file", Type: PTrav, Check: checkSensitiveFile, Needs: needs(fSlash | fBackslash | fDot | fColon)},
+	{ID: "ptrav.obfuscated", Type: PTrav, Check: checkObfuscatedClimb, Needs: needs(fDot | fHigh | fPercent | fDigit)},
 	{ID: "rfi.url", Type: RFI, Check: checkRFI, Needs: needs(fColon, fSlash)},
 	{ID: "ssrf.url", Type: SSRF, Check: checkSSRF, Needs: needs(fColon | fDot | fDigit | fSlash)},
 	{ID: "ssti.template", Type: SSTI, Check: checkSSTI, Needs: needs(fBrace | fLT | fHash | fDollar | fAt)},

@@ -2,6 +2,7 @@ package attack
 
 import (
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -313,6 +314,99 @@ func foldWideSeparators(lv string) string {
 		return lv
 	}
 	return wideSeparators.Replace(lv)
+}
+
+// climbTargets are the files a traversal climbs to, each with the
+// directories before it as climbCompact runs them together.
+var climbTargets = []struct {
+	file string
+	dirs []string
+}{
+	{"passwd", []string{"etc"}}, {"shadow", []string{"etc"}}, {"issue", []string{"etc"}}, {"group", []string{"etc"}},
+	{"hosts", []string{"etc", "windowssystem32driversetc", "winntsystem32driversetc", "system32driversetc"}},
+	{"boot.ini", []string{"", "c:"}}, {"win.ini", []string{"", "windows", "winnt", "c:windows", "c:winnt"}},
+	{"system.ini", []string{"", "windows", "winnt", "c:windows"}},
+}
+
+// checkObfuscatedClimb finds a climb to a system file whose dots and
+// separators are spelled so that no filter on "../" sees them, as fuzzers
+// of decoders send (".%00.%c1%pc.%00.%c1%pcetc%c1%pcpasswd",
+// "0x2e0x2e0x2fboot.ini", "..%e0%80%afwindows%e0%80%afwin.ini"): read
+// without the spellings no path holds (NULs, broken or overlong escapes,
+// hex literals of separators, separators), the value is two or more dots,
+// then the file.
+func checkObfuscatedClimb(v, lv string, f Features, c *Context) (int, int, bool) {
+	s := strings.TrimRight(lv, " \x00")
+	if len(s) < 8 || len(s) > 512 {
+		return 0, 0, false
+	}
+	switch s[len(s)-1] {
+	case 'd', 'w', 'e', 'p', 's', 'i':
+	default:
+		return 0, 0, false
+	}
+	for _, t := range climbTargets {
+		if !strings.HasSuffix(s, t.file) {
+			continue
+		}
+		var buf [512]byte
+		b := climbCompact(buf[:0], s[:len(s)-len(t.file)])
+		dots := 0
+		for dots < len(b) && b[dots] == '.' {
+			dots++
+		}
+		if dots >= 2 && slices.Contains(t.dirs, string(b[dots:])) {
+			return 0, len(v), true
+		}
+	}
+	return 0, 0, false
+}
+
+// climbCompact appends s to b without what only disguises a path: NULs and
+// control bytes, separators ('/', '\\', hex literals of them), escapes
+// left undecoded ("%pc"), %u escapes and multi-byte sequences, except that
+// those which stand for a dot (0x2e, %uff0e, an overlong or full-width
+// '.') are a dot.
+func climbCompact(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == '.' || ch == '?':
+			// '?' too: Windows' wildcard, "??" matches "..".
+			b = append(b, '.')
+		case ch < 0x20 || ch == '/' || ch == '\\':
+		case ch == '0' && i+3 < len(s) && s[i+1] == 'x' && s[i+2] == '2' && (s[i+3] == 'e' || s[i+3] == 'f'), ch == '0' && i+3 < len(s) && s[i+1] == 'x' && s[i+2] == '5' && s[i+3] == 'c':
+			if s[i+3] == 'e' {
+				b = append(b, '.')
+			}
+			i += 3
+		case ch == '%' && i+5 < len(s) && s[i+1] == 'u':
+			if s[i+2:i+6] == "ff0e" {
+				b = append(b, '.')
+			}
+			i += 5
+		case ch == '%' && i+2 < len(s) && isWordByte(s[i+1]) && isWordByte(s[i+2]):
+			i += 2
+		case ch >= 0xc0:
+			// A lead byte and its continuation bytes: a dot when the last
+			// holds '.' (overlong: c0 ae, e0 80 ae) or it is U+FF0E.
+			j := i + 1
+			for j < len(s) && j-i < 6 && s[j] >= 0x80 && s[j] < 0xc0 {
+				j++
+			}
+			if j > i+1 && (s[j-1]&0x3f == '.' || s[i:j] == "\xef\xbc\x8e") {
+				b = append(b, '.')
+			}
+			i = j - 1
+		case ch >= 0x80:
+		default:
+			b = append(b, ch)
+		}
+		if len(b) >= cap(b) {
+			break
+		}
+	}
+	return b
 }
 
 // shellTargets are the files a command injection reads or runs first.

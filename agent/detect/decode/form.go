@@ -71,6 +71,28 @@ func PlusMatters(raw string) bool {
 	return false
 }
 
+// PlusAsSpace returns v with its '+' read as spaces, as a server that
+// form-decodes v once more would, when v has a '+' between two other
+// characters and no space of its own: text already spaced keeps its
+// pluses ("C++ and C#"), and so does an address ("john+news@example.com").
+func PlusAsSpace(v string) (string, bool) {
+	i := strings.IndexByte(v, '+')
+	if i < 0 || strings.IndexByte(v, ' ') >= 0 || emailAddress(v) {
+		return "", false
+	}
+	for i < len(v) {
+		if i > 0 && i+1 < len(v) && v[i-1] != '+' && v[i+1] != '+' {
+			return strings.ReplaceAll(v, "+", " "), true
+		}
+		k := strings.IndexByte(v[i+1:], '+')
+		if k < 0 {
+			break
+		}
+		i += 1 + k
+	}
+	return "", false
+}
+
 func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 
 // FormUnescape decodes '+' to space and %XX once. Malformed escapes stay.

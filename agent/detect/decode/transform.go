@@ -194,7 +194,13 @@ func overlongASCII(lead byte, rest string) (byte, bool) {
 	if cont&0xC0 != 0x80 {
 		return 0, false
 	}
-	return (lead&1)<<6 | cont&0x3F, true
+	a := (lead&1)<<6 | cont&0x3F
+	if a|0x20 >= 'a' && a|0x20 <= 'z' {
+		// A letter so spelled ("%c1%af" is 'o') is what fuzzers send for
+		// a separator; read as a letter it would hide the path it breaks.
+		return 0, false
+	}
+	return a, true
 }
 
 // appendRune appends r, mapping the fullwidth ASCII forms (U+FF01..FF5E)
