@@ -254,15 +254,30 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 
 // withoutShellExpansions returns s without the ${name} and $(name) (a
 // name of letters, digits and '_', at most 16) that stand inside a word
-// or a path, and whether there were any.
+// or a path, and the bare $name next to a path's '/', and whether there
+// were any.
 func withoutShellExpansions(s string) (string, bool) {
-	if !strings.Contains(s, "${") && !strings.Contains(s, "$(") {
-		return s, false
-	}
 	var b []byte
 	last := 0
-	for i := 0; i+3 < len(s); i++ {
-		if s[i] != '$' || s[i+1] != '{' && s[i+1] != '(' {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] != '$' {
+			continue
+		}
+		if s[i+1] >= 'a' && s[i+1] <= 'z' {
+			// "$u/bin$u/cat": a bare variable glued to a path's
+			// separators expands to nothing there too.
+			j := i + 1
+			for j < len(s) && j-i-1 <= 16 && isWordByte(s[j]) {
+				j++
+			}
+			if (j == len(s) || s[j] == '/' || s[j] == '$' || s[j] == ' ') && (i > 0 && s[i-1] == '/' || j < len(s) && s[j] == '/') {
+				b = append(b, s[last:i]...)
+				last = j
+				i = j - 1
+			}
+			continue
+		}
+		if s[i+1] != '{' && s[i+1] != '(' || i+3 >= len(s) {
 			continue
 		}
 		closer := byte('}')

@@ -228,7 +228,9 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			}
 			sub = i == lead
 		case '\n', '\r':
-			if newlineSeparates {
+			// In a field a line break is text, but not one the value
+			// starts with alone: a browser's textarea sends "\r\n".
+			if newlineSeparates || ch == '\n' && i == lead {
 				j = i + 1
 			}
 		case '\\':
@@ -906,7 +908,7 @@ var codeCalls = []string{
 	"child_process.exec", "child_process.spawn", "process.mainmodule",
 	"runtime.getruntime(", "processbuilder(", "getruntime().exec", "io.popen(", "kernel.exec",
 	"require('child_process')", "eval(base64_decode", "eval(gzinflate", "eval(str_rot13",
-	"base64_decode(", "file_put_contents(", "fwrite(fopen(", "phpinfo()", "eval($_", "assert($_",
+	"base64_decode(", "file_put_contents(", "fwrite(fopen(", "phpinfo()", "phpversion()", "php_uname(", "eval($_", "assert($_",
 	"system($_", "include($_", "require($_", "${@eval(", "{${system(", "{${phpinfo(",
 }
 

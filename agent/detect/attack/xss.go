@@ -520,7 +520,7 @@ func judgeTag(lv, name string, i int) (int, bool) {
 	if dangerousTags[name] {
 		return min(len(lv), i+1), true
 	}
-	src := ""
+	src, linksCode := "", false
 	for i < len(lv) {
 		for i < len(lv) && (lv[i] <= ' ' || lv[i] == '/' || lv[i] == '"' || lv[i] == '\'') {
 			i++
@@ -590,9 +590,19 @@ func judgeTag(lv, name string, i int) (int, bool) {
 			return i, true
 		case attr == "rel" && strings.Contains(val, "import"):
 			return i, true
+		case name == "link" && (attr == "rel" && strings.Contains(val, "stylesheet") || attr == "import"):
+			linksCode = true
+		case name == "link" && attr == "href":
+			src = val
 		}
 	}
 	switch name {
+	case "link":
+		// A style sheet or an import from elsewhere restyles or scripts
+		// the page; a site's own links are relative.
+		if linksCode && (strings.HasPrefix(src, "http:") || strings.HasPrefix(src, "https:") || strings.HasPrefix(src, "//") || strings.HasPrefix(src, "data:")) {
+			return i, true
+		}
 	case "iframe", "frame", "object":
 		// Embeds of web pages are ordinary content; anything else
 		// (javascript:, data:, no source at all) is not.
