@@ -652,6 +652,23 @@ func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 			return i, len(v), true
 		}
 	}
+	if i, e, ok := sqlTokens(v, lv, f, c); ok {
+		return i, e, true
+	}
+	if f&fStar != 0 && f&fSlash != 0 {
+		// "un/**/ion sel/**/ect": keywords cut by comments, for filters
+		// that drop comments before they match.
+		if joined, ok := withoutWordComments(lv); ok {
+			if _, _, ok := sqlTokens(joined, joined, features(joined), c); ok {
+				return 0, len(v), true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// sqlTokens is checkSQLiTokens on one reading of the value.
+func sqlTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 	var buf, bare [48]sqlTok
 	// Raw context: the value as a number or identifier in the query.
 	toks := withoutInlineComments(sqlLex(lv, 0, len(buf), buf[:0]), bare[:0])
@@ -676,6 +693,32 @@ func checkSQLiTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// withoutWordComments returns lv without the block comments that stand
+// inside a word ("un/**/ion"), and whether there were any.
+func withoutWordComments(lv string) (string, bool) {
+	var b []byte
+	last := 0
+	for i := range occurrences(lv, "/*") {
+		if i < last || i == 0 || !isWordByte(lv[i-1]) {
+			continue
+		}
+		e := strings.Index(lv[i+2:], "*/")
+		if e < 0 || e > 32 {
+			break
+		}
+		end := i + 2 + e + 2
+		if end >= len(lv) || !isWordByte(lv[end]) {
+			continue
+		}
+		b = append(b, lv[last:i]...)
+		last = end
+	}
+	if last == 0 {
+		return lv, false
+	}
+	return string(append(b, lv[last:]...)), true
 }
 
 // withoutInlineComments returns toks without the closed block comments
@@ -825,7 +868,7 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 	case t0.kind == 'w' && (t0.text == "exec" || t0.text == "execute") && len(toks) > 1 && (toks[1].kind == 'v' || toks[1].kind == '(' && len(toks) > 2 && toks[2].kind == 'v'):
 		// "exec(@s)", "EXEC @cmd": T-SQL running a statement it built.
 		return 0, true
-	case t0.kind == 'w' && t0.text == "select" && selectsCatalogCutOff(toks[1:]):
+	case t0.kind == 'w' && t0.text == "select" && (selectsCatalogCutOff(toks[1:]) || selectsPrivileged(toks[1:]) || delays(toks[1:])):
 		return 0, true
 	case t0.kind == '1' || t0.kind == ')' || t0.kind == 'o' && t0.text == "-" && len(toks) > 1 && toks[1].kind == '1':
 		// A number: what follows must be an operator to be an injection.
@@ -837,6 +880,9 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 			i++
 		}
 		return 0, afterOperand(toks[i:], false)
+	}
+	if catalogSubquery(toks) {
+		return 0, true
 	}
 	// Statements stacked after a ';' anywhere, even in prose-like input,
 	// as long as they are whole: "x; DROP TABLE users". The ';' comes
@@ -891,18 +937,114 @@ func selectsProbe(toks []sqlTok) bool {
 	if t.kind == 'v' {
 		return strings.HasPrefix(t.text, "@@")
 	}
-	if t.kind != 'w' || len(toks) < 2 || toks[1].kind != '(' {
+	if t.kind != 'w' {
+		return false
+	}
+	if len(toks) < 2 || toks[1].kind != '(' {
+		// SQL's identity keywords, which need no parentheses, as all
+		// the statement selects: "select current_user;", "select user
+		// from dual".
+		rest := toks[1:]
+		if len(rest) > 0 && rest[0].kind == 'w' && rest[0].text == "from" {
+			rest = rest[1:]
+			if len(rest) == 0 || rest[0].text != "dual" && !strings.HasPrefix(qualifiedName(rest), "sysibm.sysdummy1") {
+				return false
+			}
+			rest = rest[1:]
+			for len(rest) > 0 && (rest[0].kind == '.' || rest[0].kind == 'w' || rest[0].kind == '1') {
+				rest = rest[1:]
+			}
+		}
+		if len(rest) > 0 && rest[0].kind != ';' && rest[0].kind != 'c' {
+			return false
+		}
+		switch t.text {
+		case "current_user", "session_user", "system_user", "current_role", "current_schema":
+			return true
+		case "user":
+			return len(toks) > 1 // "user from dual"; "Select user" alone is a label
+		}
 		return false
 	}
 	switch t.text {
 	case "version", "user", "current_user", "system_user", "session_user", "database", "db_name",
-		"host_name", "suser_sname", "sqlite_version":
+		"host_name", "suser_sname", "sqlite_version", "current_database", "current_schema",
+		"pg_backend_pid", "inet_server_addr", "connection_id", "schema":
 		// Called with nothing: "Select user (admin)" is a label.
 		return len(toks) > 2 && toks[2].kind == ')'
-	case "load_file", "pg_read_file":
+	case "load_file", "pg_read_file", "current_setting", "pg_ls_dir":
 		return true
 	}
 	return isTimeFunc(t.text)
+}
+
+// qualifiedName joins the words and dots toks start with:
+// "sysibm.systables", "master..sysservers".
+func qualifiedName(toks []sqlTok) string {
+	var b strings.Builder
+	for i, t := range toks {
+		if i >= 6 || t.kind != 'w' && t.kind != '.' && t.kind != '1' {
+			break
+		}
+		b.WriteString(t.text)
+	}
+	return b.String()
+}
+
+// privilegedCatalogs are the tables and views that hold a database's
+// accounts, grants and server settings, or its whole schema in engines
+// whose documentation rarely shows them (information_schema and
+// pg_catalog, which manuals query, are left out).
+var privilegedCatalogs = []string{
+	"pg_shadow", "pg_authid", "pg_user", "pg_group", "pg_roles", "pg_settings", "pg_stat_activity",
+	"mysql.user", "mysql.db", "sysibm.", "syscat.", "sysibmadm.", "master..", "master.dbo.", "sysusers",
+	"syslogins", "sys.sql_logins", "sys.server_principals", "sys.syslogins", "sysservers", "sysdatabases",
+	"sysobjects", "syscolumns", "dba_users", "dba_tables", "dba_tab_columns", "all_users", "all_tables",
+	"all_tab_columns", "user_tables", "v$version", "v$instance", "v$database", "rdb$", "sqlite_master",
+	"sqlite_schema", "msysobjects",
+}
+
+// selectsPrivileged reports whether a SELECT (its tokens after the
+// keyword) reads a privileged catalog: "select * from pg_shadow",
+// "select name from sysibm.systables". The value is the statement, as a
+// query console or an injection sends it.
+func selectsPrivileged(toks []sqlTok) bool {
+	for i, t := range toks {
+		if t.kind == 'w' && t.text == "from" && i+1 < len(toks) {
+			name := qualifiedName(toks[i+1:])
+			if name == "" && toks[i+1].kind == '(' {
+				continue // a subquery; its own FROM comes next
+			}
+			return slices.ContainsFunc(privilegedCatalogs, func(c string) bool { return strings.HasPrefix(name, c) })
+		}
+	}
+	return false
+}
+
+// catalogSubquery reports whether toks hold a subquery "(select ... from
+// information_schema...)" or from a privileged catalog inside an
+// expression, as extraction splices one into a call or a concatenation:
+// ",cast(chr(126)||(select table_name from information_schema.tables
+// ...". A statement shown in a manual is not itself in parentheses.
+func catalogSubquery(toks []sqlTok) bool {
+	for i := 1; i+3 < len(toks); i++ {
+		if toks[i].kind != '(' || toks[i+1].kind != 'w' || toks[i+1].text != "select" {
+			continue
+		}
+		if p := toks[i-1]; p.kind != '(' && p.kind != ',' && p.kind != 'o' {
+			continue
+		}
+		for j := i + 2; j+1 < len(toks) && j < i+14; j++ {
+			if toks[j].kind == 'w' && toks[j].text == "from" {
+				name := qualifiedName(toks[j+1:])
+				if strings.HasPrefix(name, "information_schema") || slices.ContainsFunc(privilegedCatalogs, func(c string) bool { return strings.HasPrefix(name, c) }) {
+					return true
+				}
+				break
+			}
+		}
+	}
+	return false
 }
 
 // selectsCatalogCutOff reports whether a SELECT's tokens (after the
@@ -942,6 +1084,11 @@ func sqlBreakout(toks []sqlTok) bool {
 		return cutOff(toks[i].text)
 	}
 	if _, ok := unionSelect(toks[i:]); ok {
+		return true
+	}
+	if n := len(toks); n-i >= 4 && toks[i].kind == 'o' && toks[i].text == "||" && toks[n-2].kind == 'o' && toks[n-2].text == "||" && toks[n-1].kind == 's' && toks[n-1].open && toks[n-1].text == toks[n-1].text[:1] {
+		// "'||f('a','b')||'": an expression spliced into the string
+		// by concatenation, the quotes on both sides balanced.
 		return true
 	}
 	return afterOperand(toks[i:], true)
