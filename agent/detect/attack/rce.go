@@ -28,7 +28,7 @@ var strongCommands = map[string]bool{
 	"printenv": true, "hostname": true,
 	"whoami.exe": true, "cmd.exe": true,
 	"powershell.exe": true, "uname.exe": true,
-	"ipconfig.exe": true, "net.exe": true,
+	"ipconfig.exe": true, "net.exe": true, "ping.exe": true, "nslookup.exe": true, "tasklist.exe": true, "systeminfo.exe": true,
 	"lsb_release": true,
 	"visudo":      true, "strace": true, "ltrace": true, "gdb": true, "irb": true, "cscli": true, "base32": true,
 	"cpulimit": true, "c89": true, "c99": true, "bcdboot": true, "invoke-webrequest": true,

@@ -1253,6 +1253,25 @@ func afterOperand(toks []sqlTok, quoted bool) bool {
 		return condition(toks[1:], quoted)
 	case t.kind == 'w' && t.text == "procedure" && len(toks) > 1 && toks[1].text == "analyse":
 		return true
+	case t.kind == 'w' && t.text == "as" && len(toks) > 2 && toks[1].kind == 'w' && toks[2].kind == 'w' && toks[2].text == "where":
+		// ") AS x WHERE 1=1 OR ...": the value closes a derived table,
+		// names it, and goes on with a clause of its own.
+		return afterOperand(toks[2:], quoted)
+	case t.kind == 'w' && t.text == "where" && len(toks) > 3 && toks[1].kind == '1' && toks[2].text == "=" && toks[3].kind == '1':
+		return true // "' WHERE 9544=9544;...": a clause on a constant comparison
+	case t.kind == 'w' && t.text == "in" && len(toks) > 3 && toks[1].text == "boolean" && toks[2].text == "mode" && toks[3].kind == ')':
+		// "' in boolean mode);...": MySQL's full-text search closed.
+		return afterOperand(toks[4:], quoted)
+	case t.kind == ',' && len(toks) > 3 && toks[1].kind == '(' && toks[2].kind == 'w' && toks[2].text == "select" && (caseWhen(toks[3:]) || len(toks) > 4 && toks[3].kind == '(' && caseWhen(toks[4:]) || delays(toks[3:])):
+		// "1,(select (case when (5777=5777) then 1 else ... end))": a
+		// boolean probe added to a list.
+		return true
+	case t.kind == 'w' && (t.text == "rlike" || t.text == "regexp") && len(toks) > 2 && toks[1].kind == '(' && toks[2].kind == 'w' && toks[2].text == "select":
+		return true // "1)) rlike (select (case when ...": a subquery matched as a pattern
+	case t.kind == '(' && len(toks) > 2 && toks[1].kind == 'w' && toks[1].text == "select":
+		// "'))(select (case when ...": a subquery glued to what the
+		// value closed.
+		return selectList(toks[2:]) || delays(toks[2:])
 	case t.kind == 'w' && t.text == "into" && len(toks) > 1 && (toks[1].text == "outfile" || toks[1].text == "dumpfile"):
 		return true
 	case t.kind == 'w' && (t.text == "rlike" || t.text == "regexp" || t.text == "like") && quoted:
@@ -1471,6 +1490,14 @@ func blockComment(t sqlTok) bool { return t.kind == 'c' && strings.HasPrefix(t.t
 // stackedStatement judges the tokens after a ';'. They come without inline
 // comments (withoutInlineComments): "DROP/*x*/TABLE t" is "DROP TABLE t".
 func stackedStatement(toks []sqlTok) bool {
+	if len(toks) > 2 && toks[0].kind == '(' && toks[1].kind == 'w' && toks[1].text == "select" {
+		// "; (select * from (select(sleep(5)))x)": a statement in
+		// parentheses.
+		return selectList(toks[2:]) || delays(toks[2:])
+	}
+	if len(toks) > 4 && toks[0].kind == 'w' && (toks[0].text == "iif" || toks[0].text == "if") && toks[1].kind == '(' && toks[2].kind == '1' && toks[3].text == "=" && toks[4].kind == '1' {
+		return true // "; iif(5462=8866,1,1/0)": a conditional error
+	}
 	if len(toks) == 0 || toks[0].kind != 'w' {
 		return false
 	}

@@ -80,6 +80,17 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 		if scriptURL(t) && !wordsOnlyScript(t) {
 			return off, len(v), true
 		}
+		if f&fQuote != 0 && len(t) > 1 && (t[0] == '"' || t[0] == '\'') {
+			// `"javascript:alert(1)">`: the URL in the quotes of the
+			// attribute it was written for.
+			u := t[1:]
+			if k := strings.IndexByte(u, t[0]); k >= 0 {
+				u = u[:k]
+			}
+			if scriptURL(u) && !wordsOnlyScript(u) {
+				return off, len(v), true
+			}
+		}
 	}
 	// An attribute breakout: `" onmouseover="alert(1)`.
 	if f&fQuote != 0 && f&fEq != 0 {
