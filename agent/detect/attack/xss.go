@@ -383,6 +383,10 @@ func attrBreakoutAt(lv string) int {
 }
 
 // eventHandler reports whether an attribute name is an HTML event handler.
+// EventHandler reports whether name (lower case) is an HTML event
+// handler attribute's ("onload", "onfocus").
+func EventHandler(name string) bool { return eventHandler(name) }
+
 func eventHandler(name string) bool {
 	if len(name) < 5 || !strings.HasPrefix(name, "on") {
 		return false

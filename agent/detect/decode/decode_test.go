@@ -310,6 +310,24 @@ func TestStripInvisible(t *testing.T) {
 	}
 }
 
+func TestStripBreaks(t *testing.T) {
+	for in, want := range map[string]string{
+		"<\n\rscript\n\r>alert\n\r(\n\r'1'\n\r)": "<script>alert('1')",
+		"<\tsvg\tonload=alert(1)>":               "<svgonload=alert(1)>",
+		"a\tl\te\tr\tt(1)":                       "alert(1)",
+	} {
+		got, ok := StripBreaks(in)
+		if !ok || got != want {
+			t.Errorf("StripBreaks(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"Regards,\r\nJohn\r\nACME", "name\tvalue\tcount", "a\tb", "x < \ty", "plain"} {
+		if got, ok := StripBreaks(in); ok || got != in {
+			t.Errorf("StripBreaks(%q) = %q, %v; want it unchanged", in, got, ok)
+		}
+	}
+}
+
 func TestPlusMatters(t *testing.T) {
 	for raw, want := range map[string]bool{
 		"'+alert(1)+'":               true,

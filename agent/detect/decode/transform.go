@@ -477,6 +477,48 @@ func StripInvisible(s string) (string, bool) {
 	return string(b), true
 }
 
+// StripBreaks returns s without its tabs and line breaks when they cut a
+// tag from its '<' ("<\tscript\t>") or spell a word out letter by letter
+// ("a\tl\te\tr\tt(1)", from "a&Tab;l&Tab;e..."), and whether it did: a
+// browser strips them from a URL, and a filter that normalizes whitespace
+// joins them; prose has neither.
+func StripBreaks(s string) (string, bool) {
+	if strings.IndexByte(s, '\t') < 0 && strings.IndexByte(s, '\n') < 0 && strings.IndexByte(s, '\r') < 0 {
+		return s, false
+	}
+	split, tagged := 0, false
+	for i := 1; i+1 < len(s); i++ {
+		c := s[i]
+		if c != '\t' && c != '\n' && c != '\r' {
+			continue
+		}
+		j := i
+		for j < len(s) && (s[j] == '\t' || s[j] == '\n' || s[j] == '\r') {
+			j++
+		}
+		if j < len(s) && letter(s[j]) {
+			switch {
+			case s[i-1] == '<':
+				tagged = true
+			case c == '\t' && letter(s[i-1]) && (i < 2 || !letter(s[i-2])):
+				split++ // one letter, a tab, the next letter
+			}
+		}
+		i = j - 1
+	}
+	if !tagged && split < 3 {
+		return s, false
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, s), true
+}
+
+func letter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
 func invisible(r rune) bool {
 	switch {
 	case r == 0, r == 0xAD, r == 0x180E, r == 0xFEFF:
