@@ -870,6 +870,8 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 		return 0, true
 	case t0.kind == 'w' && t0.text == "select" && (selectsCatalogCutOff(toks[1:]) || selectsPrivileged(toks[1:]) || delays(toks[1:])):
 		return 0, true
+	case t0.kind == 'w' && t0.text == "copy" && copiesFile(toks[1:]):
+		return 0, true
 	case t0.kind == '1' || t0.kind == ')' || t0.kind == 'o' && t0.text == "-" && len(toks) > 1 && toks[1].kind == '1':
 		// A number: what follows must be an operator to be an injection.
 		i := 1
@@ -976,6 +978,24 @@ func selectsProbe(toks []sqlTok) bool {
 		return true
 	}
 	return isTimeFunc(t.text)
+}
+
+// copiesFile reports whether a PostgreSQL COPY (its tokens after the
+// keyword) reads or writes a server file or runs a program: "copy t from
+// '/etc/passwd'", "copy t to program 'id'".
+func copiesFile(toks []sqlTok) bool {
+	if len(toks) < 3 || toks[0].kind != 'w' || toks[1].kind != 'w' || toks[1].text != "from" && toks[1].text != "to" {
+		return false
+	}
+	t := toks[2]
+	if t.kind == 'w' && t.text == "program" {
+		return true
+	}
+	if t.kind == 's' && len(t.text) > 2 {
+		p := t.text[1:]
+		return p[0] == '/' || len(p) > 2 && p[1] == ':' && (p[2] == '\\' || p[2] == '/')
+	}
+	return false
 }
 
 // qualifiedName joins the words and dots toks start with:
@@ -1584,7 +1604,7 @@ var dbInternals = []string{
 	"dbms_pipe.receive_message", "dbms_lock.sleep", "utl_http.request", "utl_inaddr.get_host",
 	"xp_cmdshell", "xp_dirtree", "xp_regread", "sp_oacreate", "sp_makewebtask", "load_file(",
 	"sys_eval(", "sys_exec(", "extractvalue(", "updatexml(",
-	"waitfor delay '", "waitfor time '", "into outfile '", "into dumpfile '",
+	"waitfor delay '", "waitfor time '", "into outfile '", "into dumpfile '", "load data infile '", "load data local infile '",
 	// Error-based extraction (sqlmap's payloads): functions that put a
 	// query's result into an error message, and the dummy tables they
 	// select from.

@@ -80,6 +80,9 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 		if scriptURL(t) && !wordsOnlyScript(t) {
 			return off, len(v), true
 		}
+		if k := strings.Index(t, "url="); k >= 0 && k <= 4 && strings.Trim(t[:k], "0123456789; ") == "" && scriptURL(trimSpaceCtl(t[k+4:])) {
+			return off, len(v), true // "0;url=javascript:...": a refresh's content
+		}
 		if f&fQuote != 0 && len(t) > 1 && (t[0] == '"' || t[0] == '\'') {
 			// `"javascript:alert(1)">`: the URL in the quotes of the
 			// attribute it was written for.
