@@ -478,9 +478,10 @@ func checkRedirect(v, lv string, f Features, c *Context) (int, int, bool) {
 			return off, len(v), true
 		}
 	}
-	if len(t) > 8 && (t[0] == '/' || t[0] == '\\') && redirectParam(c.Name) {
+	if len(t) > 8 && (t[0] == '/' || t[0] == '\\') {
 		// "/https://evil.example/", "//https:///evil.example": a URL behind
-		// slashes a path check lets through, which the browser follows.
+		// slashes a path check lets through, which the browser follows;
+		// no path a site links to starts with a scheme.
 		h := strings.TrimLeft(t, `/\`)
 		for _, sc := range [...]string{"https:", "http:"} {
 			if rest, ok := strings.CutPrefix(h, sc); ok && looksLikeHost(strings.TrimLeft(rest, `/\`)) {
@@ -500,6 +501,16 @@ func checkRedirect(v, lv string, f Features, c *Context) (int, int, bool) {
 			if rest != "" && (rest[0] == '\\' || rest[0] == '/' || looksLikeHost(rest)) {
 				return off, len(v), true
 			}
+		}
+	}
+	if f&fAt != 0 && (strings.HasPrefix(t, "http") || strings.HasPrefix(t, "//")) {
+		// "https://www.trusted.example@evil.example/": user info spelled
+		// as a host name, there to be read as the host by a person or a
+		// prefix check; no link a site gives out is written so.
+		a := t[strings.Index(t, "//")+2:]
+		a = a[:strings.IndexFunc(a+"/", func(r rune) bool { return r == '/' || r == '?' || r == '#' || r == '\\' })]
+		if at := strings.LastIndexByte(a, '@'); at > 0 && !strings.ContainsAny(a[:at], ":%") && strings.IndexByte(a[:at], '.') > 0 && looksLikeHost(a[at+1:]) {
+			return off, len(v), true
 		}
 	}
 	if !redirectParam(c.Name) || c.Host == "" {
