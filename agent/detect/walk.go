@@ -417,6 +417,10 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 		w.at = p
 		w.scanWindow(bare, where)
 	}
+	if folded, ok := decode.FoldCaseMapped(v); ok {
+		w.at = p
+		w.scanWindow(folded, where)
+	}
 	if joined, ok := decode.StripBreaks(v); ok {
 		w.at = p
 		w.scanWindow(joined, where)

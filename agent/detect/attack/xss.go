@@ -95,6 +95,19 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 			}
 		}
 	}
+	// A style attribute out of its tag: `style=-moz-binding:url(...)`,
+	// `" style="x:expression(...)`.
+	if f&fEq != 0 && f&fColon != 0 {
+		for k := range occurrences(lv, "style") {
+			e := k + 5
+			for e < len(lv) && lv[e] == ' ' {
+				e++
+			}
+			if e < len(lv) && lv[e] == '=' && (k == 0 || strings.IndexByte(" \"'/\t", lv[k-1]) >= 0) && dangerousStyle(lv[e+1:]) {
+				return k, len(v), true
+			}
+		}
+	}
 	// An attribute breakout: `" onmouseover="alert(1)`.
 	if f&fQuote != 0 && f&fEq != 0 {
 		if i := attrBreakoutAt(lv); i >= 0 {
@@ -444,7 +457,31 @@ func attrValue(s string) string {
 }
 
 func dangerousStyle(s string) bool {
-	return containsAny(cssUnescape(squeeze(s)), "expression(", "javascript:", "behavior:", "behaviour:", "-moz-binding", "@import", "vbscript:") >= 0
+	t := cssUnescape(squeeze(s))
+	if strings.Contains(t, "/*") {
+		// CSS drops comments, in old IE's expressions even inside a word:
+		// "expr/*x*/ession(".
+		t = withoutCSSComments(t)
+	}
+	return containsAny(t, "expression(", "javascript:", "behavior:", "behaviour:", "-moz-binding", "@import", "vbscript:") >= 0
+}
+
+func withoutCSSComments(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "/*")
+		if i < 0 {
+			break
+		}
+		e := strings.Index(s[i+2:], "*/")
+		if e < 0 {
+			break
+		}
+		b.WriteString(s[:i])
+		s = s[i+2+e+2:]
+	}
+	b.WriteString(s)
+	return b.String()
 }
 
 // cssUnescape undoes CSS escapes in s (lower case): `\6a` and `\00006a `

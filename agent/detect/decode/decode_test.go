@@ -310,6 +310,24 @@ func TestStripInvisible(t *testing.T) {
 	}
 }
 
+func TestFoldCaseMapped(t *testing.T) {
+	for in, want := range map[string]string{
+		"<SCR\u0130PT>alert(1)</SCR\u0130PT>": "<SCRIPT>alert(1)</SCRIPT>",
+		"<\u017fcript>":                       "<script>",
+		"un\u0131on":                          "union",
+	} {
+		if got, ok := FoldCaseMapped(in); !ok || got != want {
+			t.Errorf("FoldCaseMapped(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	if got, ok := FoldCaseMapped("İstanbul"); !ok || got != "Istanbul" {
+		t.Errorf("FoldCaseMapped(İstanbul) = %q, %v", got, ok)
+	}
+	if _, ok := FoldCaseMapped("plain café"); ok {
+		t.Errorf("FoldCaseMapped changed plain text")
+	}
+}
+
 func TestStripBreaks(t *testing.T) {
 	for in, want := range map[string]string{
 		"<\n\rscript\n\r>alert\n\r(\n\r'1'\n\r)": "<script>alert('1')",

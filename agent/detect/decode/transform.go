@@ -517,6 +517,21 @@ func StripBreaks(s string) (string, bool) {
 	}, s), true
 }
 
+// caseMapped holds the letters whose Unicode case mapping lands on ASCII:
+// "İ".ToLower is "i̇", "ı" and "ſ" upper-case to 'I' and 'S', the Kelvin
+// sign lower-cases to 'k'.
+var caseMapped = strings.NewReplacer("\u0130", "I", "\u0131", "i", "\u017f", "s", "\u212a", "K")
+
+// FoldCaseMapped returns s with those letters as the ASCII ones they map
+// to, and whether it had any: an application that changes a value's case
+// after the WAF saw it ("<SCRİPT>", "<ſcript>") turns them into a tag.
+func FoldCaseMapped(s string) (string, bool) {
+	if !strings.Contains(s, "\xc4\xb0") && !strings.Contains(s, "\xc4\xb1") && !strings.Contains(s, "\xc5\xbf") && !strings.Contains(s, "\xe2\x84\xaa") {
+		return s, false
+	}
+	return caseMapped.Replace(s), true
+}
+
 func letter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 func invisible(r rune) bool {
