@@ -520,6 +520,7 @@ func TestInjectionShapes(t *testing.T) {
 		{`style=-moz-binding:url(http://h4k.in/mozxss.xml#xss);" a="`, InQuery, "xss.html"},
 		{`<img STYLE="xss:expr/*XSS*/ession(document.vulnerable=true)">`, InField, "xss.html"},
 		{`the style=compact option: see /usr/share/doc`, InField, ""},
+		{`<SPAN DATASRC=#I DATAFLD=C DATAFORMATAS=HTML></SPAN>`, InField, "xss.html"},
 		{`logs/access.log`, InQuery, ""},
 		{`/logs/error.log`, InQuery, ""},
 		{`../../logs/access.log`, InQuery, "ptrav.file"},

@@ -645,6 +645,8 @@ func judgeTag(lv, name string, i int) (int, bool) {
 			return i, true
 		case attr == "rel" && strings.Contains(val, "import"):
 			return i, true
+		case attr == "dataformatas" && strings.HasPrefix(val, "html"):
+			return i, true // IE's data binding, which renders bound data as markup
 		case name == "link" && (attr == "rel" && strings.Contains(val, "stylesheet") || attr == "import"):
 			linksCode = true
 		case name == "link" && attr == "href":
