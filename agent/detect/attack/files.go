@@ -4,6 +4,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Path traversal and local file inclusion: "../" climbing out of a
@@ -365,12 +367,16 @@ func checkObfuscatedClimb(v, lv string, f Features, c *Context) (int, int, bool)
 			continue
 		}
 		var buf [512]byte
-		b := climbCompact(buf[:0], s[:len(s)-len(t.file)])
+		prefix := s[:len(s)-len(t.file)]
+		b := climbCompact(buf[:0], prefix)
 		dots := 0
 		for dots < len(b) && b[dots] == '.' {
 			dots++
 		}
-		if dots >= 2 && slices.Contains(t.dirs, string(b[dots:])) {
+		// Two dots, or no dot but a run of spellings no decoder makes one
+		// of ("%c0%fe%c0%fe%uEFC8": the fuzzer's dots the engine cannot
+		// read as such) in front of the directories.
+		if (dots >= 2 || dots == 0 && len(prefix)-len(b) >= 6) && slices.Contains(t.dirs, string(b[dots:])) {
 			return 0, len(v), true
 		}
 	}
@@ -403,6 +409,11 @@ func climbCompact(b []byte, s string) []byte {
 		case ch == '%' && i+2 < len(s) && isWordByte(s[i+1]) && isWordByte(s[i+2]):
 			i += 2
 		case ch >= 0xc0:
+			if r, n := utf8.DecodeRuneInString(s[i:]); r != utf8.RuneError && unicode.IsLetter(r) {
+				b = append(b, s[i:i+n]...) // a letter of some script is text
+				i += n - 1
+				break
+			}
 			// A lead byte and its continuation bytes: a dot when the last
 			// holds '.' (overlong: c0 ae, e0 80 ae) or it is U+FF0E.
 			j := i + 1
