@@ -98,12 +98,16 @@ func checkXSSHTML(v, lv string, f Features, c *Context) (int, int, bool) {
 	// A style attribute out of its tag: `style=-moz-binding:url(...)`,
 	// `" style="x:expression(...)`.
 	if f&fEq != 0 && f&fColon != 0 {
+		n := 0
 		for k := range occurrences(lv, "style") {
+			if n++; n > 16 {
+				break // each look reads on; "style=style=..." stays linear
+			}
 			e := k + 5
 			for e < len(lv) && lv[e] == ' ' {
 				e++
 			}
-			if e < len(lv) && lv[e] == '=' && (k == 0 || strings.IndexByte(" \"'/\t", lv[k-1]) >= 0) && dangerousStyle(lv[e+1:]) {
+			if e < len(lv) && lv[e] == '=' && (k == 0 || strings.IndexByte(" \"'/\t", lv[k-1]) >= 0) && dangerousStyle(lv[e+1:min(len(lv), e+1+1024)]) {
 				return k, len(v), true
 			}
 		}
