@@ -200,7 +200,7 @@ func FuzzStructural(f *testing.F) {
 // FuzzTransforms: the transparent decoders never panic, never grow a value,
 // and Normalize is stable after its rounds.
 func FuzzTransforms(f *testing.F) {
-	for _, s := range []string{"%2527", "&#x3c;&lt", `\u{1F600}\x41`, "%uFF1C", "JyBPUiAxPTEtLQ==", "eyJhIjoxfQ.eyJiIjoyfQ.x"} {
+	for _, s := range []string{"%2527", "&#x3c;&lt", `\u{1F600}\x41`, "%uFF1C", "JyBPUiAxPTEtLQ==", "eyJhIjoxfQ.eyJiIjoyfQ.x", "<\tscript>", "a\tl\te\tr\tt", "SCR\u0130PT", "1+union+select"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -213,6 +213,17 @@ func FuzzTransforms(f *testing.F) {
 		Percent(s)
 		HTMLEntities(s)
 		JSEscapes(s)
+		// The extra readings never grow a value (FoldCaseMapped shrinks
+		// each letter it maps) and change it only when they say so.
+		for name, read := range map[string]func(string) (string, bool){"StripInvisible": StripInvisible, "StripBreaks": StripBreaks, "FoldCaseMapped": FoldCaseMapped, "PlusAsSpace": PlusAsSpace} {
+			r, ok := read(s)
+			if len(r) > len(s) {
+				t.Fatalf("%s grew %q to %q", name, s, r)
+			}
+			if !ok && r != s && r != "" {
+				t.Fatalf("%s changed %q to %q without saying so", name, s, r)
+			}
+		}
 	})
 }
 

@@ -464,12 +464,14 @@ func StripInvisible(s string) (string, bool) {
 	b := make([]byte, 0, len(s))
 	b = append(b, s[:i]...)
 	found := false
-	for _, r := range s[i:] {
+	for k := i; k < len(s); {
+		r, n := utf8.DecodeRuneInString(s[k:])
 		if invisible(r) {
 			found = true
-			continue
+		} else {
+			b = append(b, s[k:k+n]...) // invalid bytes stay as they are
 		}
-		b = utf8.AppendRune(b, r)
+		k += n
 	}
 	if !found {
 		return s, false
@@ -509,12 +511,13 @@ func StripBreaks(s string) (string, bool) {
 	if !tagged && split < 3 {
 		return s, false
 	}
-	return strings.Map(func(r rune) rune {
-		if r == '\t' || r == '\n' || r == '\r' {
-			return -1
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '\t' && c != '\n' && c != '\r' {
+			b = append(b, c)
 		}
-		return r
-	}, s), true
+	}
+	return string(b), true
 }
 
 // caseMapped holds the letters whose Unicode case mapping lands on ASCII:
