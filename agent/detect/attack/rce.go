@@ -145,6 +145,41 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			return 0, len(v), true
 		}
 	}
+	if f&fDash != 0 {
+		// Options that make a program run a command of the caller's:
+		// argument injection into ssh, tar, git, Chrome.
+		if i, e, ok := argumentInjectionAt(lv); ok {
+			return i, e, true
+		}
+	}
+	if f&fPercent != 0 && f&fColon != 0 {
+		// "ping%CommonProgramFiles:~10,-18%127.0.0.1": cmd.exe's
+		// substring of a variable, spelling a space or a character.
+		if i, e, ok := cmdSubstring(lv); ok {
+			return i, e, true
+		}
+	}
+	if f&fDollar != 0 && f&fPipe != 0 {
+		// "echo whoami|$0": text piped into the shell running it.
+		if i := containsAny(lv, "|$0", "| $0"); i >= 0 {
+			if e := i + strings.IndexByte(lv[i:], '0') + 1; e == len(lv) || strings.IndexByte(" ;&|\n)`", lv[e]) >= 0 {
+				return i, e, true
+			}
+		}
+	}
+	if f&fSlash != 0 && f&fBackslash != 0 {
+		// "/\b\i\n/////s\h": a shell's path with escapes and doubled
+		// slashes a shell reads past.
+		t := strings.ReplaceAll(lv, `\`, "")
+		for strings.Contains(t, "//") {
+			t = strings.ReplaceAll(t, "//", "/")
+		}
+		if _, _, plain := shellPathSet.index(lv); t != lv && !plain {
+			if _, _, ok := shellPathSet.index(t); ok {
+				return 0, len(v), true
+			}
+		}
+	}
 	if f&(fSlash) != 0 {
 		// A shell named in running text ("Solaris 10 /bin/sh has a bug",
 		// "use /bin/bash to work around it") is prose; after a separator,
@@ -262,6 +297,9 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		if j < 0 {
 			continue
 		}
+		if e, ok := varCommand(lv, j); ok {
+			return i, e, true // "X=$'uname\x20-a'&&$X": a command kept in a variable, run
+		}
 		if e, ok := commandAt(lv, j, sub); ok {
 			if f&fUpper != 0 && capitalsWord(v, j, e) && e < len(lv) && lv[e] == ' ' && !shellArg(lv, e) && hasLetter(lv[e:]) {
 				continue // "LC & NC - Boys": a name in capitals that words follow, not nc
@@ -270,6 +308,47 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return commandAtStart(v, lv, f, c)
+}
+
+// varCommand reports whether lv[j:] (after a separator) runs a variable
+// as the command, "$X" or "${X}" alone up to the next separator or the
+// end, that the value itself assigns where it starts or after a
+// separator ("X=...").
+func varCommand(lv string, j int) (int, bool) {
+	for j < len(lv) && lv[j] == ' ' {
+		j++
+	}
+	if j+1 >= len(lv) || lv[j] != '$' {
+		return 0, false
+	}
+	k := j + 1
+	if lv[k] == '{' {
+		k++
+	}
+	n := k
+	for n < len(lv) && n-k < 16 && (lv[n] >= 'a' && lv[n] <= 'z' || lv[n] == '_' || n > k && lv[n] >= '0' && lv[n] <= '9') {
+		n++
+	}
+	if n == k {
+		return 0, false
+	}
+	name := lv[k:n]
+	e := n
+	if lv[k-1] == '{' {
+		if e >= len(lv) || lv[e] != '}' {
+			return 0, false
+		}
+		e++
+	}
+	if e < len(lv) && strings.IndexByte(" ;&|\n", lv[e]) < 0 {
+		return 0, false
+	}
+	for a := range occurrences(lv[:j], name+"=") {
+		if a == 0 || strings.IndexByte(" ;&|\n", lv[a-1]) >= 0 {
+			return e, true
+		}
+	}
+	return 0, false
 }
 
 // capitalsWord reports whether the word that starts after the blanks at
@@ -288,6 +367,45 @@ func capitalsWord(v string, j, e int) bool {
 		}
 	}
 	return true
+}
+
+// argumentInjections are options with which a program runs a command
+// given as their value.
+var argumentInjections = []string{
+	"-oproxycommand=", "-o proxycommand=", "-olocalcommand=", "--gpu-launcher=", "--renderer-cmd-prefix=",
+	"--utility-cmd-prefix=", "--browser-subprocess-path=", "--use-compress-program=", "--checkpoint-action=exec=",
+	"--to-command=", "--upload-pack=", "--receive-pack=",
+}
+
+var argumentInjectionSet = newSubstrings(argumentInjections)
+
+func argumentInjectionAt(lv string) (int, int, bool) {
+	if e, i, ok := argumentInjectionSet.index(lv); ok {
+		return i, i + len(argumentInjections[e]), true
+	}
+	return 0, 0, false
+}
+
+// cmdSubstring finds cmd.exe's %NAME:~start[,length]% expansion.
+func cmdSubstring(lv string) (int, int, bool) {
+	for i := range occurrences(lv, ":~") {
+		s := strings.LastIndexByte(lv[:i], '%')
+		if s < 0 || i-s < 2 || i-s > 40 {
+			continue
+		}
+		name := lv[s+1 : i]
+		if strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789_()") != "" {
+			continue
+		}
+		e := i + 2
+		for e < len(lv) && e-i < 16 && (lv[e] >= '0' && lv[e] <= '9' || lv[e] == '-' || lv[e] == ',') {
+			e++
+		}
+		if e > i+2 && e < len(lv) && lv[e] == '%' {
+			return s, e + 1, true
+		}
+	}
+	return 0, 0, false
 }
 
 // escapedBreak returns the index in w of a "\n", "\r" or "\t" escape, or
@@ -494,8 +612,8 @@ func windowsCommandLine(lv, w string, e int) bool {
 // nothing but a filter bypass spells a word so. A program named by its
 // bin/ directory ("bin/ansible", "/usr/bin/curl") counts the same.
 func obfuscatedCommand(lv string) (int, bool) {
-	s := strings.TrimLeft(lv, " \t")
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
+	s := strings.TrimLeft(lv, " \t@") // '@': cmd.exe's echo-off prefix
+	if s == "" || (s[0] < 'a' || s[0] > 'z') && s[0] != '^' {
 		return 0, false
 	}
 	w, e := shellWord(s, 0)
@@ -507,7 +625,7 @@ func obfuscatedCommand(lv string) (int, bool) {
 	}
 	// A contraction breaks a word once ("I'd" is "id" to a shell): a
 	// short name needs two breaks.
-	if breaks := strings.Count(s[:e], "'") + strings.Count(s[:e], `"`) + strings.Count(s[:e], `\`) + strings.Count(s[:e], "$@"); len(w) < 4 && breaks < 2 {
+	if breaks := strings.Count(s[:e], "'") + strings.Count(s[:e], `"`) + strings.Count(s[:e], `\`) + strings.Count(s[:e], "$@") + strings.Count(s[:e], "^") + strings.Count(s[:e], "``"); len(w) < 4 && breaks < 2 {
 		return 0, false
 	}
 	return len(lv) - len(s) + e, true
@@ -824,6 +942,13 @@ func shellWord(lv string, j int) (string, int) {
 				e++
 				continue
 			}
+			e++
+		case ch == '`' && e+1 < len(lv) && lv[e+1] == '`':
+			plain = false // wh``oami: an empty substitution
+			e += 2
+		case ch == '^' && e+1 < len(lv) && lv[e+1] >= 'a' && lv[e+1] <= 'z' && (n > 0 || strings.Count(lv[e:min(len(lv), e+24)], "^") >= 2):
+			// (a regex's "|^id$" anchors a word, once)
+			plain = false // p^o^w^e^r^shell: cmd.exe's escape
 			e++
 		case ch == '$' && e+1 < len(lv) && (lv[e+1] == '@' || lv[e+1] == '*'):
 			plain = false

@@ -508,12 +508,19 @@ func StripBreaks(s string) (string, bool) {
 		}
 		i = j - 1
 	}
-	if !tagged && split < 3 {
+	// A backslash before a line break continues the line in a shell:
+	// "/et\\\nc/pa\\\nsswd" is /etc/passwd.
+	continued := strings.Contains(s, "\\\n")
+	if !tagged && split < 3 && !continued {
 		return s, false
 	}
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '\t' && c != '\n' && c != '\r' {
+		c := s[i]
+		if continued && c == '\\' && i+1 < len(s) && s[i+1] == '\n' {
+			continue
+		}
+		if c != '\t' && c != '\n' && c != '\r' {
 			b = append(b, c)
 		}
 	}
