@@ -529,8 +529,7 @@ func TestInjectionShapes(t *testing.T) {
 		{`tar cf x.tar --checkpoint=1 --checkpoint-action=exec=sh shell.sh`, InField, "rce.shell"},
 		{`ping%CommonProgramFiles:~10,-18%127.0.0.1`, InQuery, "rce.shell"},
 		{`echo whoami|$0`, InQuery, "rce.shell"},
-		{`/\i
-/////s\h`, InQuery, "rce.shell"},
+		{"/\b\\i\n/////s\\h", InQuery, "rce.shell"},
 		{"wh``oami", InQuery, "rce.shell"},
 		{`@^p^o^w^e^r^shell c:\*\*32\c*?c.e?e`, InQuery, "rce.shell"},
 		{`X=$'uname -a'&&$X`, InQuery, "rce.shell"},
