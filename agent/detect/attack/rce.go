@@ -647,6 +647,15 @@ func commandAtStartAnywhere(lv string) (int, bool) {
 	if strings.HasPrefix(lv, "%comspec%") {
 		w, e = "cmd", len("%comspec%") // cmd.exe through its environment variable
 	}
+	if len(lv) > 0 && lv[0] == '{' {
+		// "{cat,/etc/passwd}", "{ls,-la}": brace expansion as the whole
+		// command, its argument a path or an option ("{cat,dog}" is a set).
+		if w, e := shellWord(lv, 1); e+2 < len(lv) && lv[e] == ',' && (strongCommands[w] || weakCommands[w]) && strings.IndexByte(lv[e:], '}') > 0 {
+			if a := lv[e+1]; a == '/' && (isWordByte(lv[e+2]) || strings.IndexByte(`\*?'"`, lv[e+2]) >= 0) || a == '-' && lv[e+2] >= 'a' && lv[e+2] <= 'z' {
+				return e, true
+			}
+		}
+	}
 	if shellRunsArgument(lv, w, e) {
 		return e, true
 	}
@@ -1002,6 +1011,8 @@ func shellArg(lv string, e int) bool {
 		return true
 	case rest[0] == '$' || rest[0] == '>' || rest[0] == '`':
 		return true
+	case rest[0] == '\\' && escapedPath(rest):
+		return true // "\/\e\t\c/\p\a\s\s\w\d": a shell reads "\/" as "/"
 	case len(rest) > 2 && rest[1] == ':' && rest[2] == '\\':
 		return true
 	case strings.HasPrefix(rest, "http://") || strings.HasPrefix(rest, "https://"):
@@ -1020,6 +1031,26 @@ func shellArg(lv string, e int) bool {
 		}
 	}
 	return dots == 3 && digits >= 4
+}
+
+// escapedPath reports whether s starts with an absolute path whose bytes
+// are escaped with backslashes, once or twice ("\\/\\e\\t\\c/"): at least
+// two of its first letters escaped, so a lone "\\/" is not enough.
+func escapedPath(s string) bool {
+	k := 0
+	for k < len(s) && s[k] == '\\' {
+		k++
+	}
+	if k == 0 || k > 2 || k >= len(s) || s[k] != '/' {
+		return false
+	}
+	escaped := 0
+	for i := k + 1; i+1 < len(s) && i < k+24 && s[i] != ' '; i++ {
+		if s[i] == '\\' && s[i+1] >= 'a' && s[i+1] <= 'z' {
+			escaped++
+		}
+	}
+	return escaped >= 2
 }
 
 // Code injection into an interpreter the application embeds: PHP, Python,
