@@ -531,6 +531,15 @@ func sqlLex(lv string, i, max int, out []sqlTok) []sqlTok {
 		case c == '(' || c == ')' || c == ',' || c == ';' || c == '.':
 			out = append(out, sqlTok{kind: c, text: lv[i : i+1], start: i})
 			i++
+		case c == '{' && odbcEscape(lv[i+1:]) > 0:
+			// "{if length((select ...))>0}", "{fn concat(...)}": an ODBC
+			// escape, which MySQL and ODBC drivers evaluate as the
+			// expression it holds.
+			out = append(out, sqlTok{kind: '(', text: "(", start: i})
+			i += 1 + odbcEscape(lv[i+1:])
+		case c == '}' && len(out) > 0:
+			out = append(out, sqlTok{kind: ')', text: ")", start: i})
+			i++
 		default:
 			j := i + 1
 			for j < len(lv) && j < i+3 && strings.IndexByte("=<>!|&^~+-*/%:", lv[j]) >= 0 && !(lv[j] == '-' && j+1 < len(lv) && lv[j+1] == '-') {
@@ -541,6 +550,21 @@ func sqlLex(lv string, i, max int, out []sqlTok) []sqlTok {
 		}
 	}
 	return out
+}
+
+// odbcEscape returns the length of the ODBC escape keyword s starts with
+// ("if ", "fn ", "oj "), spaces after it included; 0 when there is none.
+func odbcEscape(s string) int {
+	for _, k := range [...]string{"if", "fn", "oj", "call"} {
+		if len(s) > len(k) && s[:len(k)] == k && (s[len(k)] == ' ' || s[len(k)] == '\t' || s[len(k)] == '\n' || s[len(k)] == '+') {
+			n := len(k)
+			for n < len(s) && (s[n] == ' ' || s[n] == '\t' || s[n] == '\n' || s[n] == '+') {
+				n++
+			}
+			return n
+		}
+	}
+	return 0
 }
 
 var sqlLogical = map[string]bool{"or": true, "and": true, "xor": true, "||": true, "&&": true, "div": false}
