@@ -647,6 +647,9 @@ func commandAtStartAnywhere(lv string) (int, bool) {
 	if strings.HasPrefix(lv, "%comspec%") {
 		w, e = "cmd", len("%comspec%") // cmd.exe through its environment variable
 	}
+	if e, ok := bracedWord(lv); ok {
+		return e, true
+	}
 	if len(lv) > 0 && lv[0] == '{' {
 		// "{cat,/etc/passwd}", "{ls,-la}": brace expansion as the whole
 		// command, its argument a path or an option ("{cat,dog}" is a set).
@@ -670,6 +673,35 @@ func commandAtStartAnywhere(lv string) (int, bool) {
 
 // shellRunsArgument reports a shell told to run the command in its
 // argument: "cmd.exe /c whoami", "powershell -enc ...", "sh -c id".
+// bracedWord reports a value that is one word whose brace expansion is a
+// command line: "{l,-lh}s" is "ls -lhs", "{id,}" is "id". The first
+// expansion has to be a command and the others options or nothing, so a
+// selection of fields ("{id,name}") or a word list is not one.
+func bracedWord(lv string) (int, bool) {
+	open := strings.IndexByte(lv, '{')
+	if open < 0 || len(lv) > 40 || strings.ContainsAny(lv, " \t\n") {
+		return 0, false
+	}
+	close := strings.IndexByte(lv[open:], '}') + open
+	if close <= open || strings.IndexByte(lv[close+1:], '{') >= 0 || strings.IndexByte(lv[open+1:close], '{') >= 0 {
+		return 0, false
+	}
+	alts := strings.Split(lv[open+1:close], ",")
+	if len(alts) < 2 {
+		return 0, false
+	}
+	first := lv[:open] + alts[0] + lv[close+1:]
+	if w, e := shellWord(first, 0); e != len(first) || !strongCommands[w] && w != "id" && w != "ls" {
+		return 0, false
+	}
+	for _, a := range alts[1:] {
+		if x := a + lv[close+1:]; a != "" && (len(x) < 2 || x[0] != '-' || x[1] < 'a' || x[1] > 'z') {
+			return 0, false
+		}
+	}
+	return len(lv), true
+}
+
 func shellRunsArgument(lv, w string, e int) bool {
 	if e+3 >= len(lv) || lv[e] != ' ' {
 		return false
