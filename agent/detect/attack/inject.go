@@ -283,12 +283,13 @@ func checkCRLF(v, lv string, f Features, c *Context) (int, int, bool) {
 		if multiline {
 			// Text fields have line breaks; only the headers that split
 			// a response count there, unless the text before the break
-			// is one word: then the field held a one-line value (a name,
-			// an id) and any response header after it is injected.
+			// is one word or nothing: then the field held a one-line
+			// value (a name, an id) and any response header after it is
+			// injected.
 			if name == "set-cookie" || name == "location" || name == "refresh" {
 				return i, len(v), true
 			}
-			if !oneWord(lv[:i]) {
+			if i > 0 && !oneWord(lv[:i]) {
 				continue
 			}
 		}

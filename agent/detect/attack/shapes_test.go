@@ -729,6 +729,8 @@ func TestInjectionShapes(t *testing.T) {
 		{`; sleep(0)`, InQuery, "sqli.tokenizer"},
 		// A line break inside a key; a script on a bare IP address.
 		{"parameter\r\nx", InName, "crlf.header"},
+		{"\r\nX-Injection-Header: AttackValue", InField, "crlf.header"},
+		{"Thanks, see below.\r\nX-Request-Id: 42 was in the log", InField, ""},
 		{"parameter\r\n", InName, ""},
 		{`http://66.240.183.75/crash.php`, InField, "rfi.url"},
 		{`http://shop.example.com/item.php`, InField, ""},
