@@ -107,6 +107,9 @@ var probePaths = append([]string{
 	"/.claude/", "/.cursor/", "/.cursorignore", "/.cursorrules", "/.continue/", "/.roo/", "/.kiro/",
 	"/.windsurf/", "/.rovodev/", "/.codex/", "/.opencode/", "/.a0proj/", "/.plandex/", "/.fabric/",
 	"/.junie/", "/.aider", "/.gemini/", "/.clinerules", "/.amazonq/", "/.mcp.json",
+	// A Java web application's private directories, which the servlet
+	// specification forbids a container to serve.
+	"/web-inf/", "/meta-inf/",
 	"/nmaplowercheck", "/sdk", "/evox/about", "/mgmt/tm/util/bash", "/xmlrpc.php?rsd", "/wp-json/wp/v2/users",
 }, webShellPaths()...)
 

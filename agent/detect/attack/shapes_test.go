@@ -157,6 +157,9 @@ func TestInjectionShapes(t *testing.T) {
 		// Out-of-band interaction hosts, jar: URLs.
 		{`http://spoofed.burpcollaborator.net`, InQuery, "ssrf.url"},
 		{`jar:http://evil.example!/x`, InQuery, "ssrf.url"},
+		{`http://evil.example#@127.0.0.1/`, InQuery, "ssrf.url"},
+		{`http://consul.service.consul:8500/v1/kv/`, InQuery, "ssrf.url"},
+		{`https://example.com/page#@mention`, InQuery, ""},
 		{`https://example.com/oastify.com`, InQuery, ""},
 		// URLs on a literal IP address, as the whole value.
 		{`http://203.0.113.9/x`, InField, "rfi.url"},
@@ -399,6 +402,9 @@ func TestInjectionShapes(t *testing.T) {
 		{`{{ 'Save' | translate }}`, InField, ""},
 		// Leftover files and scripts disguised as images, in paths.
 		{`/backup.gz`, InPath, "scanner.probe"},
+		{`/WEB-INF/web.xml`, InPath, "scanner.probe"},
+		{`/app/META-INF/MANIFEST.MF`, InPath, "scanner.probe"},
+		{`/docs/web-info/`, InPath, ""},
 		{`/backup/db.gz`, InPath, "scanner.probe"},
 		{`/wp-settings.php.swp`, InPath, "scanner.probe"},
 		{`/./dmp.sql`, InPath, "scanner.probe"},

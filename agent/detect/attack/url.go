@@ -117,7 +117,9 @@ func internalHost(host string) bool {
 	case "":
 		return false
 	}
-	for _, suf := range []string{".localhost", ".internal", ".local", ".svc", ".cluster.local", ".localtest.me", ".lvh.me"} {
+	// ".consul": Consul's service DNS; ".home.arpa", ".lan", ".intranet",
+	// ".corp": names of a private network.
+	for _, suf := range []string{".localhost", ".internal", ".local", ".svc", ".cluster.local", ".localtest.me", ".lvh.me", ".consul", ".home.arpa", ".lan", ".intranet", ".corp"} {
 		if strings.HasSuffix(host, suf) {
 			return true
 		}
@@ -286,6 +288,15 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 			}
 			if internalHost(u.host) || oastHost(u.host) {
 				return at, len(v), true
+			}
+			if len(u.rest) > 2 && (u.rest[0] == '#' || u.rest[0] == '?' || u.rest[0] == '\\') && u.rest[1] == '@' {
+				// "http://evil.example#@127.0.0.1/": parsers that take the
+				// host after the last '@' of the whole URL fetch this one.
+				h := u.rest[2:]
+				h = h[:strings.IndexFunc(h+"/", func(r rune) bool { return r == '/' || r == '?' || r == '#' || r == ':' })]
+				if internalHost(h) {
+					return at, len(v), true
+				}
 			}
 			base = at + len(u.scheme) + 3
 			u, ok = findURL(lv[base:])
