@@ -498,9 +498,17 @@ func checkNoSQLJS(v, lv string, f Features, c *Context) (int, int, bool) {
 			if p == "return true" || p == "return 1==1" {
 				// "return true" is prose too; code needs a statement break
 				// before it.
+				// After a '{' only a function's own body counts
+				// ("function(){return true}"): "if (x > 0) { return
+				// true; }" is code shown, not a $where.
 				b := strings.TrimRight(lv[:i], " ")
 				if b == "" || b[len(b)-1] != ';' && b[len(b)-1] != '{' {
 					continue
+				}
+				if b[len(b)-1] == '{' {
+					if h := strings.TrimRight(b[:len(b)-1], " "); !strings.HasSuffix(h, "function()") && !strings.HasSuffix(h, "function ()") && !strings.HasSuffix(h, "=>") {
+						continue
+					}
 				}
 			}
 			return i, len(v), true

@@ -199,6 +199,8 @@ func TestInjectionShapes(t *testing.T) {
 		// Mongo shell statements, operator keys in text, IMAP commands.
 		{`db.injection.insert({success:1});`, InQuery, "nosqli.js"},
 		{`db.users.find()`, InField, "nosqli.js"},
+		{`{"$where": "function(){return true}"}`, InField, "nosqli.js"},
+		{`if (x > 0) { return true; }`, InQuery, ""},
 		{`the db.example.com host (find it)`, InField, ""},
 		{`', $or: [ {}, { 'a':'a`, InQuery, "nosqli.operator"},
 		{"\r\nV100 CAPABILITY\r\nV101 FETCH 4791", InQuery, "mail.header"},
