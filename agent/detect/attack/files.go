@@ -246,12 +246,50 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 		if f&fSpace != 0 && i > 0 && s[i-1] != '/' && s[i-1] != ' ' && s[i-1] != '=' {
 			continue
 		}
+		if f&fSpace != 0 && fileInSentence(s, i) {
+			continue // "in my .bashrc", "Don't assume /proc/cpuinfo exists.": a word of a sentence
+		}
 		if rewritten {
 			return 0, len(v), true
 		}
 		return i, e, true
 	}
 	return 0, 0, false
+}
+
+// fileInSentence reports whether the path or file name at s[i:] (its
+// leading '/', quote or backtick before i) follows a word of a sentence
+// in a value of four or more words: named, not read.
+func fileInSentence(s string, i int) bool {
+	j := i
+	if j > 0 && s[j-1] == '/' {
+		j--
+	}
+	if j > 0 && (s[j-1] == '`' || s[j-1] == '"' || s[j-1] == '\'') {
+		j--
+	}
+	if j < 2 || s[j-1] != ' ' || !proseWordBefore(s[:j-1]) {
+		return false
+	}
+	words := 0
+	for w := range strings.FieldsSeq(s) {
+		if hasLetter(w) && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz',.;:()") == "" {
+			words++
+		}
+	}
+	return words >= 4
+}
+
+// proseWordBefore reports whether s ends with a word of letters that no
+// command is named ("my", "the", "your"), so that a file name after it is
+// a sentence's word, not a command's argument ("cat .bash_history").
+func proseWordBefore(s string) bool {
+	k := strings.LastIndexByte(s, ' ') + 1
+	w := s[k:]
+	if len(w) < 2 || len(w) > 12 || strings.Trim(w, "abcdefghijklmnopqrstuvwxyz") != "" {
+		return false
+	}
+	return !strongCommands[w] && !weakCommands[w] && !adminTools[w] && !wrapperCommands[w]
 }
 
 // withoutShellExpansions returns s without the ${name} and $(name) (a
