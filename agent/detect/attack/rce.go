@@ -288,6 +288,8 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			// it is also Markdown code, so only a strong command counts.
 			if i > 0 && lv[i-1] == '`' || i+1 < len(lv) && lv[i+1] == '`' {
 				// A Markdown code fence: ```bash.
+			} else if markupCode(lv, i, i+1+end, c) {
+				i += end + 1
 			} else if i == 0 || strings.IndexByte(";|&=('\"", lv[i-1]) >= 0 || lv[i-1] != ' ' && lv[i-1] != '\n' {
 				j, sub = i+1, true
 			} else if w, _ := shellWord(lv, i+1); strongCommands[w] && w != "ls" && w != "pwd" {
@@ -308,6 +310,30 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return commandAtStart(v, lv, f, c)
+}
+
+// markupCode reports whether the backtick span lv[open:close+1] is
+// Markdown's or reStructuredText's inline code by what surrounds it: a
+// link's text ("[`Unzip`][]"), a role (":func:`exec`"), or a list item of
+// a text field ("* `hostname` {string}").
+func markupCode(lv string, open, close int, c *Context) bool {
+	if open > 0 && lv[open-1] == '[' && close+1 < len(lv) && lv[close+1] == ']' {
+		return true
+	}
+	if open > 2 && lv[open-1] == ':' {
+		k := open - 2
+		for k >= 0 && (lv[k] >= 'a' && lv[k] <= 'z' || lv[k] == '-') {
+			k--
+		}
+		if k >= 0 && k < open-2 && lv[k] == ':' {
+			return true
+		}
+	}
+	if c.Where == InField || c.Where == InBody {
+		s := strings.TrimLeft(lv[:open], " \t")
+		return s == "* " || s == "- "
+	}
+	return false
 }
 
 // varCommand reports whether lv[j:] (after a separator) runs a variable
