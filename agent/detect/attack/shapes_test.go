@@ -699,6 +699,8 @@ func TestInjectionShapes(t *testing.T) {
 		{`select sleep(5)`, InField, "sqli.tokenizer"},
 		{`SELECT @@version`, InField, "sqli.tokenizer"},
 		{`ORDER BY 10--`, InQuery, "sqli.tokenizer"},
+		{"window.location.href = '/dashboard';", InField, ""},
+		{"root = NULL;", InQuery, ""},
 		{`9999 or {if length((/*!5000select username/*!50000from*/user where id=1))>0}`, InQuery, "sqli.tokenizer"},
 		{`use {if you want} the or operator`, InField, ""},
 		{`Select User (admin)`, InField, ""},

@@ -63,7 +63,26 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 	if codeBlock(lv) {
 		return 0, 0, false
 	}
+	if len(fp) == 4 && fp[0] == 'n' && fp[1] == 'o' && fp[3] == ';' && codeAssignment(lv) {
+		return 0, 0, false
+	}
 	return 0, len(v), true
+}
+
+// codeAssignment reports whether lv is one assignment statement of code,
+// "root = NULL;", "window.location.href = '/dashboard';": a snippet in a
+// post, which libinjection reads as a column compared to a value. An
+// injection has no reason to end a comparison with a bare ';'.
+func codeAssignment(lv string) bool {
+	s := strings.TrimSpace(lv)
+	if !strings.HasSuffix(s, ";") || strings.Count(s, ";") != 1 {
+		return false
+	}
+	i := 0
+	for i < len(s) && (isWordByte(s[i]) || s[i] == '.' || s[i] == '$' || s[i] == '[' || s[i] == ']') {
+		i++
+	}
+	return i > 0 && strings.HasPrefix(s[i:], " = ") && !strings.Contains(s, "--") && !strings.Contains(s, "/*")
 }
 
 // codeBlock reports whether lv starts as a C-family control statement with
