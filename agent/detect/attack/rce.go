@@ -1192,8 +1192,8 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 	var start, end int
 	found := codeCallSet.each(lv, func(e, i int) bool {
 		call := codeCalls[e]
-		if i > 0 && isWordByte(lv[i-1]) && lv[i-1] != '_' && !strings.HasPrefix(call, "_") {
-			return false // "filesystem(" is not "system("
+		if i > 0 && isWordByte(lv[i-1]) && !strings.HasPrefix(call, "_") {
+			return false // "filesystem(" is not "system(", nor "hisi_sas_task_exec(" "exec("
 		}
 		rest := lv[i+len(call):]
 		// The argument must be something an attacker controls: a string,
@@ -1205,8 +1205,8 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 			}
 			// An empty call then words is a name in a sentence ("eval()
 			// in python"); "phpinfo();" and "phpinfo()" end in code.
-			if after := rest[min(1, len(rest)):]; rest[0] == ')' && len(after) > 1 && after[0] == ' ' && after[1] >= 'a' && after[1] <= 'z' {
-				return false
+			if after := strings.TrimLeft(rest[min(1, len(rest)):], "`'\"*_]"); rest[0] == ')' && len(after) > 1 && after[0] == ' ' && after[1] >= 'a' && after[1] <= 'z' {
+				return false // and "`popen()` is not available": quoted or marked up
 			}
 		}
 		start, end = i, i+len(call)
