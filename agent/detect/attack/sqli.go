@@ -720,11 +720,25 @@ func sqlTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	// String contexts: the value inside '...' or "...". The first quote
 	// of each kind is where a breakout would happen.
-	prose := f&fBacktick != 0 && isProse(lv)
+	prose := f&fBacktick != 0 && (isProse(lv) || strings.Contains(lv, "`") && gnuQuoted(lv))
 	for _, q := range []byte{'\'', '"', '`'} {
 		i := strings.IndexByte(lv, q)
 		if prose && (q == '\'' || q == '`') {
 			i = firstUnpairedGNU(lv, q)
+		}
+		// A quotation in a sentence ("when it sees '--'.", "the "or"
+		// operator") opens and closes a quoted word; a breakout would be
+		// at an unpaired quote after it.
+		for n := 0; i >= 0 && n < 4; n++ {
+			e := quotation(lv, i)
+			if e < 0 {
+				break
+			}
+			if k := strings.IndexByte(lv[e+1:], q); k >= 0 {
+				i = e + 1 + k
+			} else {
+				i = -1
+			}
 		}
 		if i < 0 {
 			continue
@@ -736,6 +750,47 @@ func sqlTokens(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// quotation returns the offset of the quote that closes a short quoted
+// word or symbol opened at lv[i] inside a sentence: a space and at least
+// two words of letters before it, the close within 24 bytes with no space
+// inside, and no word glued to the close. -1 when lv[i] opens none.
+func quotation(lv string, i int) int {
+	if i < 2 || lv[i-1] != ' ' {
+		return -1
+	}
+	if words, _ := letterWords(lv[:i]); words < 2 {
+		return -1
+	}
+	q := lv[i]
+	for j := i + 1; j < len(lv) && j <= i+25; j++ {
+		switch {
+		case lv[j] == q:
+			if j == i+1 || j+1 < len(lv) && isWordByte(lv[j+1]) {
+				return -1
+			}
+			return j
+		case lv[j] == ' ' && !(j == i+2 && q == '"'), lv[j] == '\'' || lv[j] == '"' || lv[j] == '`':
+			return -1 // ("# " is a symbol quoted with its space)
+		}
+	}
+	return -1
+}
+
+// gnuQuoted reports whether lv quotes a word GNU's way, `word', and has
+// words around it: changelogs and manuals write so.
+func gnuQuoted(lv string) bool {
+	i := strings.IndexByte(lv, '`')
+	if i < 0 {
+		return false
+	}
+	k := strings.IndexAny(lv[i+1:], "`'")
+	if k < 1 || k > 40 || lv[i+1+k] != '\'' {
+		return false
+	}
+	words, _ := letterWords(lv)
+	return words >= 3
 }
 
 // withoutWordComments returns lv without the block comments that stand
