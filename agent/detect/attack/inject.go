@@ -581,10 +581,11 @@ func checkLDAP(v, lv string, f Features, c *Context) (int, int, bool) {
 			continue
 		}
 		j++
+		j0 := j
 		for j < len(lv) && (lv[j] == '&' || lv[j] == '|' || lv[j] == '!' || lv[j] == '(') {
 			j++
 		}
-		if j < len(lv) && lv[j] == ')' { // (&) absolute true
+		if j < len(lv) && lv[j] == ')' && j > j0 && (lv[j0] == '&' || lv[j0] == '|') { // (&) absolute true; "})();" is a call
 			return i, len(v), true
 		}
 		k := j

@@ -98,6 +98,8 @@ func TestInjectionShapes(t *testing.T) {
 		{"a. The `select' command now supports command forms without a word list following `in'.", InField, ""},
 		{"*) Bugfix: a segmentation fault might occur in a worker process.", InField, ""},
 		{"*)(uid=*))(|(uid=*", InQuery, "ldapi.filter"},
+		{"admin)(&)", InQuery, "ldapi.filter"},
+		{"readFile(name, (err, data) => { use(data); })();", InField, ""},
 		{"Use `--libdir=lib` to override the libdir if adding the postfix is undesirable.", InField, ""},
 		{"some shells (notably heirloom-sh and presumably also Solaris 10 /bin/sh) have a bug which alters it", InField, ""},
 		{"access violation on some modern CPUs (these have pku flag in /proc/cpuinfo).", InField, ""},
@@ -194,6 +196,9 @@ func TestInjectionShapes(t *testing.T) {
 		{`if(1=1,sleep(5),0)`, InQuery, "sqli.libinjection"},
 		// Sinks called past "alert(" filters, handlers past parsers.
 		{`alert?.(document?.cookie)`, InQuery, "xss.call"},
+		{`Function("alert(1)")();`, InQuery, "xss.call"},
+		{`(()=>{})["constructor"]("alert()")()`, InQuery, "xss.call"},
+		{`the constructor("x") of a class()`, InField, ""},
 		{`alert.call(null, "XSS")`, InQuery, "xss.call"},
 		{`[1].find(alert('1'))`, InField, "xss.call"},
 		{`press OK (confirm) to go on`, InField, ""},

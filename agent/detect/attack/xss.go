@@ -738,6 +738,9 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	if f&fParen != 0 {
+		if i, e, ok := functionConstructed(lv); ok {
+			return i, e, true
+		}
 		if i, e, ok := sinkArgument(lv); ok {
 			return i, e, true
 		}
@@ -987,6 +990,63 @@ func templateSink(lv string) (int, int, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// functionConstructed finds the Function constructor given code as a
+// string and called at once: `Function("alert(1)")()`,
+// `(()=>{})["constructor"]("alert()")()`, `[].map.constructor('...')()`:
+// eval under another name.
+func functionConstructed(lv string) (int, int, bool) {
+	for i := range occurrences(lv, "function(") {
+		if i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '.') {
+			continue
+		}
+		if e, ok := stringCalledAtOnce(lv, i+len("function")); ok {
+			return i, e, true
+		}
+	}
+	for i := range occurrences(lv, "constructor") {
+		j := i + len("constructor")
+		if i > 0 && (lv[i-1] == '"' || lv[i-1] == '\'') && j+1 < len(lv) && lv[j] == lv[i-1] && lv[j+1] == ']' {
+			j += 2 // ["constructor"]
+		}
+		if e, ok := stringCalledAtOnce(lv, j); ok {
+			return i, e, true
+		}
+	}
+	return 0, 0, false
+}
+
+// stringCalledAtOnce reports whether lv[j:] is a call with one string
+// argument whose result is called in turn, `("code")()`, and returns where
+// that second call opens.
+func stringCalledAtOnce(lv string, j int) (int, bool) {
+	if j >= len(lv) || lv[j] != '(' {
+		return 0, false
+	}
+	j++
+	for j < len(lv) && lv[j] == ' ' {
+		j++
+	}
+	if j >= len(lv) || lv[j] != '\'' && lv[j] != '"' && lv[j] != '`' {
+		return 0, false
+	}
+	q := lv[j]
+	k := j + 1
+	for k < len(lv) && lv[k] != q {
+		if lv[k] == '\\' {
+			k++
+		}
+		k++
+	}
+	if k >= len(lv) {
+		return 0, false
+	}
+	rest := strings.TrimLeft(lv[k+1:], " ")
+	if !strings.HasPrefix(rest, ")(") {
+		return 0, false
+	}
+	return len(lv) - len(rest) + 2, true
 }
 
 var jsSinks = []string{
