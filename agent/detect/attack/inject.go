@@ -34,6 +34,11 @@ func checkSSTI(v, lv string, f Features, c *Context) (int, int, bool) {
 			unclosed := false
 			if j := strings.Index(body, d.close); j >= 0 {
 				body = body[:j]
+			} else if d.open == "[[" {
+				// Thymeleaf reads "[[...]]" only whole; Markdown writes
+				// "\[[`hash`](url)]" in every changelog.
+				from = i + len(d.open)
+				continue
 			} else if len(body) > 256 {
 				body, unclosed = body[:256], true
 			}

@@ -78,6 +78,8 @@ func TestInjectionShapes(t *testing.T) {
 		{`<p style="content:\201C">quote</p>`, InField, ""},
 		// Template probes: the polyglot, Razor, Twig's app and dump, doT.
 		{`${{<%[%'"}}%\.`, InQuery, "ssti.template"},
+		{"* \\[[`560cbc5849`](https://github.com/nodejs/node/commit/560cbc5849)] - **stream**: standardize constructor", InField, ""},
+		{`[[${7*7}]]`, InQuery, "ssti.template"},
 		{`@(7*7)`, InQuery, "ssti.template"},
 		{`{{dump(app)}}`, InQuery, "ssti.template"},
 		{`{{app.request.server.all|join(',')}}`, InQuery, "ssti.template"},
