@@ -72,6 +72,8 @@ func TestInjectionShapes(t *testing.T) {
 		{`is it ok? 'yes' or 'no'`, InQuery, ""},
 		// Script without parentheses, CSS escapes.
 		{"[].sort.call`${alert}1337`", InQuery, "xss.call"},
+		{"Using `--import` ensures that the hooks are registered", InField, ""},
+		{`'-alert(1)-'`, InQuery, "xss.js"},
 		{"const msg = `Total: ${price}`;", InField, ""},
 		{`<STYLE>@im\port'\ja\vasc\ript:alert('XSS')';</STYLE>`, InQuery, "xss.html"},
 		{`<div style="background:url(\6a avascript:alert(1))">`, InQuery, "xss.html"},

@@ -710,6 +710,11 @@ func checkXSSJS(v, lv string, f Features, c *Context) (int, int, bool) {
 		if !strings.ContainsRune(";+-*/|&,^%?:=<>", rune(op)) && ch != ';' {
 			continue
 		}
+		if (op == '-' || op == '+') && j+1 < len(lv) && lv[j+1] == op && ch != ';' {
+			// "'--x" is a decrement of a string, an early error that
+			// stops the whole script; "`--import`" is a flag quoted.
+			continue
+		}
 		if ch != ';' {
 			j++
 			for j < len(lv) && (lv[j] <= ' ' || strings.IndexByte("|&=+-!~(", lv[j]) >= 0) {
