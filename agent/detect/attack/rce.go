@@ -190,6 +190,9 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			if prose && i > 1 && lv[i-1] == ' ' && (isWordByte(lv[i-2]) || lv[i-2] == ',') {
 				return false
 			}
+			if f&fSpace != 0 && shellNamedInSentence(lv, i, i+len(shellPaths[e])) {
+				return false // "newgrp uses /bin/sh (not bash).", "the default shell (/bin/sh) has"
+			}
 			if i > 1 && lv[i-2] == '#' && lv[i-1] == '!' && (i == 2 || lv[i-3] == ' ' || lv[i-3] == '"' || lv[i-3] == '`') {
 				return false // "uses #!/bin/sh": a script's interpreter line named in text
 			}
@@ -275,7 +278,7 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 				j, sub = i+2, true
 			}
 		case '$':
-			if i+1 < len(lv) && lv[i+1] == '(' {
+			if i+1 < len(lv) && lv[i+1] == '(' && !makeVariable(v, i+2) {
 				j, sub = i+2, true
 			}
 
@@ -292,7 +295,7 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 				i += end + 1
 			} else if i == 0 || strings.IndexByte(";|&=('\"", lv[i-1]) >= 0 || lv[i-1] != ' ' && lv[i-1] != '\n' {
 				j, sub = i+1, true
-			} else if w, _ := shellWord(lv, i+1); strongCommands[w] && w != "ls" && w != "pwd" {
+			} else if w, _ := shellWord(lv, i+1); strongCommands[w] && w != "ls" && w != "pwd" && !codeInSentence(lv, i, i+1+end, c) {
 				j, sub = i+1, true
 			}
 		}
@@ -334,6 +337,86 @@ func markupCode(lv string, open, close int, c *Context) bool {
 		return s == "* " || s == "- "
 	}
 	return false
+}
+
+// shellNamedInSentence reports whether the shell path lv[i:e] is a word
+// of a sentence: a word of prose before it, or parentheses around it, and
+// words after it, not the options or input a run would have.
+func shellNamedInSentence(lv string, i, e int) bool {
+	if strings.HasPrefix(shellPathAt(lv, i), "/dev/") {
+		return false
+	}
+	paren := i > 0 && lv[i-1] == '(' && e < len(lv) && lv[e] == ')'
+	if !paren && (i < 2 || lv[i-1] != ' ' || !proseWordBefore(lv[:i-1])) {
+		return false
+	}
+	rest := lv[e:]
+	if paren {
+		rest = rest[1:]
+	}
+	rest = strings.TrimLeft(rest, ".,;:")
+	if rest == "" {
+		return true // the sentence ends with it
+	}
+	if rest[0] != ' ' {
+		return false
+	}
+	w, _, _ := strings.Cut(strings.TrimLeft(rest, " ("), " ")
+	w = strings.TrimRight(w, ".,;:)")
+	return len(w) >= 2 && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz'") == "" && !strongCommands[w] && !weakCommands[w]
+}
+
+// shellPathAt returns the shellPaths entry at lv[i:], "" if none.
+func shellPathAt(lv string, i int) string {
+	for _, p := range shellPaths {
+		if strings.HasPrefix(lv[i:], p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// codeInSentence reports whether the backtick span lv[open:close+1] in a
+// text field is a program's name in a sentence, Markdown's inline code:
+// one word, a word of prose before it ("using `telnet`:", "lookup for
+// `python3` program").
+func codeInSentence(lv string, open, close int, c *Context) bool {
+	if c.Where != InField && c.Where != InBody || open < 2 || lv[open-1] != ' ' {
+		return false
+	}
+	if close+1 < len(lv) && strings.IndexByte(" .,:;)", lv[close+1]) < 0 || strings.ContainsAny(lv[open+1:close], " \t") {
+		return false // a command line in the span ("please `sudo reboot` now") is one to run
+	}
+	return proseWordBefore(lv[:open-1])
+}
+
+// makeVariable reports whether v[j:] is the name of a make variable and
+// its ')', "$(GREP)", "$(CC)": in shell a command of capitals, which no
+// system has.
+func makeVariable(v string, j int) bool {
+	k := j
+	for k < len(v) && (v[k] >= 'A' && v[k] <= 'Z' || v[k] == '_' || k > j && v[k] >= '0' && v[k] <= '9') {
+		k++
+	}
+	return k > j+1 && k < len(v) && v[k] == ')'
+}
+
+// describedName reports whether v[e:] (after a first word) is a sentence
+// that describes it, "setsid Create a new session (Unix).": a capitalized
+// word and three more words. No command takes such an argument list.
+func describedName(v string, e int) bool {
+	if e+3 >= len(v) || v[e] != ' ' || v[e+1] < 'A' || v[e+1] > 'Z' || v[e+2] < 'a' || v[e+2] > 'z' {
+		return false
+	}
+	words := 0
+	for w := range strings.FieldsSeq(v[e+1:]) {
+		w = strings.TrimLeft(strings.TrimRight(w, ",.;:)"), "(")
+		if w == "" || strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'") != "" {
+			return false
+		}
+		words++
+	}
+	return words >= 4
 }
 
 // varCommand reports whether lv[j:] (after a separator) runs a variable
@@ -560,6 +643,11 @@ func globChar(lv string, k int) (byte, int, bool) {
 // commandAtStart flags a value that is a whole command line with a strong
 // command and a shell-shaped argument: "ping -c 3 10.0.0.1", "nc -e /bin/sh".
 func commandAtStart(v, lv string, f Features, c *Context) (int, int, bool) {
+	if w, e := shellWord(lv, 0); w != "" && describedName(v, e) {
+		return 0, 0, false // "sudo Members of this group may run...": a name, then its description
+	} else if k := strings.IndexByte(lv[:e], '/'); k > 0 && lv[0] != '.' && lv[0] != '~' && lv[0] != '\'' && lv[0] != '"' && lv[:k] != "bin" && lv[:k] != "sbin" && lv[:k] != "usr" {
+		return 0, 0, false // "route/netstat -r": a relative path names no program on PATH ("bin/sh" from / does)
+	}
 	if e, ok := commandAtStartAnywhere(lv); ok {
 		return 0, e, true
 	}
