@@ -382,7 +382,10 @@ func checkRFI(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	rest := u.rest
 	// Trailing '?' or NUL: the application's own suffix (".php") is cut off.
-	if strings.HasSuffix(rest, "?") || strings.Contains(rest, "\x00") || strings.HasSuffix(rest, "%00") {
+	// A '?' that ends a query of its own, or a path with parameters
+	// (an ad server's ";ord=123?"), is the page's; the suffix cut off
+	// follows a file.
+	if base := strings.TrimRight(rest, "?"); len(base) < len(rest) && !strings.ContainsAny(base, "?;=") || strings.Contains(rest, "\x00") || strings.HasSuffix(rest, "%00") {
 		return u.start, len(v), true
 	}
 	path := rest
@@ -509,7 +512,14 @@ func checkRedirect(v, lv string, f Features, c *Context) (int, int, bool) {
 			if strings.HasPrefix(rest, "//") {
 				break
 			}
-			if rest != "" && (rest[0] == '\\' || rest[0] == '/' || looksLikeHost(rest)) {
+			h := strings.TrimLeft(rest, `/\`)
+			if k := strings.IndexAny(h, `/\`); rest != "" && rest[0] == '\\' && k >= 0 && strings.IndexByte(h[k:], '\\') >= 0 && !redirectParam(c.Name) {
+				// "http:\\host\dir\file.mp3": a whole URL written with
+				// Windows' separators, a link, not a slash trick.
+				break
+			}
+			// ("http:/" and "http:/%2" alone are cut-off links, no host)
+			if rest != "" && (rest[0] == '\\' || rest[0] == '/') && len(h) >= 3 && h[0] != '%' || looksLikeHost(rest) {
 				return off, len(v), true
 			}
 		}
