@@ -326,6 +326,9 @@ func TestFoldCaseMapped(t *testing.T) {
 		"<SCR\u0130PT>alert(1)</SCR\u0130PT>": "<SCRIPT>alert(1)</SCRIPT>",
 		"<\u017fcript>":                       "<script>",
 		"un\u0131on":                          "union",
+		"＜script＞alert(1)＜/script＞":           "<script>alert(1)</script>",
+		"23＇\u3000UNION SELECT":               "23' UNION SELECT",
+		"x\xef\xbc":                           "x\xef\xbc", // a cut-off fullwidth form stays as it is
 	} {
 		if got, ok := FoldCaseMapped(in); !ok || got != want {
 			t.Errorf("FoldCaseMapped(%q) = %q, %v; want %q", in, got, ok, want)
@@ -336,6 +339,9 @@ func TestFoldCaseMapped(t *testing.T) {
 	}
 	if _, ok := FoldCaseMapped("plain café"); ok {
 		t.Errorf("FoldCaseMapped changed plain text")
+	}
+	if got, ok := FoldCaseMapped("你好（测试），明天见！"); ok {
+		t.Errorf("FoldCaseMapped folded the punctuation of Chinese text: %q", got)
 	}
 }
 

@@ -532,14 +532,62 @@ func StripBreaks(s string) (string, bool) {
 // sign lower-cases to 'k'.
 var caseMapped = strings.NewReplacer("\u0130", "I", "\u0131", "i", "\u017f", "s", "\u212a", "K")
 
-// FoldCaseMapped returns s with those letters as the ASCII ones they map
+// FoldCaseMapped returns s with those letters, and the fullwidth forms of
+// ASCII (U+FF01..U+FF5E, and U+3000 for the space), as the ASCII they map
 // to, and whether it had any: an application that changes a value's case
-// after the WAF saw it ("<SCRİPT>", "<ſcript>") turns them into a tag.
+// after the WAF saw it ("<SCRİPT>", "<ſcript>") turns them into a tag, and
+// one that normalizes it to NFKC, or a database whose collation equates
+// them, reads "＇ UNION SELECT" and "＜script＞" as the ASCII ones.
 func FoldCaseMapped(s string) (string, bool) {
-	if !strings.Contains(s, "\xc4\xb0") && !strings.Contains(s, "\xc4\xb1") && !strings.Contains(s, "\xc5\xbf") && !strings.Contains(s, "\xe2\x84\xaa") {
+	cased := strings.Contains(s, "\xc4\xb0") || strings.Contains(s, "\xc4\xb1") || strings.Contains(s, "\xc5\xbf") || strings.Contains(s, "\xe2\x84\xaa")
+	// In Chinese, Japanese or Korean text fullwidth punctuation is the
+	// script's own ("你好（测试），"): only a value otherwise in ASCII is
+	// folded.
+	wide := (strings.Contains(s, "\xef\xbc") || strings.Contains(s, "\xef\xbd") || strings.Contains(s, "\xe3\x80\x80")) && !hasCJK(s)
+	if !cased && !wide {
 		return s, false
 	}
-	return caseMapped.Replace(s), true
+	if cased {
+		s = caseMapped.Replace(s)
+	}
+	if wide {
+		s = foldFullwidth(s)
+	}
+	return s, true
+}
+
+// hasCJK reports whether s has a Han, kana or Hangul character.
+func hasCJK(s string) bool {
+	for _, r := range s {
+		if r >= 0x3040 && r <= 0x9FFF || r >= 0xAC00 && r <= 0xD7AF || r >= 0xF900 && r <= 0xFAFF {
+			return true
+		}
+	}
+	return false
+}
+
+// foldFullwidth maps the fullwidth forms of ASCII to ASCII, keeping every
+// other byte (invalid UTF-8 included) as it is.
+func foldFullwidth(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		if i+2 < len(s) {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if n == 3 && r >= 0xFF01 && r <= 0xFF5E {
+				b = append(b, byte(r-0xFF01+0x21))
+				i += 3
+				continue
+			}
+			if n == 3 && r == 0x3000 {
+				b = append(b, ' ')
+				i += 3
+				continue
+			}
+		}
+		b = append(b, s[i])
+		i++
+	}
+	return string(b)
 }
 
 func letter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
