@@ -878,7 +878,7 @@ func firstUnpairedGNU(lv string, q byte) int {
 // a number, or a ';' (stacked statement). A value without quotes, "union"
 // and ';' whose first token is another word has none of them.
 func sqlTokensExcluded(lv string) bool {
-	if strings.ContainsAny(lv, "'\"`;") || strings.Contains(lv, "union") {
+	if strings.ContainsAny(lv, "'\"`;") || strings.Contains(lv, "union") || strings.Contains(lv, "exec(@") || strings.Contains(lv, "execute(@") {
 		return false
 	}
 	i := skipSpace(lv, 0, false)
@@ -920,6 +920,9 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 	}
 	if len(toks) > 1 && toks[0].kind == ';' && (toks[1].text == "iif" || toks[1].text == "if") {
 		toks = toks[1:]
+	}
+	if i, ok := runsBuiltStatement(toks); ok {
+		return i, true
 	}
 	t0 := toks[0]
 	switch {
@@ -1010,6 +1013,37 @@ func sqlRaw(toks []sqlTok) (int, bool) {
 
 // delays reports whether toks call a time function ("sleep(8)",
 // "pg_sleep(5)") or wait ("waitfor delay").
+// runsBuiltStatement finds dynamic SQL: a statement built in a variable
+// and run, "set @c = concat(...); prepare s from @c; execute s" (MySQL),
+// "select @q = 0x77...; exec(@q)" (T-SQL). The value has to assign the
+// variable it runs: a query that names one is not enough.
+func runsBuiltStatement(toks []sqlTok) (int, bool) {
+	assigned := map[string]bool{}
+	for k := 0; k+2 < len(toks); k++ {
+		if (toks[k].text == "set" || toks[k].text == "select") && toks[k+1].kind == 'v' && (toks[k+2].text == "=" || toks[k+2].text == ":=") {
+			assigned[toks[k+1].text] = true
+		}
+	}
+	if len(assigned) == 0 {
+		return 0, false
+	}
+	for k, t := range toks {
+		switch {
+		case t.text == "prepare" && k+3 < len(toks) && toks[k+1].kind == 'w' && toks[k+2].text == "from" && assigned[toks[k+3].text]:
+			return t.start, true
+		case (t.text == "exec" || t.text == "execute") && k+1 < len(toks):
+			n := toks[k+1]
+			if n.kind == '(' && k+2 < len(toks) {
+				n = toks[k+2]
+			}
+			if assigned[n.text] {
+				return t.start, true
+			}
+		}
+	}
+	return 0, false
+}
+
 func delays(toks []sqlTok) bool {
 	for i, t := range toks {
 		if t.kind != 'w' {

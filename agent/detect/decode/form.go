@@ -81,14 +81,19 @@ func PlusAsSpace(v string) (string, bool) {
 		return "", false
 	}
 	for i < len(v) {
-		if i > 0 && i+1 < len(v) && v[i-1] != '+' && v[i+1] != '+' {
+		// A run of them stands for as many spaces ("1++union++select").
+		e := i
+		for e < len(v) && v[e] == '+' {
+			e++
+		}
+		if i > 0 && e < len(v) && e-i <= 2 {
 			return strings.ReplaceAll(v, "+", " "), true
 		}
-		k := strings.IndexByte(v[i+1:], '+')
+		k := strings.IndexByte(v[e:], '+')
 		if k < 0 {
 			break
 		}
-		i += 1 + k
+		i = e + k
 	}
 	return "", false
 }
