@@ -412,3 +412,19 @@ func TestCookiesCommas(t *testing.T) {
 		t.Errorf("Cookies = %q, want %q", got, want)
 	}
 }
+
+func TestPlusAsSpace(t *testing.T) {
+	for in, want := range map[string]string{
+		"1+union+select+1,2,3--":           "1 union select 1,2,3--",
+		"1++union++select++abc++from++abc": "1  union  select  abc  from  abc",
+	} {
+		if got, ok := PlusAsSpace(in); !ok || got != want {
+			t.Errorf("PlusAsSpace(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"C++", "C++ and C#", "john+news@example.com", "a+++b", "+1"} {
+		if got, ok := PlusAsSpace(in); ok {
+			t.Errorf("PlusAsSpace(%q) = %q, want it kept", in, got)
+		}
+	}
+}
