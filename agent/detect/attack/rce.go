@@ -114,7 +114,8 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 				return len(lv) - len(s), len(v), true
 			}
 		}
-		if i := strings.Index(lv, "()"); i >= 0 {
+		if i := strings.Index(lv, "()"); i >= 0 && (i == 0 || !isWordByte(lv[i-1])) {
+			// ("foo() { :; }" names a function: a definition in a script)
 			rest := strings.TrimLeft(lv[i+2:], " \t")
 			// The body's closing brace has to end a word for bash to read
 			// a definition: "() { :; }just a test" is none.
@@ -320,8 +321,12 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 // link's text ("[`Unzip`][]"), a role (":func:`exec`"), or a list item of
 // a text field ("* `hostname` {string}").
 func markupCode(lv string, open, close int, c *Context) bool {
-	if open > 0 && lv[open-1] == '[' && close+1 < len(lv) && lv[close+1] == ']' {
-		return true
+	if open > 0 && lv[open-1] == '[' && close+1 < len(lv) {
+		// A link's text: "[`Unzip`][]", "[`start` event][]", "[`fs`](fs.md)".
+		tail := lv[close+1 : min(len(lv), close+48)]
+		if k := strings.IndexByte(tail, ']'); k >= 0 && !strings.ContainsAny(tail[:k], "`\n") && (k+1 == len(tail) || tail[k+1] == '[' || tail[k+1] == '(' || tail[k+1] == ':' || tail[k+1] == ' ' || tail[k+1] == ',' || tail[k+1] == '.') {
+			return true
+		}
 	}
 	if open > 2 && lv[open-1] == ':' {
 		k := open - 2
@@ -384,7 +389,11 @@ func codeInSentence(lv string, open, close int, c *Context) bool {
 	if c.Where != InField && c.Where != InBody || open < 2 || lv[open-1] != ' ' {
 		return false
 	}
-	if close+1 < len(lv) && strings.IndexByte(" .,:;)", lv[close+1]) < 0 || strings.ContainsAny(lv[open+1:close], " \t") {
+	next := close + 1
+	if next+1 < len(lv) && lv[next] == 's' && strings.IndexByte(" .,:;)", lv[next+1]) >= 0 {
+		next++ // "`ID`s": a plural
+	}
+	if next < len(lv) && strings.IndexByte(" .,:;)", lv[next]) < 0 || strings.ContainsAny(lv[open+1:close], " \t") {
 		return false // a command line in the span ("please `sudo reboot` now") is one to run
 	}
 	return proseWordBefore(lv[:open-1])
