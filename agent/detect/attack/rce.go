@@ -652,11 +652,22 @@ func globChar(lv string, k int) (byte, int, bool) {
 // commandAtStart flags a value that is a whole command line with a strong
 // command and a shell-shaped argument: "ping -c 3 10.0.0.1", "nc -e /bin/sh".
 func commandAtStart(v, lv string, f Features, c *Context) (int, int, bool) {
-	if w, e := shellWord(lv, 0); w != "" && describedName(v, e) {
+	i, e, ok := commandLineAtStart(v, lv, f, c)
+	if !ok {
+		return 0, 0, false
+	}
+	// Judged on a match only, the rare case: what names a program rather
+	// than runs one.
+	if w, we := shellWord(lv, 0); w != "" && describedName(v, we) {
 		return 0, 0, false // "sudo Members of this group may run...": a name, then its description
-	} else if k := strings.IndexByte(lv[:e], '/'); k > 0 && lv[0] != '.' && lv[0] != '~' && lv[0] != '\'' && lv[0] != '"' && lv[:k] != "bin" && lv[:k] != "sbin" && lv[:k] != "usr" {
+	} else if k := strings.IndexByte(lv[:we], '/'); k > 0 && lv[0] != '.' && lv[0] != '~' && lv[0] != '\'' && lv[0] != '"' && lv[:k] != "bin" && lv[:k] != "sbin" && lv[:k] != "usr" {
 		return 0, 0, false // "route/netstat -r": a relative path names no program on PATH ("bin/sh" from / does)
 	}
+	return i, e, true
+}
+
+// commandLineAtStart is commandAtStart before the exclusions.
+func commandLineAtStart(v, lv string, f Features, c *Context) (int, int, bool) {
 	if e, ok := commandAtStartAnywhere(lv); ok {
 		return 0, e, true
 	}

@@ -539,6 +539,9 @@ var caseMapped = strings.NewReplacer("\u0130", "I", "\u0131", "i", "\u017f", "s"
 // one that normalizes it to NFKC, or a database whose collation equates
 // them, reads "＇ UNION SELECT" and "＜script＞" as the ASCII ones.
 func FoldCaseMapped(s string) (string, bool) {
+	if !hasHighByte(s) {
+		return s, false // the common case, in one pass
+	}
 	cased := strings.Contains(s, "\xc4\xb0") || strings.Contains(s, "\xc4\xb1") || strings.Contains(s, "\xc5\xbf") || strings.Contains(s, "\xe2\x84\xaa")
 	// In Chinese, Japanese or Korean text fullwidth punctuation is the
 	// script's own ("你好（测试），"): only a value otherwise in ASCII is
@@ -554,6 +557,15 @@ func FoldCaseMapped(s string) (string, bool) {
 		s = foldFullwidth(s)
 	}
 	return s, true
+}
+
+func hasHighByte(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 // hasCJK reports whether s has a Han, kana or Hangul character.
