@@ -12,7 +12,7 @@ import (
 // makes detection or false positives worse, not when it misses a wish.
 const (
 	minGeneratedDetection = 0.999  // attacks of test/corpus/attacks.jsonl detected
-	minCRSDetection       = 0.835  // CRS PL1 regression positives detected
+	minCRSDetection       = 0.845  // CRS PL1 regression positives detected
 	minGTWDetection       = 0.995  // GoTestWAF test cases (gotestwaf.jsonl) detected
 	maxBenignFlagged      = 0.0010 // hard benign requests (benign.jsonl) flagged (the target)
 	maxGTWBenignFlagged   = 0.0050 // GoTestWAF false-positive texts flagged
@@ -20,8 +20,8 @@ const (
 	// regression guard of an external source measured blind on
 	// 2026-12-04 (first measurement, of the tool's older payload/ set,
 	// 85.5 % detected, before that day's fixes), not a target.
-	minNemDetection     = 0.92 // its attacks detected (92.4 % of 3706 when set)
-	maxNemBenignFlagged = 0.0  // its false-positive payloads flagged (none of 7 when set)
+	minNemDetection     = 0.945 // its attacks detected (95.3 % of 3706 when last raised)
+	maxNemBenignFlagged = 0.0   // its false-positive payloads flagged (none of 7 when set)
 )
 
 func TestCorpusQuality(t *testing.T) {
