@@ -123,7 +123,7 @@ var Detectors = []Detector{
 	{ID: "sqli.internals", Type: SQLi, Check: checkSQLiInternals, Needs: needs(fOther | fParen | fQuote | fColon)},
 	{ID: "xss.libinjection", Type: XSS, Check: checkXSSLibinjection, Needs: needs(fLT | fQuote | fEq)},
 	{ID: "xss.html", Type: XSS, Check: checkXSSHTML, Needs: needs(fLT | fColon | fQuote | fEq)},
-	{ID: "xss.js", Type: XSS, Check: checkXSSJS, Needs: needs(fParen|fBacktick, fQuote|fSemi|fGT)},
+	{ID: "xss.js", Type: XSS, Check: checkXSSJS, Needs: needs(fParen|fBacktick|fEq|fBrace, fQuote|fSemi|fGT)},
 	{ID: "xss.call", Type: XSS, Check: checkXSSCall, Needs: needs(fParen | fBacktick)},
 	{ID: "xss.dom", Type: XSS, Check: checkXSSDOM, Needs: needs(fDot | fBracket | fDash)},
 	{ID: "rce.shell", Type: RCE, Check: checkShell},

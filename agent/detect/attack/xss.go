@@ -690,7 +690,7 @@ func judgeTag(lv, name string, i int) (int, bool) {
 // checkXSSJS finds a value that closes a JavaScript string or statement and
 // calls something: `';alert(1)//`, `"-alert(1)-"`, `</script><script>`.
 func checkXSSJS(v, lv string, f Features, c *Context) (int, int, bool) {
-	if f&fParen == 0 && f&fBacktick == 0 || f&(fQuote|fSemi|fGT) == 0 {
+	if f&(fParen|fBacktick|fEq|fBrace) == 0 || f&(fQuote|fSemi|fGT) == 0 {
 		return 0, 0, false
 	}
 	for i := 0; i < len(lv); i++ {
@@ -706,8 +706,13 @@ func checkXSSJS(v, lv string, f Features, c *Context) (int, int, bool) {
 			break
 		}
 		// An operator that continues the expression or ends the statement.
+		// ('(' too: "\"(prompt(1))in\"" calls a string, after its
+		// argument ran; '!' as in "!=".)
 		op := lv[j]
-		if !strings.ContainsRune(";+-*/|&,^%?:=<>", rune(op)) && ch != ';' {
+		if !strings.ContainsRune(";+-*/|&,^%?:=<>(!", rune(op)) && ch != ';' {
+			continue
+		}
+		if op == '!' && (j+1 >= len(lv) || lv[j+1] != '=') {
 			continue
 		}
 		if (op == '-' || op == '+') && j+1 < len(lv) && lv[j+1] == op && ch != ';' {
@@ -717,7 +722,7 @@ func checkXSSJS(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 		if ch != ';' {
 			j++
-			for j < len(lv) && (lv[j] <= ' ' || strings.IndexByte("|&=+-!~(", lv[j]) >= 0) {
+			for j < len(lv) && (lv[j] <= ' ' || strings.IndexByte("|&=+-!~(<>*", lv[j]) >= 0) {
 				j++
 			}
 		} else {
@@ -1059,6 +1064,8 @@ var jsSinks = []string{
 	"import", "atob", "document.", "window.", "top[", "top.", "self[", "self.", "parent.", "parent[",
 	"this[", "globalthis", "frames[", "location", "constructor", "string.fromcharcode", "new function",
 	"xmlhttprequest", "navigator.sendbeacon", "open(",
+	// An object whose conversion is a dialog: ""+{toString:alert}.
+	"{tostring:alert", "{valueof:alert", "{tostring:prompt", "{valueof:prompt", "{tostring:confirm", "{valueof:confirm",
 }
 
 // jsSink reports whether lv[j:] starts with a call or property access of a
@@ -1070,7 +1077,7 @@ func jsSink(lv string, j int) (int, bool) {
 		}
 		k := j + len(s)
 		last := s[len(s)-1]
-		if last == '.' || last == '[' || last == '(' {
+		if last == '.' || last == '[' || last == '(' || s[0] == '{' {
 			return k, true
 		}
 		for k < len(lv) && lv[k] <= ' ' {
