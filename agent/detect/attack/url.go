@@ -106,6 +106,27 @@ var oastDomains = []string{"burpcollaborator.net", "oastify.com", "interact.sh",
 // none, and then no token needs looking at.
 var oastDomainSet = newSubstrings(oastDomains)
 
+// localLinkInSentence reports whether the URL at lv[at:] is a link to
+// the writer's own machine in the running text of a field ("then open
+// http://localhost:3000", "check http://127.0.0.1:8080/ in a browser"):
+// developers write so in every forum. Only loopback counts: metadata and
+// private hosts in text stay flagged, a link previewer fetches them.
+func localLinkInSentence(lv string, at int, host string, c *Context) bool {
+	if c.Where != InField && c.Where != InBody || at < 2 || lv[at-1] != ' ' || !proseWordBefore(lv[:at-1]) {
+		return false
+	}
+	if host != "localhost" && !strings.HasPrefix(host, "127.") && host != "[::1]" && host != "::1" {
+		return false
+	}
+	words := 0
+	for w := range strings.FieldsSeq(lv) {
+		if strings.Trim(w, "abcdefghijklmnopqrstuvwxyz',.;:") == "" {
+			words++
+		}
+	}
+	return words >= 4
+}
+
 func internalHost(host string) bool {
 	switch host {
 	case "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "metadata",
@@ -286,7 +307,7 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 			if at >= 4 && lv[at-4:at] == "jar:" {
 				return at - 4, len(v), true // jar:http://host!/: Java fetches the archive
 			}
-			if internalHost(u.host) || oastHost(u.host) {
+			if oastHost(u.host) || internalHost(u.host) && !localLinkInSentence(lv, at, u.host, c) {
 				return at, len(v), true
 			}
 			if len(u.rest) > 2 && (u.rest[0] == '#' || u.rest[0] == '?' || u.rest[0] == '\\') && u.rest[1] == '@' {
