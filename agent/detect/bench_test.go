@@ -54,7 +54,7 @@ func BenchmarkInspect(b *testing.B) {
 // (2026-12-04: the worst went from 1.4 s to about 10 ms).
 func BenchmarkPathological(b *testing.B) {
 	e := detect.New(detect.Options{})
-	for _, unit := range []string{"\r\n", "<a x=", "..", "{{", "'||'", "(", "${", "<", "&#", "/*", "on", "\"&\"", "(alert,", "(;", "o<x>n", "style=x:", "a/**/", "a+", "<\t", "a\tb", "ı", "1) as x where ", ".%00", ",(select "} {
+	for _, unit := range []string{"\r\n", "<a x=", "..", "{{", "'||'", "(", "${", "<", "&#", "/*", "on", "\"&\"", "(alert,", "(;", "o<x>n", "style=x:", "a/**/", "a+", "<\t", "a\tb", "ı", "1) as x where ", ".%00", ",(select ", "in my /etc/passwd ", "use `id` ", "uses /bin/sh ", "Function(\"", "＜", " 'x' "} {
 		v := strings.Repeat(unit, (60<<10)/len(unit))
 		for _, where := range []string{"query", "path", "cookie"} {
 			req := &detect.Request{AppID: 1, Method: "GET", Host: "shop.example.com", Path: "/", RawQuery: "q=" + url.QueryEscape(v), Header: http.Header{}}
