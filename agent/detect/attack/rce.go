@@ -396,7 +396,17 @@ func codeInSentence(lv string, open, close int, c *Context) bool {
 	if next < len(lv) && strings.IndexByte(" .,:;)", lv[next]) < 0 || strings.ContainsAny(lv[open+1:close], " \t") {
 		return false // a command line in the span ("please `sudo reboot` now") is one to run
 	}
-	return proseWordBefore(lv[:open-1])
+	if !proseWordBefore(lv[:open-1]) {
+		return false
+	}
+	// A sentence around it: "test `id`" is a probe, not one.
+	words := 0
+	for w := range strings.FieldsSeq(lv[:open] + lv[min(len(lv), next):]) {
+		if len(w) >= 2 && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz',.;:") == "" {
+			words++
+		}
+	}
+	return words >= 3
 }
 
 // makeVariable reports whether v[j:] is the name of a make variable and

@@ -48,6 +48,7 @@ func TestInjectionShapes(t *testing.T) {
 		{"foo() { :; }", InField, ""},
 		{"x=() { :;}; echo vulnerable", InQuery, "rce.shell"},
 		{"x `whoami`", InField, "rce.shell"},
+		{"hello `whoami`", InField, "rce.shell"},
 		{"sudo Members of this group may run any command", InField, ""},
 		{"setsid Create a new session (Unix).", InQuery, ""},
 		{`tests/Makefile.am: in output_info, replaced "grep" by "$(GREP)".`, InField, ""},
