@@ -1153,7 +1153,8 @@ var privilegedCatalogs = []string{
 	"syslogins", "sys.sql_logins", "sys.server_principals", "sys.syslogins", "sysservers", "sysdatabases",
 	"sysobjects", "syscolumns", "dba_users", "dba_tables", "dba_tab_columns", "all_users", "all_tables",
 	"all_tab_columns", "user_tables", "v$version", "v$instance", "v$database", "rdb$", "sqlite_master",
-	"sqlite_schema", "msysobjects",
+	"sqlite_schema", "msysobjects", "sys.all_users", "sys.all_tables", "sys.all_tab_columns", "sys.dba_",
+	"sys.user$", "sys.user_tables",
 }
 
 // selectsPrivileged reports whether a SELECT (its tokens after the
@@ -1735,7 +1736,7 @@ var dbInternals = []string{
 	"pg_sleep(", "lo_import(", "lo_export(", "pg_read_file(", "pg_read_binary_file(", "pg_ls_dir(",
 	"dbms_pipe.receive_message", "dbms_lock.sleep", "utl_http.request", "utl_inaddr.get_host",
 	"xp_cmdshell", "xp_dirtree", "xp_regread", "sp_oacreate", "sp_makewebtask", "load_file(",
-	"sys_eval(", "sys_exec(", "extractvalue(", "updatexml(",
+	"sys_eval(", "sys_exec(", "extractvalue(", "updatexml(", "name_const(",
 	"waitfor delay '", "waitfor time '", "into outfile '", "into dumpfile '", "load data infile '", "load data local infile '",
 	// Error-based extraction (sqlmap's payloads): functions that put a
 	// query's result into an error message, and the dummy tables they
