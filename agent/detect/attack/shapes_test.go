@@ -746,6 +746,7 @@ func TestInjectionShapes(t *testing.T) {
 		{`ORDER BY 10--`, InQuery, "sqli.tokenizer"},
 		{"SELECT DISTINCT(PASSWORD) FROM (SELECT DISTINCT(PASSWORD), ROWNUM AS LIMIT FROM SYS.USER$) WHERE LIMIT=2", InQuery, "sqli.tokenizer"},
 		{"*(select*from(select(name_const(version(),1)),name_const(version(),1))a)* '", InQuery, "sqli.internals"},
+		{"libdpkg, dselect: Use new pkg_name_const() and pkgbin_name_const().", InField, ""},
 		{"SET @c = CONCAT(b'01010011',b'01100101',' 1');PREPARE s FROM @c;EXECUTE s;", InQuery, "sqli.tokenizer"},
 		{"are @q nvarchar (200) select @q = 0x7700 exec(@q)", InQuery, "sqli.tokenizer"},
 		{"set @x = 5 and exec the job", InField, ""},

@@ -1757,8 +1757,16 @@ func checkSQLiInternals(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&(fOther|fParen|fQuote|fColon) == 0 {
 		return 0, 0, false
 	}
-	if e, i, ok := dbInternalSet.index(lv); ok {
-		return i, i + len(dbInternals[e]), true
+	start, end := 0, 0
+	found := dbInternalSet.each(lv, func(e, i int) bool {
+		if i > 0 && isWordByte(lv[i-1]) && isWordByte(dbInternals[e][0]) {
+			return false // a name that ends with one: "pkg_name_const()"
+		}
+		start, end = i, i+len(dbInternals[e])
+		return true
+	})
+	if found {
+		return start, end, true
 	}
 	if f&fParen != 0 {
 		if e, ok := unclosedSQLCall(lv); ok {
