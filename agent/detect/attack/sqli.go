@@ -66,6 +66,16 @@ func checkSQLiLibinjection(v, lv string, f Features, c *Context) (int, int, bool
 	if len(fp) == 4 && fp[0] == 'n' && fp[1] == 'o' && fp[3] == ';' && codeAssignment(lv) {
 		return 0, 0, false
 	}
+	// A word, then a keyword, in text with no quote, operator, comment or
+	// statement end: "SYNOPSIS Print the values on the stack.", "Dair
+	// Grant (1): git-svn: improve ...". Words that are T-SQL's PRINT, USE
+	// or GRANT make the fingerprint; nothing in the text could break out
+	// of anything.
+	if len(fp) > 1 && fp[0] == 'n' && (fp[1] == 'T' || fp[1] == 'k' || fp[1] == 'E') && !strings.ContainsAny(lv, "'\"`=<>;#|&*@") && !strings.Contains(lv, "--") && !strings.Contains(lv, "0x") && !strings.Contains(lv, "()") && !strings.Contains(lv, " (") {
+		if words, _ := letterWords(lv); words >= 3 {
+			return 0, 0, false
+		}
+	}
 	return 0, len(v), true
 }
 
