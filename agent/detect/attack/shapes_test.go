@@ -234,6 +234,10 @@ func TestInjectionShapes(t *testing.T) {
 		// Sinks called past "alert(" filters, handlers past parsers.
 		{`alert?.(document?.cookie)`, InQuery, "xss.call"},
 		{`Function("alert(1)")();`, InQuery, "xss.call"},
+		{"Function`alert(1)``", InQuery, "xss.call"},
+		{`+confirm(1)`, InQuery, "xss.call"},
+		{`void alert(1)`, InQuery, "xss.call"},
+		{`not alert(1)`, InField, ""},
 		{`(()=>{})["constructor"]("alert()")()`, InQuery, "xss.call"},
 		{`the constructor("x") of a class()`, InField, ""},
 		{`alert.call(null, "XSS")`, InQuery, "xss.call"},

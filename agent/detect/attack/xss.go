@@ -809,6 +809,19 @@ func checkXSSCall(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 		s = strings.TrimSpace(s[1 : len(s)-1])
 	}
+	// "+confirm(1)", "void alert(1)", "throw delete~typeof~confirm(1)":
+	// unary operators change nothing of the call under them.
+	for range 6 {
+		t := strings.TrimLeft(s, "+-~!")
+		for _, op := range [...]string{"void ", "typeof ", "delete ", "throw "} {
+			t = strings.TrimPrefix(t, op)
+		}
+		t = strings.TrimLeft(t, " ")
+		if t == s {
+			break
+		}
+		s = t
+	}
 	if len(s) < 4 || len(s) > 200 {
 		return 0, 0, false
 	}
@@ -1013,6 +1026,17 @@ func functionConstructed(lv string) (int, int, bool) {
 		}
 		if e, ok := stringCalledAtOnce(lv, i+len("function")); ok {
 			return i, e, true
+		}
+	}
+	for i := range occurrences(lv, "function`") {
+		// Function`alert(1)``: a template tag builds the function, the
+		// next template calls it.
+		if i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '.') {
+			continue
+		}
+		j := i + len("function`")
+		if k := strings.IndexByte(lv[j:], '`'); k >= 0 && j+k+1 < len(lv) && lv[j+k+1] == '`' {
+			return i, j + k + 2, true
 		}
 	}
 	for i := range occurrences(lv, "constructor") {
