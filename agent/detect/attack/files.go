@@ -229,7 +229,7 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 			if strings.HasPrefix(p, "logs/") && (i == 0 || i == 1 && s[0] == '/') {
 				continue // a site's own "logs/access.log"; the server's is under a directory
 			}
-			if c.Where == InPath && !strings.HasPrefix(p, "etc/") && !strings.HasPrefix(p, "proc/") && !strings.HasPrefix(p, "sys/") && !strings.HasPrefix(p, "windows/") && !strings.Contains(p, "passwd") && !strings.Contains(p, "win.ini") {
+			if c.Where == InPath && !strings.HasPrefix(p, "etc/") && !strings.HasPrefix(p, "proc/") && !strings.HasPrefix(p, "sys/") && !strings.HasPrefix(p, "windows/") && !strings.HasPrefix(p, "winnt/") && !strings.Contains(p, "passwd") && !strings.Contains(p, "win.ini") {
 				continue // probe paths in the request path are scanner.probe's
 			}
 		}

@@ -458,6 +458,7 @@ func TestInjectionShapes(t *testing.T) {
 		// Leftover files and scripts disguised as images, in paths.
 		{`/backup.gz`, InPath, "scanner.probe"},
 		{`/WEB-INF/web.xml`, InPath, "scanner.probe"},
+		{`/winnt/system32/cmd.exe`, InPath, "ptrav.file"},
 		{`/app/META-INF/MANIFEST.MF`, InPath, "scanner.probe"},
 		{`/docs/web-info/`, InPath, ""},
 		{`/backup/db.gz`, InPath, "scanner.probe"},
