@@ -271,13 +271,20 @@ func fileInSentence(s string, i int) bool {
 	if j < 2 || s[j-1] != ' ' || !proseWordBefore(s[:j-1]) {
 		return false
 	}
-	words := 0
+	return sentenceWords(s) >= 4
+}
+
+// sentenceWords counts the words of s that are words of a sentence:
+// letters, with apostrophes, punctuation and parentheses in or around
+// them ("don't", "(not", "bash).", "config.guess"), two bytes or more.
+func sentenceWords(s string) int {
+	n := 0
 	for w := range strings.FieldsSeq(s) {
-		if hasLetter(w) && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz',.;:()") == "" {
-			words++
+		if len(w) >= 2 && hasLetter(w) && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz',.;:()") == "" {
+			n++
 		}
 	}
-	return words >= 4
+	return n
 }
 
 // proseWordBefore reports whether s ends with a word of letters that no

@@ -191,7 +191,7 @@ func checkShell(v, lv string, f Features, c *Context) (int, int, bool) {
 			if prose && i > 1 && lv[i-1] == ' ' && (isWordByte(lv[i-2]) || lv[i-2] == ',') {
 				return false
 			}
-			if f&fSpace != 0 && shellNamedInSentence(lv, i, i+len(shellPaths[e])) {
+			if f&fSpace != 0 && shellNamedInSentence(lv, i, shellPaths[e]) {
 				return false // "newgrp uses /bin/sh (not bash).", "the default shell (/bin/sh) has"
 			}
 			if i > 1 && lv[i-2] == '#' && lv[i-1] == '!' && (i == 2 || lv[i-3] == ' ' || lv[i-3] == '"' || lv[i-3] == '`') {
@@ -344,13 +344,14 @@ func markupCode(lv string, open, close int, c *Context) bool {
 	return false
 }
 
-// shellNamedInSentence reports whether the shell path lv[i:e] is a word
+// shellNamedInSentence reports whether the shell path at lv[i:] is a word
 // of a sentence: a word of prose before it, or parentheses around it, and
 // words after it, not the options or input a run would have.
-func shellNamedInSentence(lv string, i, e int) bool {
-	if strings.HasPrefix(shellPathAt(lv, i), "/dev/") {
+func shellNamedInSentence(lv string, i int, path string) bool {
+	if strings.HasPrefix(path, "/dev/") {
 		return false
 	}
+	e := i + len(path)
 	paren := i > 0 && lv[i-1] == '(' && e < len(lv) && lv[e] == ')'
 	if !paren && (i < 2 || lv[i-1] != ' ' || !proseWordBefore(lv[:i-1])) {
 		return false
@@ -369,16 +370,6 @@ func shellNamedInSentence(lv string, i, e int) bool {
 	w, _, _ := strings.Cut(strings.TrimLeft(rest, " ("), " ")
 	w = strings.TrimRight(w, ".,;:)")
 	return len(w) >= 2 && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz'") == "" && !strongCommands[w] && !weakCommands[w]
-}
-
-// shellPathAt returns the shellPaths entry at lv[i:], "" if none.
-func shellPathAt(lv string, i int) string {
-	for _, p := range shellPaths {
-		if strings.HasPrefix(lv[i:], p) {
-			return p
-		}
-	}
-	return ""
 }
 
 // codeInSentence reports whether the backtick span lv[open:close+1] in a
@@ -400,13 +391,7 @@ func codeInSentence(lv string, open, close int, c *Context) bool {
 		return false
 	}
 	// A sentence around it: "test `id`" is a probe, not one.
-	words := 0
-	for w := range strings.FieldsSeq(lv[:open] + lv[min(len(lv), next):]) {
-		if len(w) >= 2 && strings.Trim(w, "abcdefghijklmnopqrstuvwxyz',.;:") == "" {
-			words++
-		}
-	}
-	return words >= 3
+	return sentenceWords(lv[:open]+lv[min(len(lv), next):]) >= 3
 }
 
 // makeVariable reports whether v[j:] is the name of a make variable and

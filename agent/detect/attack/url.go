@@ -118,13 +118,7 @@ func localLinkInSentence(lv string, at int, host string, c *Context) bool {
 	if host != "localhost" && !strings.HasPrefix(host, "127.") && host != "[::1]" && host != "::1" {
 		return false
 	}
-	words := 0
-	for w := range strings.FieldsSeq(lv) {
-		if strings.Trim(w, "abcdefghijklmnopqrstuvwxyz',.;:") == "" {
-			words++
-		}
-	}
-	return words >= 4
+	return sentenceWords(lv) >= 4
 }
 
 func internalHost(host string) bool {
