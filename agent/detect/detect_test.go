@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -313,14 +314,16 @@ func TestOASTHostInUserAgent(t *testing.T) {
 
 func TestHPPKeepsEveryValue(t *testing.T) {
 	res := detect.New(detect.Options{KeepValues: true}).Inspect(get("/", "id=1&id=2&id=3"))
-	n := 0
+	var got []string
 	for _, v := range res.Values {
 		if v.Point.String() == "query.id" {
-			n++
+			got = append(got, v.Value)
 		}
 	}
-	if n != 3 {
-		t.Errorf("query.id values = %d, want 3", n)
+	// Each value, and the values joined, which is what a detection in
+	// them would be reported in.
+	if want := []string{"1", "2", "3", "1 2 3"}; !slices.Equal(got, want) {
+		t.Errorf("query.id values = %q, want %q", got, want)
 	}
 	// Split across repeated names, the injection is only seen joined.
 	res = detect.New(detect.Options{}).Inspect(get("/", "id=1%20UNION%2F*&id=*%2FSELECT%201,2,3--"))
@@ -379,6 +382,49 @@ func TestValuesForMasking(t *testing.T) {
 	for p, v := range want {
 		if got[p] != v {
 			t.Errorf("value at %s = %q, want %q", p, got[p], v)
+		}
+	}
+}
+
+// TestDetectionsInWalkedValues: what a detector finds in a reading of a
+// value (invisible characters dropped, letters folded, breaks joined,
+// quotes unescaped, '+' read as a space, the tail of a long value) is
+// reported in the value itself, with the fragment where it lies there:
+// masking knows the walked values, not the readings, and a secret must
+// not reach an excerpt in a form it does not know.
+func TestDetectionsInWalkedValues(t *testing.T) {
+	e := detect.New(detect.Options{KeepValues: true})
+	pad := strings.Repeat("A", 128<<10)
+	for _, c := range []struct {
+		req      *detect.Request
+		fragment string // a part of the fragment, as the value holds it
+	}{
+		{get("/", "id=%27%20un%e2%80%8bion%20se%e2%80%8blect%201,2,3--"), "un​ion"},
+		{get("/account/01000%3F0%2500/settings/../../../etc/passwd", ""), "/etc/passwd"},
+		{get("/", "q=%EF%BC%9Cscript%EF%BC%9Ealert(1)%EF%BC%9C/script%EF%BC%9E"), "＜script"},
+		{get("/", "q=%3C%09script%09%3Ealert(1)%3C/script%3E"), "<\tscript"},
+		{get("/", `q=0%5C%22XOR(sleep(9))XOR%5C%22Z`), "sleep(9)"},
+		{get("/", "q=1%2Bunion%2Bselect%2Busername%2Cpassword%2Bfrom%2Busers--"), "select"},
+		{post("/post", "application/x-www-form-urlencoded", "q="+pad+"%27+UNION+SELECT+username+FROM+users"), "UNION"},
+	} {
+		res := e.Inspect(c.req)
+		if !res.Attack() {
+			t.Errorf("%s?%.60s: not flagged", c.req.Path, c.req.RawQuery)
+			continue
+		}
+		held := false
+		for _, d := range res.Detections {
+			walked := slices.ContainsFunc(res.Values, func(v detect.Value) bool { return v.Point.Equal(d.Point) && v.Value == d.Value })
+			if !walked {
+				t.Errorf("%s?%.60s: %s at %s reported in %.80q, not a walked value", c.req.Path, c.req.RawQuery, d.DetectorID, d.Point, d.Value)
+			}
+			if d.Start < 0 || d.End > len(d.Value) || d.Start > d.End {
+				t.Fatalf("%s: fragment [%d:%d] outside %d bytes", d.DetectorID, d.Start, d.End, len(d.Value))
+			}
+			held = held || strings.Contains(d.Fragment(), c.fragment)
+		}
+		if !held {
+			t.Errorf("%s?%.60s: no fragment holds %q: %+v", c.req.Path, c.req.RawQuery, c.fragment, res.Detections[0].Fragment())
 		}
 	}
 }
@@ -534,6 +580,9 @@ func FuzzInspect(f *testing.F) {
 		for _, d := range res.Detections {
 			if d.Start < 0 || d.End > len(d.Value) || d.Start > d.End {
 				t.Fatalf("detection %s has fragment [%d:%d] outside its value of %d bytes", d.DetectorID, d.Start, d.End, len(d.Value))
+			}
+			if d.Value != "" && !slices.ContainsFunc(res.Values, func(v detect.Value) bool { return v.Point.Equal(d.Point) && v.Value == d.Value }) {
+				t.Fatalf("detection %s at %s is in %q, which is not a kept value: masking would not know it", d.DetectorID, d.Point, d.Value)
 			}
 			if _, err := point.Parse(d.Point.String()); err != nil {
 				t.Fatalf("detection point %q does not parse: %v", d.Point, err)

@@ -42,6 +42,10 @@ type walker struct {
 	// (see Inspect): most requests are clean, and never need their values.
 	keep, detect bool
 	at           point.Point // the point of the value being scanned, once made (see here)
+	// The value being scanned (origin) and the reading of it the window
+	// being scanned is cut from, at byte base (see located).
+	origin, reading string
+	base            int
 
 	noPrefilter bool        // Engine.noPrefilter
 	clean       *cleanCache // Engine.clean
@@ -190,13 +194,13 @@ func (w *walker) value(raw string, where attack.Where, record bool) {
 		// Normalize read a decoded '+' as a space; it may be a '+',
 		// unless there are many: text whose spaces were written so.
 		if kept := decode.NormalizeKeepingPlus(raw); kept != v && strings.Count(kept, "+") <= 2 {
-			w.scan(p, kept, where)
+			w.read(p, v, kept, where)
 		}
 	}
 	if spaced, ok := decode.PlusAsSpace(v); ok {
 		// A server that decodes the value once more reads its '+' as
 		// spaces: "1+union+select+1,2,3--" sent as "1%2Bunion%2B...".
-		w.scan(p, spaced, where)
+		w.read(p, v, spaced, where)
 	}
 }
 
@@ -395,34 +399,55 @@ func plainName(s string, brackets bool) bool {
 
 // scan runs the detectors and the custom detectors on one decoded value
 // at p, the current position; a zero p is made when needed (see here).
+// A value not recorded yet (a zero p: one read whole or joined, a name,
+// a value as sent) is recorded when values are kept: whatever a detection
+// is reported in, masking must know.
 func (w *walker) scan(p point.Point, v string, where attack.Where) {
+	if w.keep && p.Root() == 0 {
+		p = w.point()
+		w.res.Values = append(w.res.Values, Value{Point: p, Value: v})
+	}
+	w.read(p, v, v, where)
+}
+
+// read scans v, which is origin or a reading of it, and the readings of v.
+// What is found is reported in origin (see located).
+func (w *walker) read(p point.Point, origin, v string, where attack.Where) {
 	if !w.detect {
 		return
 	}
+	w.origin = origin
+	defer w.readAs("", 0)
 	w.at = p
 	if len(v) > w.opts.MaxValueLen {
 		// The head and the tail: padding a value past what is read is
 		// how a payload is pushed out of sight, and it goes at the end.
 		w.res.Truncated = true
 		tail := v[len(v)-w.opts.MaxValueLen/4:]
+		w.readAs(v, 0)
 		w.scanWindow(v[:w.opts.MaxValueLen], where)
 		w.at = p
+		w.readAs(v, len(v)-len(tail))
 		w.scanWindow(tail, where)
 		return
 	}
+	w.readAs(v, 0)
 	w.scanWindow(v, where)
 	if bare, ok := decode.StripInvisible(v); ok {
 		// Also read as the filter that drops invisible characters, and
 		// the parser that skips them, read it.
 		w.at = p
+		w.readAs(bare, 0)
 		w.scanWindow(bare, where)
 	}
 	if folded, ok := decode.FoldCaseMapped(v); ok {
 		w.at = p
+		w.readAs(folded, 0)
 		w.scanWindow(folded, where)
 	}
 	if joined, ok := decode.StripBreaks(v); ok {
 		w.at = p
+		w.readAs(joined, 0)
 		w.scanWindow(joined, where)
 	}
 	if strings.IndexByte(v, '\\') >= 0 && (strings.Contains(v, `\"`) || strings.Contains(v, `\'`)) {
@@ -431,8 +456,25 @@ func (w *walker) scan(p point.Point, v string, where attack.Where) {
 		// the value (stripslashes, a JSON string inside a string) reads
 		// them as quotes.
 		w.at = p
-		w.scanWindow(unescapeQuotes.Replace(v), where)
+		unescaped := unescapeQuotes.Replace(v)
+		w.readAs(unescaped, 0)
+		w.scanWindow(unescaped, where)
 	}
+}
+
+// readAs says what the windows scanned next are read from: reading, from
+// its byte base on.
+func (w *walker) readAs(reading string, base int) { w.reading, w.base = reading, base }
+
+// located returns where a match in the window being scanned lies in the
+// value that holds it: the walked value, not a reading of it, so that the
+// masking, which knows the walked values, finds every secret in it.
+func (w *walker) located(start, end int) (v string, from, to int) {
+	start, end = w.base+start, w.base+end
+	if w.reading == w.origin {
+		return w.origin, start, end
+	}
+	return w.origin, decode.Locate(w.origin, w.reading, start), decode.Locate(w.origin, w.reading, end)
 }
 
 var unescapeQuotes = strings.NewReplacer(`\"`, `"`, `\'`, `'`)
@@ -446,7 +488,7 @@ func (w *walker) scanWindow(v string, where attack.Where) {
 		w.builtin(v)
 	} else {
 		skip := func(typ string) bool { return w.rules.isDisabled(typ, w.here()) }
-		report := func(m attack.Match) { w.report(w.here(), v, m) }
+		report := func(m attack.Match) { w.reportFound(m) }
 		if w.noPrefilter {
 			attack.ScanWithoutPrefilter(v, &w.ctx, skip, report)
 		} else {
@@ -459,9 +501,10 @@ func (w *walker) scanWindow(v string, where attack.Where) {
 			continue
 		}
 		if loc := d.re.FindStringIndex(v); loc != nil {
+			held, start, end := w.located(loc[0], loc[1])
 			w.add(Detection{
 				Type: d.Type, Point: w.here(), DetectorID: "custom." + strconv.FormatInt(d.RuleID, 10),
-				Value: v, Start: loc[0], End: loc[1], RuleID: d.RuleID,
+				Value: held, Start: start, End: end, RuleID: d.RuleID,
 				Experimental: d.Experimental, Block: !d.Experimental,
 			})
 		}
@@ -474,7 +517,7 @@ func (w *walker) builtin(v string) {
 	slot, hit := w.recent.slot(v, &w.ctx)
 	if hit {
 		for _, m := range slot.matches {
-			w.report(w.here(), v, m)
+			w.reportFound(m)
 		}
 		return
 	}
@@ -485,7 +528,7 @@ func (w *walker) builtin(v string) {
 	*slot = scanned{v: v, ctx: w.ctx, matches: slot.matches[:0]}
 	found := func(m attack.Match) {
 		slot.matches = append(slot.matches, m)
-		w.report(w.here(), v, m)
+		w.reportFound(m)
 	}
 	// Direct calls (not through a func value), so that the closures stay
 	// on the stack.
@@ -534,8 +577,16 @@ func lastName(stack []point.Step) string {
 	return ""
 }
 
-// report records a built-in detector's match unless the rules disable its
-// type at p.
+// reportFound reports a built-in detector's match in the window being
+// scanned.
+func (w *walker) reportFound(m attack.Match) {
+	v, start, end := w.located(m.Start, m.End)
+	m.Start, m.End = start, end
+	w.report(w.here(), v, m)
+}
+
+// report records a built-in detector's match in v unless the rules
+// disable its type at p.
 func (w *walker) report(p point.Point, v string, m attack.Match) {
 	if w.rules.isDisabled(m.Type, p) {
 		return

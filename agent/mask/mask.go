@@ -301,7 +301,27 @@ func lowerHex(c byte) byte {
 
 // Sensitive reports whether the value at p is masked whole.
 func (s *Secrets) Sensitive(p point.Point) bool {
-	return s.sensitive[p.String()] || s.m.pointSensitive(s.appID, p) || s.inSubtree(p)
+	return s.sensitive[p.String()] || s.m.pointSensitive(s.appID, p) || s.inSubtree(p) || s.decodedFromSensitive(p, p.Len())
+}
+
+// decodedFromSensitive reports whether the first n steps of p lie in a
+// decoding (a layer) of a value sensitive by its point: what the engine
+// read inside an API key sent as a form or as base64, names included, is
+// the key.
+func (s *Secrets) decodedFromSensitive(p point.Point, n int) bool {
+	for i := n - 1; i >= 0; i-- {
+		if p.Step(i).Kind != point.Layer {
+			continue
+		}
+		holder := p
+		for holder.Len() > i {
+			holder = holder.Parent()
+		}
+		if s.m.pointSensitive(s.appID, holder) {
+			return true
+		}
+	}
+	return false
 }
 
 // inSubtree reports whether p lies beneath a value masked with its
@@ -644,6 +664,10 @@ func (s *Secrets) Point(p point.Point) (point.Point, bool) {
 	masked := false
 	for i, st := range steps {
 		if st.Kind != point.Field && st.Kind != point.Attr {
+			continue
+		}
+		if s.decodedFromSensitive(p, i) {
+			steps[i].Name, masked = s.token(st.Name, st.Name), true
 			continue
 		}
 		// Names are structure: even limit-export mode keeps them.

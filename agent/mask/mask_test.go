@@ -258,6 +258,33 @@ func TestPointNamesAreMasked(t *testing.T) {
 	}
 }
 
+// TestDecodingOfSensitiveValueIsSensitive: what the engine reads inside a
+// sensitive value (an API key sent as a form, as base64) is part of it:
+// values and names beneath the layer are masked whole, however little of
+// the key they show.
+func TestDecodingOfSensitiveValueIsSensitive(t *testing.T) {
+	m := newMasker(t, Config{})
+	key := `?@ 000A "0100AA#0000000=`
+	holder := point.MustParse("header.x-api-key")
+	name := holder.Layer(point.LayerForm).Field(`?@ 000A "0100AA#0000000`).Meta(point.MetaName)
+	s := m.ForRequest(1, []Value{{holder, key}, {name, `?@ 000A "0100AA#0000000`}})
+	if !s.Sensitive(name) {
+		t.Error("a name inside a sensitive header's form layer is not sensitive")
+	}
+	q, masked := s.Point(name)
+	if !masked || strings.Contains(q.String(), "0100AA") {
+		t.Errorf("point %s", q)
+	}
+	if _, err := point.Parse(q.String()); err != nil {
+		t.Fatalf("masked point does not parse: %v", err)
+	}
+	// Beneath an ordinary value, names stay.
+	plain := point.MustParse("header.x-trace").Layer(point.LayerForm).Field("span").Meta(point.MetaName)
+	if q, masked := s.Point(plain); masked || s.Sensitive(plain) {
+		t.Errorf("ordinary point masked: %s", q)
+	}
+}
+
 func TestRulesMarkPointsSensitive(t *testing.T) {
 	pat := point.MustParsePattern("body|json.**.loyalty_id")
 	m := newMasker(t, Config{Sensitive: func(app int64, p point.Point) bool { return app == 7 && pat.Covers(p) }})

@@ -428,3 +428,31 @@ func TestPlusAsSpace(t *testing.T) {
 		}
 	}
 }
+
+func TestLocate(t *testing.T) {
+	for _, c := range []struct {
+		origin, reading, at string // at: the reading from the offset on
+		want                int    // offset in origin
+	}{
+		{"un\u200bion se\u200blect", "union select", "select", len("un\u200bion ")},
+		{"un\u200bion se\u200blect", "union select", "ion", len("un\u200b")},
+		{"＜script＞alert(1)", "<script>alert(1)", "alert", len("＜script＞")},
+		{"<SCR\u0130PT>x", "<SCRIPT>x", "PT>", len("<SCR\u0130")},
+		{"<\tscript\t>", "<script>", ">", len("<\tscript\t")},
+		{"1 union select", "1+union+select", "select", len("1 union ")},
+		{`0\"XOR(sleep(9))`, `0"XOR(sleep(9))`, "XOR", len(`0\"`)},
+		{"abc", "abc", "c", 2},
+		{"abc", "xyz", "z", 3}, // not a reading of origin
+	} {
+		i := strings.Index(c.reading, c.at)
+		if got := Locate(c.origin, c.reading, i); got != c.want {
+			t.Errorf("Locate(%q, %q, %d) = %d, want %d", c.origin, c.reading, i, got, c.want)
+		}
+	}
+	if got := Locate("union", "union", 99); got != 5 {
+		t.Errorf("Locate past the end = %d", got)
+	}
+	if got := Locate("un\x00ion", "union", 5); got != 6 {
+		t.Errorf("Locate at the end = %d", got)
+	}
+}

@@ -613,3 +613,56 @@ func invisible(r rune) bool {
 	}
 	return false
 }
+
+// Locate returns the offset in origin of offset i of reading, one of the
+// readings the engine derives from a value: StripInvisible, StripBreaks
+// and the unescaping of quotes delete characters, FoldCaseMapped replaces
+// letters with the ASCII they fold to, and the '+' readings trade '+' and
+// ' '. Walking both rune by rune, a rune of reading is matched to the next
+// rune of origin it equals or folds from, and any other rune of origin was
+// deleted. A detection is reported in the value the request carried, not
+// in the reading it was found in: masking knows the values, and an excerpt
+// shows what was sent. i at or past the end of reading, or a reading that
+// does not come from origin, maps to len(origin).
+func Locate(origin, reading string, i int) int {
+	if origin == reading {
+		return min(max(i, 0), len(origin))
+	}
+	o := 0
+	for r := 0; r < len(reading) && o < len(origin); {
+		rc, rn := utf8.DecodeRuneInString(reading[r:])
+		oc, on := utf8.DecodeRuneInString(origin[o:])
+		if !sameReading(oc, rc) {
+			o += on // deleted from the reading
+			continue
+		}
+		if r >= i {
+			return o
+		}
+		r, o = r+rn, o+on
+	}
+	return len(origin)
+}
+
+// sameReading reports whether rune o of a value reads as rune r.
+func sameReading(o, r rune) bool {
+	switch {
+	case o == r:
+		return true
+	case o == ' ' && r == '+', o == '+' && r == ' ', o == 0x3000 && r == ' ':
+		return true
+	case o >= 0xFF01 && o <= 0xFF5E:
+		return r == o-0xFF01+0x21
+	}
+	switch o {
+	case '\u0130':
+		return r == 'I'
+	case '\u0131':
+		return r == 'i'
+	case '\u017f':
+		return r == 's'
+	case '\u212a':
+		return r == 'K'
+	}
+	return false
+}
