@@ -125,7 +125,7 @@ type Detection struct {
 	Type       string      // attack type: sqli, xss, ... or a custom detector's type, or "vpatch"
 	Point      point.Point // where the value is
 	DetectorID string      // stable id of the detector: "sqli.tokenizer", "custom.<rule>", "vpatch"
-	Value      string      // the decoded value the detector read
+	Value      string      // the decoded value the match is in, as walked (listed in Result.Values when kept), never a reading of it
 	Start, End int         // the matched fragment: Value[Start:End]
 	RuleID     int64       // the rule behind a custom detector or virtual patch
 	// Experimental detections come from experimental custom detectors:
