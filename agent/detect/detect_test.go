@@ -399,7 +399,7 @@ func TestDetectionsInWalkedValues(t *testing.T) {
 		req      *detect.Request
 		fragment string // a part of the fragment, as the value holds it
 	}{
-		{get("/", "id=%27%20un%e2%80%8bion%20se%e2%80%8blect%201,2,3--"), "un​ion"},
+		{get("/", "id=%27%20un%e2%80%8bion%20se%e2%80%8blect%201,2,3--"), "un\u200bion"},
 		{get("/account/01000%3F0%2500/settings/../../../etc/passwd", ""), "/etc/passwd"},
 		{get("/", "q=%EF%BC%9Cscript%EF%BC%9Ealert(1)%EF%BC%9C/script%EF%BC%9E"), "＜script"},
 		{get("/", "q=%3C%09script%09%3Ealert(1)%3C/script%3E"), "<\tscript"},

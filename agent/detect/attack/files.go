@@ -24,8 +24,8 @@ func checkDotDot(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fBackslash != 0 {
 		s = strings.ReplaceAll(s, `\`, "/")
 	}
-	if strings.Contains(s, "..;/") { // Tomcat path parameter trick
-		return strings.Index(s, "..;/"), len(v), true
+	if i := tomcatClimb(s); i >= 0 {
+		return i, len(v), true
 	}
 	// n is the longest run of climbs in one path ("../../" is two):
 	// prose names several one-level paths ("move to ../dirmngr/"), an
@@ -75,6 +75,34 @@ func checkDotDot(v, lv string, f Features, c *Context) (int, int, bool) {
 		return first, len(v), true
 	}
 	return 0, 0, false
+}
+
+// tomcatClimb returns where s climbs with a path parameter on the "..":
+// Tomcat and Jetty drop ";params" from a segment before they resolve it,
+// so "..;/" and "/..;a=1/" are "../". -1 when it does not.
+func tomcatClimb(s string) int {
+	for from := 0; ; {
+		k := strings.Index(s[from:], "..;")
+		if k < 0 {
+			return -1
+		}
+		i := from + k
+		from = i + 3
+		if strings.HasPrefix(s[from:], "/") {
+			return i
+		}
+		if i > 0 && s[i-1] != '/' {
+			continue
+		}
+		// A parameter: name=value characters up to the next '/'.
+		j := from
+		for j < len(s) && j-from < 64 && s[j] != '/' && s[j] > ' ' && s[j] != '.' {
+			j++
+		}
+		if j > from && j < len(s) && s[j] == '/' {
+			return i
+		}
+	}
 }
 
 // staticAsset reports whether s, a relative path that climbs one level, is

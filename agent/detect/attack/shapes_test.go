@@ -281,6 +281,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`foo/../bar/../../etc`, InField, "ptrav.dotdot"},
 		{`test/x.png | Bin 5448 -> 5528 bytes .../recordflip.ref.png | Bin`, InField, ""},
 		{`....//....//etc/passwd`, InQuery, "ptrav.dotdot"},
+		// Path parameters on the climb, which Tomcat and Jetty drop.
+		{`..;a=1/..;a=1/..;a=1/..;a=1/`, InHeader, "ptrav.dotdot"},
+		{`/..;jsessionid=ab12/manager/html`, InQuery, "ptrav.dotdot"},
+		{`see the list..;a sample/`, InField, ""},
 		// Entity probes, XSLT calling PHP, CDATA-split markup, NoSQL
 		// operators in brackets, IDNA-folded hosts.
 		{`<!DOCTYPE xxe [<!ENTITY foo "aaaaaa">]><root>&foo;</root>`, InField, "xxe.entity"},
