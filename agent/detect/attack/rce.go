@@ -1267,6 +1267,9 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 		if i, e, ok := quotedCallee(lv); ok {
 			return i, e, true
 		}
+		if i, e, ok := concatenatedExecName(lv); ok {
+			return i, e, true
+		}
 	}
 	if i, e, ok := execCall(lv); ok {
 		return i, e, true
@@ -1515,8 +1518,8 @@ func quotedCallee(lv string) (int, int, bool) {
 				continue
 			}
 		}
-		if !phpExecFuncs[string(name)] || p > j && !closedParen {
-			continue // `"system" (loudly)` is prose
+		if !phpExecFuncs[string(name)] || p > j && !closedParen && parts == 1 {
+			continue // `"system" (loudly)` is prose; `"sys"."tem" (` is not
 		}
 		if parts == 1 && !closedParen {
 			// `"exec"(ls);` as a whole statement, not `"exec"(the team)`.
@@ -1526,6 +1529,45 @@ func quotedCallee(lv string) (int, int, bool) {
 			}
 		}
 		return e, p + 1, true
+	}
+	return 0, 0, false
+}
+
+// concatenatedExecName finds the name of a PHP function that runs code
+// or commands spelled out of two or more string literals joined with '.',
+// "'sys' . 'tem'", "\"sys\".\"t\".\"em\"": kept in a constant or an array
+// to be called later, nothing but a filter bypass writes a name so.
+func concatenatedExecName(lv string) (int, int, bool) {
+	for _, q := range [...]byte{'\'', '"'} {
+		for i := range byteOccurrences(lv, q) {
+			if i > 0 && (lv[i-1] == q || isWordByte(lv[i-1])) {
+				continue // the closing quote of a literal, or a quote in a word
+			}
+			var name []byte
+			parts, e := 0, i
+			for parts < 8 && e < len(lv) && (lv[e] == '\'' || lv[e] == '"') {
+				c := strings.IndexByte(lv[e+1:], lv[e])
+				if c < 0 || c > 20 {
+					break
+				}
+				name = append(name, lv[e+1:e+1+c]...)
+				parts++
+				e += c + 2
+				k := e
+				for k < len(lv) && lv[k] == ' ' {
+					k++
+				}
+				if k >= len(lv) || lv[k] != '.' {
+					break
+				}
+				for k++; k < len(lv) && lv[k] == ' '; k++ {
+				}
+				e = k
+			}
+			if parts >= 2 && phpExecFuncs[string(name)] {
+				return i, e, true
+			}
+		}
 	}
 	return 0, 0, false
 }

@@ -281,6 +281,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`foo/../bar/../../etc`, InField, "ptrav.dotdot"},
 		{`test/x.png | Bin 5448 -> 5528 bytes .../recordflip.ref.png | Bin`, InField, ""},
 		{`....//....//etc/passwd`, InQuery, "ptrav.dotdot"},
+		// PHP function names spelled out of joined literals.
+		{`( string ) "sys"."t"."em" ('uname');`, InQuery, "rce.code"},
+		{`define('x', 'sys' . 'tem');(x)/* comment */('uname');`, InQuery, "rce.code"},
+		{`echo 'hello' . 'world' . strtoupper('x');`, InField, ""},
 		// Path parameters on the climb, which Tomcat and Jetty drop.
 		{`..;a=1/..;a=1/..;a=1/..;a=1/`, InHeader, "ptrav.dotdot"},
 		{`/..;jsessionid=ab12/manager/html`, InQuery, "ptrav.dotdot"},
