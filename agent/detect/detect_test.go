@@ -429,6 +429,32 @@ func TestDetectionsInWalkedValues(t *testing.T) {
 	}
 }
 
+// TestOAuthLoopbackRedirect: a native application's sign-in sends its
+// loopback redirection URI (RFC 8252) to the authorization server, once
+// to authorize and once with the code; the same URL in a parameter the
+// server fetches is SSRF.
+func TestOAuthLoopbackRedirect(t *testing.T) {
+	e := detect.New(detect.Options{})
+	for _, req := range []*detect.Request{
+		get("/oauth2/authorize", "response_type=code&client_id=202264815644.apps.example.test&redirect_uri=http%3A%2F%2F127.0.0.1%3A53682%2F&scope=openid+email&state=Xy7k2Q&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"),
+		get("/login/oauth/authorize", "client_id=178c6fc778ccc68e1d6a&redirect_uri=http%3A%2F%2Flocalhost%3A8085%2Fcallback&state=abc"),
+		post("/oauth2/token", "application/x-www-form-urlencoded", "grant_type=authorization_code&code=4%2F0AX4XfWh&redirect_uri=http%3A%2F%2F%5B%3A%3A1%5D%3A8400%2F&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+	} {
+		if res := e.Inspect(req); res.Attack() {
+			t.Errorf("%s?%s: %+v", req.Path, req.RawQuery, res.Detections)
+		}
+	}
+	for q, at := range map[string]string{
+		"url=http%3A%2F%2F127.0.0.1%3A53682%2F":                             "query.url",
+		"redirect_uri=http%3A%2F%2F169.254.169.254%2Flatest%2Fmeta-data%2F": "query.redirect_uri",
+		"redirect_uri=gopher%3A%2F%2F127.0.0.1%3A6379%2F_x":                 "query.redirect_uri",
+	} {
+		if res := e.Inspect(get("/", q)); !hasDetection(res, "ssrf", at) {
+			t.Errorf("?%s: not flagged as SSRF: %+v", q, res.Detections)
+		}
+	}
+}
+
 func mustRules(t *testing.T, cfg detect.RulesConfig) *detect.Rules {
 	t.Helper()
 	r, err := detect.NewRules(cfg)

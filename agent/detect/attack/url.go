@@ -121,6 +121,23 @@ func localLinkInSentence(lv string, at int, host string, c *Context) bool {
 	return sentenceWords(lv) >= 4
 }
 
+// loopbackRedirect reports whether u is the redirection URI of an OAuth
+// native application, "redirect_uri=http://127.0.0.1:53682/" (RFC 8252,
+// 7.3): the command-line tools that sign in through a browser (cloud
+// CLIs, rclone, gh) listen on a loopback port for the browser to come
+// back to. The browser goes there, not the server.
+func loopbackRedirect(u parsedURL, c *Context) bool {
+	if u.scheme != "http" || c.Where != InQuery && c.Where != InField {
+		return false
+	}
+	switch strings.ToLower(c.Name) {
+	case "redirect_uri", "post_logout_redirect_uri", "redirect_url", "redirecturi":
+	default:
+		return false
+	}
+	return u.host == "localhost" || u.host == "::1" || strings.HasPrefix(u.host, "127.") && strings.Count(u.host, ".") == 3
+}
+
 func internalHost(host string) bool {
 	switch host {
 	case "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "metadata",
@@ -301,7 +318,7 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 			if at >= 4 && lv[at-4:at] == "jar:" {
 				return at - 4, len(v), true // jar:http://host!/: Java fetches the archive
 			}
-			if oastHost(u.host) || internalHost(u.host) && !localLinkInSentence(lv, at, u.host, c) {
+			if oastHost(u.host) || internalHost(u.host) && !localLinkInSentence(lv, at, u.host, c) && !(at == 0 && loopbackRedirect(u, c)) {
 				return at, len(v), true
 			}
 			if len(u.rest) > 2 && (u.rest[0] == '#' || u.rest[0] == '?' || u.rest[0] == '\\') && u.rest[1] == '@' {

@@ -299,6 +299,22 @@ func (g *gen) benign() {
 			g.benignCase("json", "", "POST", "/api/v1/auth/signup", mustJSON(map[string]any{"email": user, "password": pw, "password_confirm": pw, "newsletter": false}), g.apiHeaders(), "application/json", "", "")
 		}
 	}
+	// Native applications signing in through a browser (RFC 8252): the
+	// loopback redirection URI goes to the authorization server twice,
+	// to authorize and with the code.
+	for i := 0; i < 40; i++ {
+		redirect := pick(g.r, []string{"http://127.0.0.1:%d/", "http://localhost:%d/callback", "http://[::1]:%d/oauth2callback", "http://127.0.0.1:%d/authorization-code/callback"})
+		redirect = fmt.Sprintf(redirect, 49152+g.r.IntN(16000))
+		verifier := g.from(alnumChars+"-._~", 43)
+		if i%2 == 0 {
+			q := "response_type=code&client_id=" + fmt.Sprint(200000+g.r.IntN(99999)) + ".apps.example.test&redirect_uri=" + formEsc(redirect) +
+				"&scope=" + formEsc("openid email profile") + "&state=" + g.from(alnumChars, 16) + "&code_challenge=" + g.from(alnumChars+"-_", 43) + "&code_challenge_method=S256"
+			g.benignCase("query", "", "GET", "/oauth2/authorize", q, g.browserHeaders(), "", "", "")
+		} else {
+			body := "grant_type=authorization_code&code=" + formEsc("4/0A"+g.from(alnumChars+"-_", 40)) + "&redirect_uri=" + formEsc(redirect) + "&code_verifier=" + verifier + "&client_id=cli"
+			g.benignCase("form", "", "POST", "/oauth2/token", "", g.apiHeaders(), "application/x-www-form-urlencoded", "", body)
+		}
+	}
 }
 
 const passwordSymbols = "!@#$%^&*()-_=+[]{};:'\",.<>/?\\|`~"
@@ -332,12 +348,7 @@ func (g *gen) humanPassword() string {
 // generatedPassword is what a password manager makes: 12 to 24 random
 // letters, digits and symbols.
 func (g *gen) generatedPassword() string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" + passwordSymbols
-	b := make([]byte, 12+g.r.IntN(13))
-	for i := range b {
-		b[i] = alphabet[g.r.IntN(len(alphabet))]
-	}
-	return string(b)
+	return g.from(alnumChars+passwordSymbols, 12+g.r.IntN(13))
 }
 
 func firstWords(s string, n int) string {
@@ -468,4 +479,15 @@ func (g *gen) htmlFragments() []string {
 	}
 	g.r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out[:min(len(out), 500)]
+}
+
+const alnumChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// from returns n characters drawn from alphabet.
+func (g *gen) from(alphabet string, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[g.r.IntN(len(alphabet))]
+	}
+	return string(b)
 }
