@@ -574,6 +574,12 @@ func checkLDAP(v, lv string, f Features, c *Context) (int, int, bool) {
 	if f&fParen == 0 {
 		return 0, 0, false
 	}
+	if end, ok := ldapFilter(lv, 0, 0); ok && end == len(lv) {
+		// The value is one whole filter, "(&(objectClass=user)(sAMAccountName=jdoe))":
+		// what a directory's admin console sends. An injection breaks
+		// out of an assertion value, so it cannot be one.
+		return 0, 0, false
+	}
 	for i := 0; i+1 < len(lv); i++ {
 		if lv[i] != ')' {
 			continue
@@ -619,6 +625,55 @@ func checkLDAP(v, lv string, f Features, c *Context) (int, int, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// ldapFilter parses one RFC 4515 filter at s[i:] and returns where it
+// ends: "(" then "&" or "|" and filters, "!" and a filter, or an
+// attribute, an operator (=, ~=, >=, <=) and a value without parentheses,
+// then ")".
+func ldapFilter(s string, i, depth int) (int, bool) {
+	if i >= len(s) || s[i] != '(' || depth > 16 {
+		return 0, false
+	}
+	i++
+	if i < len(s) && (s[i] == '&' || s[i] == '|' || s[i] == '!') {
+		op := s[i]
+		i++
+		n := 0
+		for i < len(s) && s[i] == '(' {
+			end, ok := ldapFilter(s, i, depth+1)
+			if !ok {
+				return 0, false
+			}
+			i, n = end, n+1
+		}
+		if n == 0 || op == '!' && n != 1 || i >= len(s) || s[i] != ')' {
+			return 0, false
+		}
+		return i + 1, true
+	}
+	a := i
+	for i < len(s) && (isWordByte(s[i]) || s[i] == '-' || s[i] == ';' || s[i] == '.' || s[i] == ':') {
+		i++
+	}
+	if i == a || i >= len(s) {
+		return 0, false
+	}
+	if s[i] == '~' || s[i] == '>' || s[i] == '<' {
+		i++
+	}
+	if i >= len(s) || s[i] != '=' {
+		return 0, false
+	}
+	for i++; i < len(s) && s[i] != ')'; i++ {
+		if s[i] == '(' {
+			return 0, false
+		}
+	}
+	if i >= len(s) {
+		return 0, false
+	}
+	return i + 1, true
 }
 
 // checkXXE finds external entities and XInclude in XML (a declaration from

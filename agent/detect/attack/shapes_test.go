@@ -126,6 +126,10 @@ func TestInjectionShapes(t *testing.T) {
 		{"*) Bugfix: a segmentation fault might occur in a worker process.", InField, ""},
 		{"*)(uid=*))(|(uid=*", InQuery, "ldapi.filter"},
 		{"admin)(&)", InQuery, "ldapi.filter"},
+		{"(uid=*))(|(uid=*)", InQuery, "ldapi.filter"},
+		// A whole filter is what a directory's console sends.
+		{"(&(objectClass=user)(sAMAccountName=jdoe))", InField, ""},
+		{"(&(objectClass=person)(|(mail=*@example.com)(memberOf=cn=staff,ou=groups,dc=example,dc=com)))", InField, ""},
 		{"readFile(name, (err, data) => { use(data); })();", InField, ""},
 		{"Use `--libdir=lib` to override the libdir if adding the postfix is undesirable.", InField, ""},
 		{"some shells (notably heirloom-sh and presumably also Solaris 10 /bin/sh) have a bug which alters it", InField, ""},
