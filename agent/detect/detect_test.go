@@ -455,6 +455,32 @@ func TestOAuthLoopbackRedirect(t *testing.T) {
 	}
 }
 
+// TestJWTClaimsNameParties: a token's claims name its issuer and audience
+// by URL, on internal hosts in most deployments; the URLs a library
+// fetches are in the token's header (jku, x5u), and an injection in a
+// claim is still one.
+func TestJWTClaimsNameParties(t *testing.T) {
+	e := detect.New(detect.Options{})
+	token := func(header, payload string) string {
+		return base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload)) + ".c2lnbmF0dXJl"
+	}
+	bearer := func(tok string) *detect.Request {
+		r := get("/api/v1/me", "")
+		r.Header.Set("Authorization", "Bearer "+tok)
+		return r
+	}
+	claims := `{"exp":1733350000,"iss":"http://keycloak.auth.svc.cluster.local/realms/staff","aud":["http://localhost:8080/api","account"],"sub":"f:1:bob","azp":"web"}`
+	if res := e.Inspect(bearer(token(`{"alg":"RS256","kid":"k1"}`, claims))); res.Attack() {
+		t.Errorf("issuer on an internal host flagged: %+v", res.Detections)
+	}
+	if res := e.Inspect(bearer(token(`{"alg":"RS256","jku":"http://127.0.0.1:8080/jwks.json"}`, claims))); !hasDetection(res, "ssrf", "header.authorization|jwt.header.jku") {
+		t.Errorf("jku on loopback not flagged: %+v", res.Detections)
+	}
+	if res := e.Inspect(bearer(token(`{"alg":"none"}`, `{"sub":"1' OR '1'='1","iss":"http://localhost/"}`))); !hasDetection(res, "sqli", "header.authorization|jwt.payload.sub") {
+		t.Errorf("injection in a claim not flagged: %+v", res.Detections)
+	}
+}
+
 func mustRules(t *testing.T, cfg detect.RulesConfig) *detect.Rules {
 	t.Helper()
 	r, err := detect.NewRules(cfg)

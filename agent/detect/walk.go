@@ -46,6 +46,7 @@ type walker struct {
 	// being scanned is cut from, at byte base (see located).
 	origin, reading string
 	base            int
+	claims          int // depth of JWT payloads the walk is in
 
 	noPrefilter bool        // Engine.noPrefilter
 	clean       *cleanCache // Engine.clean
@@ -241,7 +242,9 @@ func (w *walker) nested(v string, where attack.Where) bool {
 				err1 := w.jsonOrValue(h)
 				w.pop()
 				w.push(point.Step{Kind: point.Field, Name: "payload"})
+				w.claims++
 				err2 := w.jsonOrValue(pl)
+				w.claims--
 				w.pop()
 				return errors.Join(err1, err2)
 			})
@@ -480,7 +483,7 @@ func (w *walker) located(start, end int) (v string, from, to int) {
 var unescapeQuotes = strings.NewReplacer(`\"`, `"`, `\'`, `'`)
 
 func (w *walker) scanWindow(v string, where attack.Where) {
-	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL}
+	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL, Claim: w.claims > 0}
 	if where == attack.InName {
 		w.ctx.Parent = parentName(w.stack)
 	}

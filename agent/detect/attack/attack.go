@@ -72,6 +72,10 @@ type Context struct {
 	// editor writes them so, and they then separate shell commands even
 	// in the fields where a newline is usually prose.
 	EncodedNewline bool
+	// Claim is set in the payload of a token (a JWT's claims): what an
+	// identity provider signed, whose URLs name parties (an issuer on
+	// http://keycloak.auth.svc.cluster.local) and are not fetched.
+	Claim bool
 }
 
 // Match is one finding: the attack type, the detector that found it and

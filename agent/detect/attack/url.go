@@ -318,7 +318,7 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 			if at >= 4 && lv[at-4:at] == "jar:" {
 				return at - 4, len(v), true // jar:http://host!/: Java fetches the archive
 			}
-			if oastHost(u.host) || internalHost(u.host) && !localLinkInSentence(lv, at, u.host, c) && !(at == 0 && loopbackRedirect(u, c)) {
+			if oastHost(u.host) || internalHost(u.host) && !c.Claim && !localLinkInSentence(lv, at, u.host, c) && !(at == 0 && loopbackRedirect(u, c)) {
 				return at, len(v), true
 			}
 			if len(u.rest) > 2 && (u.rest[0] == '#' || u.rest[0] == '?' || u.rest[0] == '\\') && u.rest[1] == '@' {

@@ -315,6 +315,22 @@ func (g *gen) benign() {
 			g.benignCase("form", "", "POST", "/oauth2/token", "", g.apiHeaders(), "application/x-www-form-urlencoded", "", body)
 		}
 	}
+	// API calls with tokens of an identity provider inside the cluster:
+	// the issuer and audience are internal URLs.
+	for i := 0; i < 30; i++ {
+		iss := pick(g.r, []string{"http://keycloak.auth.svc.cluster.local/realms/staff", "http://localhost:8080/realms/master", "https://sso.corp.internal/realms/apps", "http://10.20.0.15:8180/auth/realms/shop"})
+		claims := fmt.Sprintf(`{"exp":%d,"iat":%d,"jti":"%s","iss":%q,"aud":["account",%q],"sub":"%s","typ":"Bearer","azp":"web","scope":"openid email profile"}`,
+			1800000000, 1700000000+g.r.IntN(1000000), g.from(alnumChars, 12), iss, "http://orders.default.svc:8080", g.from(alnumChars, 10))
+		tok := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT","kid":"`+g.from(alnumChars, 8)+`"}`)) + "." +
+			base64.RawURLEncoding.EncodeToString([]byte(claims)) + "." + g.from(alnumChars+"-_", 86)
+		h := g.apiHeaders()
+		for j := range h {
+			if h[j][0] == "Authorization" {
+				h[j][1] = "Bearer " + tok
+			}
+		}
+		g.benignCase("header", "", "GET", fmt.Sprintf("/api/v1/orders/%d", 5000+i), "", h, "", "", "")
+	}
 }
 
 const passwordSymbols = "!@#$%^&*()-_=+[]{};:'\",.<>/?\\|`~"
