@@ -481,6 +481,35 @@ func TestJWTClaimsNameParties(t *testing.T) {
 	}
 }
 
+// TestPrivateNetworkNames: systems inside a private network name each
+// other in what they send (an alert's source, a webhook's project and
+// commit URLs); such a name is SSRF where a parameter says the server
+// fetches it, while loopback and metadata addresses are SSRF anywhere.
+func TestPrivateNetworkNames(t *testing.T) {
+	e := detect.New(detect.Options{})
+	for _, body := range []string{
+		`{"status":"firing","externalURL":"http://alertmanager-main-0.monitoring.svc:9093","alerts":[{"labels":{"alertname":"HighLatency"},"generatorURL":"http://prometheus-k8s-0.monitoring.svc:9090/graph?g0.expr=up"}]}`,
+		`{"object_kind":"push","project":{"web_url":"http://gitlab.corp.lan/team/app","git_ssh_url":"git@gitlab.corp.lan:team/app.git"},"commits":[{"id":"b6568db1","url":"http://gitlab.corp.lan/team/app/-/commit/b6568db1"}]}`,
+	} {
+		if res := e.Inspect(post("/hooks", "application/json", body)); res.Attack() {
+			t.Errorf("%.60s: %+v", body, res.Detections)
+		}
+	}
+	for _, c := range []struct {
+		req *detect.Request
+		at  string
+	}{
+		{get("/fetch", "url=http%3A%2F%2Finternal.service.local%2F"), "query.url"},
+		{post("/api/profile", "application/json", `{"user":{"avatar_url":"http://files.corp.lan/x"}}`), "body|json.user.avatar_url"},
+		{post("/api/notes", "application/json", `{"items":[{"note":"http://127.0.0.1:6379/"}]}`), "body|json.items[0].note"},
+		{post("/api/notes", "application/json", `{"note":"http://kubernetes.default.svc/api/v1/secrets"}`), "body|json.note"},
+	} {
+		if res := e.Inspect(c.req); !hasDetection(res, "ssrf", c.at) {
+			t.Errorf("%s: SSRF at %s not flagged: %+v", c.req.Path, c.at, res.Detections)
+		}
+	}
+}
+
 func mustRules(t *testing.T, cfg detect.RulesConfig) *detect.Rules {
 	t.Helper()
 	r, err := detect.NewRules(cfg)

@@ -483,7 +483,7 @@ func (w *walker) located(start, end int) (v string, from, to int) {
 var unescapeQuotes = strings.NewReplacer(`\"`, `"`, `\'`, `'`)
 
 func (w *walker) scanWindow(v string, where attack.Where) {
-	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL, Claim: w.claims > 0}
+	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL, Claim: w.claims > 0, Record: inRecord(w.stack)}
 	if where == attack.InName {
 		w.ctx.Parent = parentName(w.stack)
 	}
@@ -551,6 +551,21 @@ func coveredByAny(pats []point.Pattern, p point.Point) bool {
 	}
 	for _, pat := range pats {
 		if pat.Covers(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// inRecord reports whether stack is inside an element of a list of a
+// JSON or XML layer.
+func inRecord(stack []point.Step) bool {
+	doc := false
+	for _, st := range stack {
+		switch {
+		case st.Kind == point.Layer:
+			doc = st.Name == point.LayerJSON || st.Name == point.LayerXML
+		case doc && st.Kind == point.Index:
 			return true
 		}
 	}

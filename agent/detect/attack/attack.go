@@ -76,6 +76,10 @@ type Context struct {
 	// identity provider signed, whose URLs name parties (an issuer on
 	// http://keycloak.auth.svc.cluster.local) and are not fetched.
 	Claim bool
+	// Record is set for a value inside an element of a list in a JSON or
+	// XML document (commits[0].url, alerts[2].generatorURL): what a
+	// system reports about many things, not an input of one.
+	Record bool
 }
 
 // Match is one finding: the attack type, the detector that found it and

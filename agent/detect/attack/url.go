@@ -138,6 +138,69 @@ func loopbackRedirect(u parsedURL, c *Context) bool {
 	return u.host == "localhost" || u.host == "::1" || strings.HasPrefix(u.host, "127.") && strings.Count(u.host, ".") == 3
 }
 
+// privateName reports whether host is a name of a private network's DNS
+// (a Kubernetes service, a corporate or home network, mDNS) rather than a
+// loopback, metadata or numeric address. Systems inside such a network
+// describe themselves by those names in every document they send (a
+// webhook's project URL, an alert's source, a client's configuration), so
+// one is SSRF only where a person or a scanner puts it (see
+// privateNameFetched); the well-known names an SSRF probes,
+// kubernetes.default.svc and the metadata services, count everywhere.
+func privateName(host string) bool {
+	switch host {
+	case "kubernetes.default.svc", "metadata.google.internal", "instance-data.ec2.internal":
+		return false
+	}
+	for _, suf := range []string{".internal", ".local", ".svc", ".cluster.local", ".consul", ".home.arpa", ".lan", ".intranet", ".corp"} {
+		if strings.HasSuffix(host, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// privateNameFetched reports whether a private network's name in c is
+// SSRF: in a parameter named for a URL the server fetches, and not in a
+// record of a list a system reports (a webhook's commits[0].url).
+func privateNameFetched(c *Context) bool { return fetchParam(c.Name) && !c.Record }
+
+// serviceAPIPath reports whether a URL's path is the API of a cluster's
+// control plane an SSRF aims at: Consul's key-value store and agent,
+// etcd's keys, the Kubernetes and Docker APIs.
+func serviceAPIPath(rest string) bool {
+	for _, p := range [...]string{"/v1/kv/", "/v1/agent/", "/v1/catalog/", "/v2/keys", "/v3/kv/", "/api/v1/namespaces", "/api/v1/secrets", "/containers/json"} {
+		if strings.HasPrefix(rest, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// fetchParam reports whether a parameter is named for a URL the server
+// fetches: "url", "webhook", "callback_url", "feed", not "web_url" or
+// "externalURL", which describe a resource.
+func fetchParam(name string) bool {
+	var buf [24]byte
+	b := buf[:0]
+	for i := 0; i < len(name) && len(b) < len(buf); i++ {
+		c := name[i]
+		switch {
+		case c == '_' || c == '-':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	switch string(b) {
+	case "url", "uri", "webhook", "webhookurl", "callback", "callbackurl", "target", "targeturl", "feed", "feedurl", "src", "source", "sourceurl",
+		"dest", "proxy", "endpoint", "image", "imageurl", "img", "host", "server", "domain", "fetch", "fetchurl", "load", "download", "downloadurl",
+		"remote", "remoteurl", "api", "apiurl", "address", "addr", "site", "import", "importurl", "avatar", "avatarurl", "icon", "iconurl", "file", "fileurl", "path":
+		return true
+	}
+	return false
+}
+
 func internalHost(host string) bool {
 	switch host {
 	case "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "metadata",
@@ -318,7 +381,8 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 			if at >= 4 && lv[at-4:at] == "jar:" {
 				return at - 4, len(v), true // jar:http://host!/: Java fetches the archive
 			}
-			if oastHost(u.host) || internalHost(u.host) && !c.Claim && !localLinkInSentence(lv, at, u.host, c) && !(at == 0 && loopbackRedirect(u, c)) {
+			if oastHost(u.host) || internalHost(u.host) && !c.Claim && !localLinkInSentence(lv, at, u.host, c) && !(at == 0 && loopbackRedirect(u, c)) &&
+				(!privateName(u.host) || privateNameFetched(c) || serviceAPIPath(u.rest)) {
 				return at, len(v), true
 			}
 			if len(u.rest) > 2 && (u.rest[0] == '#' || u.rest[0] == '?' || u.rest[0] == '\\') && u.rest[1] == '@' {
@@ -347,7 +411,7 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 			if n, err := strconv.ParseUint(u.host, 10, 64); err == nil && n < 1<<24 {
 				return 0, 0, false // a number, not a decimal IPv4 address
 			}
-			if internalHost(u.host) {
+			if internalHost(u.host) && (!privateName(u.host) || privateNameFetched(c)) {
 				return 0, len(v), true
 			}
 		}

@@ -331,6 +331,30 @@ func (g *gen) benign() {
 		}
 		g.benignCase("header", "", "GET", fmt.Sprintf("/api/v1/orders/%d", 5000+i), "", h, "", "", "")
 	}
+	// Webhooks from systems inside a private network, which name
+	// themselves by its DNS: alerts and pushes.
+	for i := 0; i < 30; i++ {
+		ns := pick(g.r, []string{"monitoring.svc", "observability.svc.cluster.local", "ops.internal", "mon.corp.lan"})
+		var body string
+		if i%2 == 0 {
+			body = mustJSON(map[string]any{
+				"version": "4", "status": pick(g.r, []string{"firing", "resolved"}), "receiver": "team-" + g.from("abcdefghij", 4),
+				"groupLabels": map[string]any{"alertname": "HighLatency"}, "externalURL": "http://alertmanager-main-0." + ns + ":9093",
+				"alerts": []any{map[string]any{"status": "firing", "labels": map[string]any{"alertname": "HighLatency", "instance": fmt.Sprintf("10.2.%d.%d:8080", g.r.IntN(255), g.r.IntN(255))},
+					"generatorURL": "http://prometheus-k8s-0." + ns + ":9090/graph?g0.expr=" + formEsc("histogram_quantile(0.99, rate(http_request_duration_seconds_bucket[5m])) > 2") + "&g0.tab=1",
+					"fingerprint":  g.from("0123456789abcdef", 16)}},
+			})
+		} else {
+			host := "gitlab." + pick(g.r, []string{"corp.lan", "intranet", "home.arpa", "internal"})
+			sha := g.from("0123456789abcdef", 40)
+			body = mustJSON(map[string]any{
+				"object_kind": "push", "ref": "refs/heads/main", "checkout_sha": sha,
+				"project": map[string]any{"name": "app", "web_url": "http://" + host + "/team/app", "git_http_url": "http://" + host + "/team/app.git", "git_ssh_url": "git@" + host + ":team/app.git"},
+				"commits": []any{map[string]any{"id": sha, "message": "Update README\n", "url": "http://" + host + "/team/app/-/commit/" + sha}},
+			})
+		}
+		g.benignCase("json", "", "POST", "/hooks/"+pick(g.r, []string{"alerts", "gitlab"}), "", g.apiHeaders(), "application/json", "", body)
+	}
 }
 
 const passwordSymbols = "!@#$%^&*()-_=+[]{};:'\",.<>/?\\|`~"

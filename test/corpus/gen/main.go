@@ -331,10 +331,12 @@ func (g *gen) place(typ, place, ev, enc string) (corpus.Case, bool) {
 		if json.Unmarshal([]byte(raw), &m) != nil {
 			return c, false
 		}
-		for k := range m {
-			c.Query = "user=admin&password[" + k + "]=x"
-			break
+		if len(m) == 0 {
+			return c, false
 		}
+		// The first operator name in order: the corpus is the same on
+		// every run.
+		c.Query = "user=admin&password[" + slices.Sorted(maps.Keys(m))[0] + "]=x"
 	default:
 		return c, false
 	}
