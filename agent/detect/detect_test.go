@@ -510,6 +510,33 @@ func TestPrivateNetworkNames(t *testing.T) {
 	}
 }
 
+// TestQueryLanguageOperators: APIs whose filters are written with MongoDB's
+// operators (Strapi, Parse, the Data API) take them in a parameter named
+// for a query; elsewhere, and for the operators that run code, they are
+// an injection.
+func TestQueryLanguageOperators(t *testing.T) {
+	e := detect.New(detect.Options{})
+	for _, req := range []*detect.Request{
+		get("/api/articles", "filters[title][$eq]=hello&filters[$or][0][date][$gte]=2020-01-01&populate=*"),
+		get("/parse/classes/Player", "where=%7B%22score%22%3A%7B%22%24gte%22%3A1000%7D%2C%22name%22%3A%7B%22%24in%22%3A%5B%22a%22%2C%22b%22%5D%7D%7D"),
+		post("/action/find", "application/json", `{"collection":"users","filter":{"age":{"$gt":18},"$or":[{"city":"Berlin"},{"city":"Paris"}]}}`),
+	} {
+		if res := e.Inspect(req); res.Attack() {
+			t.Errorf("%s?%s: %+v", req.Path, req.RawQuery, res.Detections)
+		}
+	}
+	for _, req := range []*detect.Request{
+		get("/login", "username[$ne]=x&password[$ne]=x"),
+		get("/api/articles", "filters[$where]=this.a%3D%3Dthis.a"),
+		post("/action/find", "application/json", `{"filter":{"$expr":{"$function":{"body":"function(){return true}","args":[],"lang":"js"}}}}`),
+		post("/login", "application/json", `{"user":"admin","password":{"$gt":""}}`),
+	} {
+		if res := e.Inspect(req); !res.Attack() {
+			t.Errorf("%s?%s %s: not flagged", req.Path, req.RawQuery, req.Body)
+		}
+	}
+}
+
 func mustRules(t *testing.T, cfg detect.RulesConfig) *detect.Rules {
 	t.Helper()
 	r, err := detect.NewRules(cfg)

@@ -483,7 +483,7 @@ func (w *walker) located(start, end int) (v string, from, to int) {
 var unescapeQuotes = strings.NewReplacer(`\"`, `"`, `\'`, `'`)
 
 func (w *walker) scanWindow(v string, where attack.Where) {
-	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL, Claim: w.claims > 0, Record: inRecord(w.stack)}
+	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL, Claim: w.claims > 0, Record: inRecord(w.stack), Query: inQueryParam(w.stack)}
 	if where == attack.InName {
 		w.ctx.Parent = parentName(w.stack)
 	}
@@ -551,6 +551,26 @@ func coveredByAny(pats []point.Pattern, p point.Point) bool {
 	}
 	for _, pat := range pats {
 		if pat.Covers(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// inQueryParam reports whether stack is inside a parameter that carries a
+// query: a field named filters, filter, where, query, criteria or
+// conditions, or a bracketed name rooted at one ("filters[price][$gte]").
+func inQueryParam(stack []point.Step) bool {
+	for _, st := range stack {
+		if st.Kind != point.Field {
+			continue
+		}
+		n := st.Name
+		if i := strings.IndexByte(n, '['); i > 0 {
+			n = n[:i]
+		}
+		switch strings.ToLower(n) {
+		case "filters", "filter", "where", "query", "criteria", "conditions":
 			return true
 		}
 	}

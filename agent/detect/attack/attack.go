@@ -80,6 +80,10 @@ type Context struct {
 	// XML document (commits[0].url, alerts[2].generatorURL): what a
 	// system reports about many things, not an input of one.
 	Record bool
+	// Query is set inside a parameter whose name says it carries a
+	// query (filters, where, filter, query, criteria): a filter
+	// language's operators are its syntax there.
+	Query bool
 }
 
 // Match is one finding: the attack type, the detector that found it and

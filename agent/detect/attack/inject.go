@@ -416,6 +416,25 @@ var mongoOperators = map[string]bool{
 	"$type": true, "$natural": true, "$slice": true,
 }
 
+// queryOperators are the operators of a filter: comparisons, logic,
+// element and array tests. Inside a parameter that carries a query
+// (Context.Query) they are the API's own syntax: Strapi's
+// filters[price][$gte]=10, Parse's where={"age":{"$gt":18}}.
+// The others ($where, $function, $expr, $lookup, the update operators)
+// run code or reach further than a filter, wherever they are.
+var queryOperators = map[string]bool{
+	"$ne": true, "$eq": true, "$gt": true, "$gte": true, "$lt": true, "$lte": true, "$in": true, "$nin": true,
+	"$regex": true, "$options": true, "$exists": true, "$or": true, "$and": true, "$not": true, "$nor": true,
+	"$elemmatch": true, "$size": true, "$all": true, "$mod": true, "$text": true, "$search": true, "$type": true,
+	"$comment": true, "$slice": true,
+}
+
+// injectedOperator reports whether op, a MongoDB operator, is out of place
+// in c.
+func injectedOperator(op string, c *Context) bool {
+	return mongoOperators[op] && !(c.Query && queryOperators[op])
+}
+
 // checkNoSQLOperator finds MongoDB query operators where a plain value was
 // expected: as a JSON key, or in a bracketed query/form name (id[$ne]=1).
 func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
@@ -425,11 +444,11 @@ func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
 	if c.Where == InName {
 		if i := strings.Index(lv, "[$"); i >= 0 {
 			end := strings.IndexByte(lv[i:], ']')
-			if end > 0 && mongoOperators[lv[i+1:i+end]] {
+			if end > 0 && injectedOperator(lv[i+1:i+end], c) {
 				return i, i + end + 1, true
 			}
 		}
-		if mongoOperators[lv] {
+		if injectedOperator(lv, c) {
 			return 0, len(v), true
 		}
 		return 0, 0, false
@@ -438,7 +457,7 @@ func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
 	// inside a value that is itself a query string: "[$ne]=1",
 	// "[$nin][]=admin".
 	if i := strings.Index(lv, "[$"); i >= 0 {
-		if end := strings.IndexByte(lv[i:], ']'); end > 0 && mongoOperators[lv[i+1:i+end]] {
+		if end := strings.IndexByte(lv[i:], ']'); end > 0 && injectedOperator(lv[i+1:i+end], c) {
 			rest := strings.TrimPrefix(lv[i+end+1:], "[]")
 			if rest != "" && rest[0] == '=' {
 				return i, i + end + 1, true
@@ -453,7 +472,7 @@ func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
 		for e < len(lv) && lv[e] >= 'a' && lv[e] <= 'z' {
 			e++
 		}
-		if e == after || !mongoOperators[lv[i:e]] {
+		if e == after || !injectedOperator(lv[i:e], c) {
 			continue
 		}
 		r := strings.TrimLeft(lv[e:], "'\" ")
@@ -473,7 +492,7 @@ func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
 			for k < len(lv) && (lv[k] == '$' || lv[k] >= 'a' && lv[k] <= 'z') {
 				k++
 			}
-			if mongoOperators[lv[j:k]] {
+			if injectedOperator(lv[j:k], c) {
 				return i, len(v), true
 			}
 			n := strings.IndexByte(lv[i+1:], '{')

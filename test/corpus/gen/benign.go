@@ -355,6 +355,24 @@ func (g *gen) benign() {
 		}
 		g.benignCase("json", "", "POST", "/hooks/"+pick(g.r, []string{"alerts", "gitlab"}), "", g.apiHeaders(), "application/json", "", body)
 	}
+	// APIs whose filters use MongoDB's operators: Strapi's query string,
+	// Parse's where, the Data API's filter.
+	for i := 0; i < 30; i++ {
+		field := pick(g.r, []string{"title", "price", "publishedAt", "category", "rating"})
+		op := pick(g.r, []string{"$eq", "$ne", "$gte", "$lte", "$in", "$containsi"})
+		switch i % 3 {
+		case 0:
+			q := "filters[" + field + "][" + op + "]=" + formEsc(pick(g.r, searchTerms)) + "&filters[$or][0][status][$eq]=published&filters[$or][1][featured][$eq]=true&sort[0]=" + field + ":desc&pagination[page]=" + fmt.Sprint(1+g.r.IntN(9)) + "&populate=*"
+			g.benignCase("query", "", "GET", "/api/articles", q, g.browserHeaders(), "", "", "")
+		case 1:
+			where := mustJSON(map[string]any{"score": map[string]any{"$gte": g.r.IntN(5000)}, "playerName": map[string]any{"$in": []string{"Sean Plott", "Jang Min Chul"}}})
+			g.benignCase("query", "", "GET", "/parse/classes/GameScore", "where="+formEsc(where)+"&limit=20&order=-score", g.apiHeaders(), "", "", "")
+		default:
+			body := mustJSON(map[string]any{"dataSource": "Cluster0", "database": "shop", "collection": "orders",
+				"filter": map[string]any{"total": map[string]any{"$gt": g.r.IntN(500)}, "$or": []any{map[string]any{"status": "paid"}, map[string]any{"status": "shipped"}}}, "limit": 50})
+			g.benignCase("json", "", "POST", "/app/data-abc/endpoint/data/v1/action/find", "", g.apiHeaders(), "application/json", "", body)
+		}
+	}
 }
 
 const passwordSymbols = "!@#$%^&*()-_=+[]{};:'\",.<>/?\\|`~"
