@@ -285,6 +285,11 @@ func TestInjectionShapes(t *testing.T) {
 		{`foo/../bar/../../etc`, InField, "ptrav.dotdot"},
 		{`test/x.png | Bin 5448 -> 5528 bytes .../recordflip.ref.png | Bin`, InField, ""},
 		{`....//....//etc/passwd`, InQuery, "ptrav.dotdot"},
+		// Python after a statement break; script after a quote.
+		{`import os; print(os.getcwd())`, InField, ""},
+		{`f = 2; open("notes.txt")`, InField, ""},
+		{`';print()//`, InQuery, "xss.js"},
+		{`;Function(` + "`ale`+`rt(1)`" + `)()`, InQuery, "xss.js"},
 		// PHP function names spelled out of joined literals.
 		{`( string ) "sys"."t"."em" ('uname');`, InQuery, "rce.code"},
 		{`define('x', 'sys' . 'tem');(x)/* comment */('uname');`, InQuery, "rce.code"},
