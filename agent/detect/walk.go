@@ -483,7 +483,11 @@ func (w *walker) located(start, end int) (v string, from, to int) {
 var unescapeQuotes = strings.NewReplacer(`\"`, `"`, `\'`, `'`)
 
 func (w *walker) scanWindow(v string, where attack.Where) {
-	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL, Claim: w.claims > 0, Record: inRecord(w.stack), Query: inQueryParam(w.stack)}
+	w.ctx = attack.Context{Where: where, Header: w.header, Host: w.req.Host, Name: lastName(w.stack), EncodedNewline: w.encodedNL, Claim: w.claims > 0, Record: inRecord(w.stack)}
+	if strings.IndexByte(v, '$') >= 0 {
+		// Only the NoSQL operator check reads it, and only where a '$' is.
+		w.ctx.Query = inQueryParam(w.stack)
+	}
 	if where == attack.InName {
 		w.ctx.Parent = parentName(w.stack)
 	}
@@ -569,9 +573,10 @@ func inQueryParam(stack []point.Step) bool {
 		if i := strings.IndexByte(n, '['); i > 0 {
 			n = n[:i]
 		}
-		switch strings.ToLower(n) {
-		case "filters", "filter", "where", "query", "criteria", "conditions":
-			return true
+		for _, q := range [...]string{"filters", "filter", "where", "query", "criteria", "conditions"} {
+			if strings.EqualFold(n, q) {
+				return true
+			}
 		}
 	}
 	return false
