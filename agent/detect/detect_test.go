@@ -537,6 +537,28 @@ func TestQueryLanguageOperators(t *testing.T) {
 	}
 }
 
+// TestDollarKeysOfOtherFormats: "$type" is .NET's type discriminator and
+// "$comment" a JSON Schema annotation; as keys they are those formats'.
+func TestDollarKeysOfOtherFormats(t *testing.T) {
+	e := detect.New(detect.Options{})
+	for _, body := range []string{
+		`{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://example.com/order.schema.json","$comment":"Orders of the web shop","type":"object","properties":{"items":{"$ref":"#/$defs/item"}}}`,
+		`{"$type":"Shop.Models.Circle, Shop","radius":2.5,"tags":{"$type":"System.Collections.Generic.List` + "`" + `1[[System.String, mscorlib]], mscorlib","$values":["a","b"]}}`,
+	} {
+		if res := e.Inspect(post("/api/x", "application/json", body)); res.Attack() {
+			t.Errorf("%.50s: %+v", body, res.Detections)
+		}
+	}
+	for _, req := range []*detect.Request{
+		get("/login", "user=admin&password[$type]=2"),
+		post("/search", "text/plain", `' } ], $comment:'successful MongoDB injection'`),
+	} {
+		if res := e.Inspect(req); !slices.ContainsFunc(res.Detections, func(d detect.Detection) bool { return d.Type == "nosqli" }) {
+			t.Errorf("%s %s: %+v", req.RawQuery, req.Body, res.Detections)
+		}
+	}
+}
+
 func mustRules(t *testing.T, cfg detect.RulesConfig) *detect.Rules {
 	t.Helper()
 	r, err := detect.NewRules(cfg)

@@ -448,7 +448,11 @@ func checkNoSQLOperator(v, lv string, f Features, c *Context) (int, int, bool) {
 				return i, i + end + 1, true
 			}
 		}
-		if injectedOperator(lv, c) {
+		// A key that is nothing but "$type" is .NET's type discriminator
+		// (System.Text.Json, Json.NET) far more often than Mongo's
+		// operator, and "$comment" JSON Schema's annotation; in brackets
+		// (password[$type]=2) or spliced into a query they stay operators.
+		if lv != "$type" && lv != "$comment" && injectedOperator(lv, c) {
 			return 0, len(v), true
 		}
 		return 0, 0, false

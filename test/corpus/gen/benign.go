@@ -373,6 +373,21 @@ func (g *gen) benign() {
 			g.benignCase("json", "", "POST", "/app/data-abc/endpoint/data/v1/action/find", "", g.apiHeaders(), "application/json", "", body)
 		}
 	}
+	// Formats whose keys start with '$': JSON Schema and .NET's
+	// polymorphic JSON.
+	for i := 0; i < 20; i++ {
+		var body string
+		if i%2 == 0 {
+			body = mustJSON(map[string]any{"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://example.com/schemas/" + g.from("abcdefgh", 6) + ".json",
+				"$comment": pick(g.r, searchTerms), "type": "object", "required": []string{"id"},
+				"properties": map[string]any{"id": map[string]any{"type": "integer"}, "items": map[string]any{"type": "array", "items": map[string]any{"$ref": "#/$defs/item"}}},
+				"$defs":      map[string]any{"item": map[string]any{"type": "object", "properties": map[string]any{"sku": map[string]any{"type": "string", "pattern": "^[A-Z]{3}-[0-9]{4}$"}}}}})
+		} else {
+			body = mustJSON(map[string]any{"$type": pick(g.r, []string{"Shop.Models.Circle, Shop", "Shop.Models.Square, Shop", "circle"}), "size": g.r.IntN(100),
+				"labels": map[string]any{"$type": "System.Collections.Generic.List`1[[System.String, mscorlib]], mscorlib", "$values": []string{pick(g.r, searchTerms)}}})
+		}
+		g.benignCase("json", "", "PUT", fmt.Sprintf("/api/shapes/%d", i), "", g.apiHeaders(), "application/json", "", body)
+	}
 }
 
 const passwordSymbols = "!@#$%^&*()-_=+[]{};:'\",.<>/?\\|`~"
