@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/palisadewaf/palisade/agent/detect"
+	"github.com/palisadewaf/palisade/agent/detect/attack"
 	"github.com/palisadewaf/palisade/agent/mask"
 	"github.com/palisadewaf/palisade/cloud/apiv1"
 	"github.com/palisadewaf/palisade/cloud/apiv1/point"
@@ -447,6 +448,9 @@ func newLeakGen(t testing.TB) *leakGen {
 		"body|form.q", "body|form.payload", "body|multipart.q", "body|xml.login.q", "path[4]", "path[5]",
 	} {
 		g.addPublic(s)
+	}
+	for _, d := range attack.Detectors {
+		g.addPublic(d.ID + " " + d.Type)
 	}
 	return g
 }

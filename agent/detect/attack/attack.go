@@ -141,6 +141,7 @@ var Detectors = []Detector{
 	{ID: "rce.shell", Type: RCE, Check: checkShell},
 	{ID: "rce.code", Type: RCE, Check: checkCodeInjection, Needs: needs(fParen | fLT | fDollar)},
 	{ID: "rce.java", Type: RCE, Check: checkJavaGadget},
+	{ID: "rce.dotnet", Type: RCE, Check: checkDotNetGadget, Needs: needs(fDot | fSlash)},
 	{ID: "rce.serialized", Type: RCE, Check: checkSerialized, Needs: needs(fColon | fDollar | fDot)},
 	{ID: "rce.varcall", Type: RCE, Check: checkVarCall, Needs: needs(fDollar, fParen)},
 	{ID: "rce.node", Type: RCE, Check: checkNodeGlobal, Needs: needs(fDot | fBracket | fParen)},

@@ -1842,6 +1842,44 @@ func checkJavaGadget(v, lv string, f Features, c *Context) (int, int, bool) {
 	return 0, 0, false
 }
 
+// dotNetGadgets are the .NET types ysoserial.net's gadgets are built on,
+// by their full names: what a type hint ("$type", "__type",
+// "<ObjectDataProvider") in JSON, XAML or a ViewState names to have a
+// deserializer start a process. An application's own types are in its own
+// namespaces; these are the framework's, and no form sends them.
+var dotNetGadgets = []string{
+	"system.windows.data.objectdataprovider", "system.windows.markup.xamlreader", "system.windows.resourcedictionary",
+	"system.configuration.install.assemblyinstaller", "system.activities.presentation.workflowdesigner",
+	"system.windows.forms.bindingsource", "system.windows.forms.axhost", "system.security.principal.windowsidentity",
+	"system.security.principal.windowsprincipal", "system.security.claims.claimsidentity", "system.security.claims.claimsprincipal",
+	"system.identitymodel.tokens.sessionsecuritytoken", "system.data.services.internal.expandedwrapper",
+	"system.management.automation.psobject", "system.web.security.roleprincipal", "system.web.ui.objectstateformatter",
+	"microsoft.visualstudio.text.formatting.textformattingrunproperties", "system.runtime.serialization.formatters.binary.binaryformatter",
+	"system.diagnostics.processstartinfo",
+}
+
+var dotNetGadgetSet = newSubstrings(dotNetGadgets)
+
+// checkDotNetGadget finds a .NET deserialization payload: a gadget type
+// named by its full name, or a BinaryFormatter stream in base64
+// ("AAEAAAD/////", its header) in a value a server may deserialize.
+func checkDotNetGadget(v, lv string, f Features, c *Context) (int, int, bool) {
+	if f&fSlash != 0 {
+		if i := strings.Index(v, "AAEAAAD/////"); i >= 0 && i < 8 {
+			return i, len(v), true
+		}
+	}
+	var start, end int
+	found := dotNetGadgetSet.each(lv, func(e, i int) bool {
+		if i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '.') {
+			return false
+		}
+		start, end = i, i+len(dotNetGadgets[e])
+		return true
+	})
+	return start, end, found
+}
+
 // javaSerialized reports whether v is a Java serialized object stream
 // (magic 0xACED, version 5) in base64, "rO0AB...": what a deserialization
 // exploit posts in a cookie, a ViewState or a parameter; its class names

@@ -285,6 +285,12 @@ func TestInjectionShapes(t *testing.T) {
 		{`foo/../bar/../../etc`, InField, "ptrav.dotdot"},
 		{`test/x.png | Bin 5448 -> 5528 bytes .../recordflip.ref.png | Bin`, InField, ""},
 		{`....//....//etc/passwd`, InQuery, "ptrav.dotdot"},
+		// .NET deserialization gadgets by their full names, BinaryFormatter
+		// streams; the framework's names in prose and XAML stay.
+		{`{"$type":"System.Windows.Data.ObjectDataProvider, PresentationFramework","MethodName":"Start"}`, InField, "rce.dotnet"},
+		{`AAEAAAD/////AQAAAAAAAAAMAgAAAF5NaWNyb3NvZnQuUG93ZXJTaGVsbC5FZGl0b3I=`, InCookie, "rce.dotnet"},
+		{`use System.Diagnostics.Process.Start to run it`, InField, ""},
+		{`<ObjectDataProvider x:Key="src" ObjectType="{x:Type sys:DateTime}"/>`, InField, ""},
 		// Python after a statement break; script after a quote.
 		{`import os; print(os.getcwd())`, InField, ""},
 		{`f = 2; open("notes.txt")`, InField, ""},
