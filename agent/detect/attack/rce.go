@@ -797,6 +797,13 @@ func commandAtStartAnywhere(lv string) (int, bool) {
 		}
 		return 0, false
 	}
+	if e < len(lv) && lv[e] == ' ' && !strings.ContainsAny(lv, ";|&`$<>") {
+		// "strace and ltrace output are very helpful": the wrapper named
+		// in a sentence, a word and not a command after it.
+		if nw, _ := shellWord(lv, e+1); nw != "" && nw[0] >= 'a' && nw[0] <= 'z' && !strongCommands[nw] && !weakCommands[nw] && !adminTools[nw] && sentenceWords(lv) >= 3 {
+			return 0, false
+		}
+	}
 	return commandAt(lv, 0, false)
 }
 

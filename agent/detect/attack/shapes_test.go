@@ -291,6 +291,11 @@ func TestInjectionShapes(t *testing.T) {
 		{`AAEAAAD/////AQAAAAAAAAAMAgAAAF5NaWNyb3NvZnQuUG93ZXJTaGVsbC5FZGl0b3I=`, InCookie, "rce.dotnet"},
 		{`use System.Diagnostics.Process.Start to run it`, InField, ""},
 		{`<ObjectDataProvider x:Key="src" ObjectType="{x:Type sys:DateTime}"/>`, InField, ""},
+		// A wrapper named in a sentence; loopback in Markdown code.
+		{`strace and ltrace output are very helpful:`, InField, ""},
+		{`strace id`, InField, "rce.shell"},
+		{"```yaml remote_write: - url: \"http://localhost:1234/receive\" ```", InField, ""},
+		{"``` http://169.254.169.254/latest/meta-data/ ```", InField, "ssrf.url"},
 		// Python after a statement break; script after a quote.
 		{`import os; print(os.getcwd())`, InField, ""},
 		{`f = 2; open("notes.txt")`, InField, ""},

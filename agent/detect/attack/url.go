@@ -112,13 +112,19 @@ var oastDomainSet = newSubstrings(oastDomains)
 // developers write so in every forum. Only loopback counts: metadata and
 // private hosts in text stay flagged, a link previewer fetches them.
 func localLinkInSentence(lv string, at int, host string, c *Context) bool {
-	if c.Where != InField && c.Where != InBody || at < 2 || lv[at-1] != ' ' || !proseWordBefore(lv[:at-1]) {
+	if c.Where != InField && c.Where != InBody || at < 2 {
 		return false
 	}
 	if host != "localhost" && !strings.HasPrefix(host, "127.") && host != "[::1]" && host != "::1" {
 		return false
 	}
-	return sentenceWords(lv) >= 4
+	if strings.Count(lv[:at], "`")%2 == 1 && strings.IndexByte(lv[at:], '`') >= 0 {
+		// In Markdown code, inline or fenced ("```yaml url:
+		// http://localhost:9201/write ```"): a configuration shown, which
+		// no link previewer opens.
+		return true
+	}
+	return lv[at-1] == ' ' && proseWordBefore(lv[:at-1]) && sentenceWords(lv) >= 4
 }
 
 // loopbackRedirect reports whether u is the redirection URI of an OAuth
