@@ -1622,7 +1622,7 @@ func nodeGlobal(lv string) (int, bool) {
 		after := i + len("process.")
 		rest := lv[after:]
 		for _, fn := range [...]string{"binding(", "dlopen(", "kill(", "chdir(", "setuid("} {
-			if strings.HasPrefix(rest, fn) {
+			if strings.HasPrefix(rest, fn) && !documentedCall(lv, i, after+len(fn)) {
 				return i, true
 			}
 		}
@@ -1640,6 +1640,22 @@ func nodeGlobal(lv string) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// documentedCall reports whether the call lv[at:] whose arguments start
+// at args is a function named in documentation, not made: quoted as
+// Markdown code ("`process.kill()`", inert as a template literal too), or
+// a signature with optional parameters ("process.kill(pid[, signal])").
+func documentedCall(lv string, at, args int) bool {
+	end := strings.IndexByte(lv[args:], ')')
+	if end < 0 {
+		return false
+	}
+	if strings.Contains(lv[args:args+end], "[,") {
+		return true
+	}
+	after := args + end + 1
+	return at > 0 && lv[at-1] == '`' && after < len(lv) && lv[after] == '`'
 }
 
 // execCall finds a call of one of phpExecFuncs written the ways a filter on

@@ -291,6 +291,13 @@ func TestInjectionShapes(t *testing.T) {
 		{`AAEAAAD/////AQAAAAAAAAAMAgAAAF5NaWNyb3NvZnQuUG93ZXJTaGVsbC5FZGl0b3I=`, InCookie, "rce.dotnet"},
 		{`use System.Diagnostics.Process.Start to run it`, InField, ""},
 		{`<ObjectDataProvider x:Key="src" ObjectType="{x:Type sys:DateTime}"/>`, InField, ""},
+		// Node's process functions documented, not called; timers given
+		// functions, not text.
+		{"The `process.kill()` method sends the signal", InField, ""},
+		{"## `process.dlopen(module, filename[, flags])`", InField, ""},
+		{`x;process.kill(process.pid)`, InQuery, "rce.node"},
+		{`const fn = context.mock.fn(); setTimeout(fn, 1000);`, InField, ""},
+		{`';setTimeout('alert(1)')//`, InQuery, "xss.js"},
 		// A wrapper named in a sentence; loopback in Markdown code.
 		{`strace and ltrace output are very helpful:`, InField, ""},
 		{`strace id`, InField, "rce.shell"},
