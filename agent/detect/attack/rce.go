@@ -1308,6 +1308,9 @@ func checkCodeInjection(v, lv string, f Features, c *Context) (int, int, bool) {
 		if i > 0 && isWordByte(lv[i-1]) && !strings.HasPrefix(call, "_") {
 			return false // "filesystem(" is not "system(", nor "hisi_sas_task_exec(" "exec("
 		}
+		if args := i + len(call); i > 0 && lv[i-1] == '`' && (strings.HasSuffix(call, "(") && documentedCall(lv, i, args) || args < len(lv) && lv[args] == '(' && documentedCall(lv, i, args+1)) {
+			return false // "[`child_process.spawn()`][]": named in documentation
+		}
 		rest := lv[i+len(call):]
 		// The argument must be something an attacker controls: a string,
 		// a variable, a call, a concatenation, not prose in parentheses.
@@ -1349,6 +1352,9 @@ func aspCode(lv string) (int, bool) {
 		}
 		if i > 0 && (isWordByte(s[i-1]) || s[i-1] == '.' && aspMarkers[e] == "createobject(") {
 			return false // "Server.CreateObject(" is one marker, not two
+		}
+		if i > 0 && s[i-1] == '`' {
+			return false // "[`response.write()`][]": Markdown code, never VBScript
 		}
 		if n++; first < 0 || i < first {
 			first = i

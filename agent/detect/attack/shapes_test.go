@@ -291,6 +291,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`AAEAAAD/////AQAAAAAAAAAMAgAAAF5NaWNyb3NvZnQuUG93ZXJTaGVsbC5FZGl0b3I=`, InCookie, "rce.dotnet"},
 		{`use System.Diagnostics.Process.Start to run it`, InField, ""},
 		{`<ObjectDataProvider x:Key="src" ObjectType="{x:Type sys:DateTime}"/>`, InField, ""},
+		// Calls named in Markdown references.
+		{"The [`child_process.spawn()`][] method spawns the child process asynchronously", InField, ""},
+		{"If [`response.write()`][] or [`response.end()`][] are called before", InField, ""},
+		{`require('child_process').exec('id')`, InQuery, "rce.code"},
 		// Node's process functions documented, not called; timers given
 		// functions, not text.
 		{"The `process.kill()` method sends the signal", InField, ""},
