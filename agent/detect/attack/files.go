@@ -192,8 +192,19 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 		return 0, 0, false
 	}
 	if f&fColon != 0 {
-		if _, i, ok := wrapperSet.index(lv); ok {
-			return i, len(v), true
+		at := -1
+		wrapperSet.each(lv, func(e, i int) bool {
+			if wrappers[e] == "file://" && i > 0 && (c.Where == InField || c.Where == InBody) && sentenceWords(lv) >= 4 {
+				// A file URL in running text or code shown
+				// ("readFileSync(new URL('file:///tmp/hello'))"): named,
+				// not handed to a fetch, which takes a value that is one.
+				return false
+			}
+			at = i
+			return true
+		})
+		if at >= 0 {
+			return at, len(v), true
 		}
 	}
 	if c.Where == InHeader && !headerTakesFreeText(c.Header) {

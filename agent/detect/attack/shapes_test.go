@@ -291,6 +291,11 @@ func TestInjectionShapes(t *testing.T) {
 		{`AAEAAAD/////AQAAAAAAAAAMAgAAAF5NaWNyb3NvZnQuUG93ZXJTaGVsbC5FZGl0b3I=`, InCookie, "rce.dotnet"},
 		{`use System.Diagnostics.Process.Start to run it`, InField, ""},
 		{`<ObjectDataProvider x:Key="src" ObjectType="{x:Type sys:DateTime}"/>`, InField, ""},
+		// File URLs named in text; one as the value, and other wrappers,
+		// anywhere.
+		{"For a file on the local file system it will start with `file://`. The string is null-terminated", InField, ""},
+		{`file:///proc/self/environ`, InField, "ptrav.file"},
+		{`use php://filter/convert.base64-encode/resource=index.php in the page param`, InField, "ptrav.file"},
 		// Calls named in Markdown references.
 		{"The [`child_process.spawn()`][] method spawns the child process asynchronously", InField, ""},
 		{"If [`response.write()`][] or [`response.end()`][] are called before", InField, ""},
