@@ -296,6 +296,11 @@ func TestInjectionShapes(t *testing.T) {
 		{"For a file on the local file system it will start with `file://`. The string is null-terminated", InField, ""},
 		{`file:///proc/self/environ`, InField, "ptrav.file"},
 		{`use php://filter/convert.base64-encode/resource=index.php in the page param`, InField, "ptrav.file"},
+		// Loopback URLs as string arguments in code shown; timers handed
+		// the window's name evaluate it.
+		{`http.get('http://localhost:3000', { agent }, (res) => {})`, InField, ""},
+		{`x";setTimeout(name, 1)//`, InQuery, "xss.js"},
+		{`mock.timers.enable({ apis: ['setTimeout'] }); setTimeout(fn, 9999);`, InField, ""},
 		// Calls named in Markdown references.
 		{"The [`child_process.spawn()`][] method spawns the child process asynchronously", InField, ""},
 		{"If [`response.write()`][] or [`response.end()`][] are called before", InField, ""},

@@ -124,6 +124,15 @@ func localLinkInSentence(lv string, at int, host string, c *Context) bool {
 		// no link previewer opens.
 		return true
 	}
+	if q := strings.LastIndexAny(lv[max(0, at-80):at], `'"`); q >= 0 {
+		// In a string argument of a call in code shown
+		// ("http.get('http://localhost:3000', ...)", "console.log('Server
+		// running at http://127.0.0.1:8124/')").
+		q += max(0, at-80)
+		if q > 0 && lv[q-1] == '(' && strings.IndexByte(lv[at:], lv[q]) > 0 {
+			return true
+		}
+	}
 	return lv[at-1] == ' ' && proseWordBefore(lv[:at-1]) && sentenceWords(lv) >= 4
 }
 

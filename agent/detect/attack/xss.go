@@ -736,7 +736,7 @@ func checkXSSJS(v, lv string, f Features, c *Context) (int, int, bool) {
 				// often as script's: "import os; print(os.getcwd())".
 				continue
 			}
-			if ch == ';' && (strings.HasPrefix(lv[j:], "settimeout") || strings.HasPrefix(lv[j:], "setinterval")) && !timerRunsText(lv[s:]) {
+			if (strings.HasPrefix(lv[j:], "settimeout") || strings.HasPrefix(lv[j:], "setinterval")) && !timerRunsText(lv[s:]) {
 				// "; setTimeout(fn, 1000)": a timer for a function, the
 				// code of every script; one given text evaluates it.
 				continue
@@ -758,7 +758,13 @@ func timerRunsText(args string) bool {
 	if k := strings.IndexAny(a, ",)"); k >= 0 {
 		a = a[:k]
 	}
-	return strings.Contains(a, "alert") || strings.Contains(a, "prompt") || strings.Contains(a, "confirm") || strings.Contains(a, "eval") || strings.Contains(a, "atob")
+	// Text a page's attacker controls: the window's name, the URL.
+	switch a = strings.TrimSpace(a); a {
+	case "name", "window.name", "self.name", "top.name", "parent.name", "opener.name":
+		return true
+	}
+	return strings.Contains(a, "alert") || strings.Contains(a, "prompt") || strings.Contains(a, "confirm") || strings.Contains(a, "eval") ||
+		strings.Contains(a, "atob") || strings.Contains(a, "location") || strings.Contains(a, "unescape") || strings.Contains(a, "decodeuri") || strings.Contains(a, "fromcharcode")
 }
 
 // checkXSSCall flags a value that is nothing but a call of a dialog or an
