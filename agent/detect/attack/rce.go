@@ -352,6 +352,14 @@ func shellNamedInSentence(lv string, i int, path string) bool {
 		return false
 	}
 	e := i + len(path)
+	// The whole path ("/system/bin/sh"), and quotes or Markdown code
+	// around it ("`'/bin/sh'` on Unix").
+	for i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '/' || lv[i-1] == '_' || lv[i-1] == '-' || lv[i-1] == '.') {
+		i--
+	}
+	for q := 0; q < 2 && i > 0 && e < len(lv) && (lv[i-1] == '`' || lv[i-1] == '\'' || lv[i-1] == '"') && lv[e] == lv[i-1]; q++ {
+		i, e = i-1, e+1
+	}
 	paren := i > 0 && lv[i-1] == '(' && e < len(lv) && lv[e] == ')'
 	if !paren && (i < 2 || lv[i-1] != ' ' || !proseWordBefore(lv[:i-1])) {
 		return false

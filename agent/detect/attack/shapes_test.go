@@ -301,6 +301,10 @@ func TestInjectionShapes(t *testing.T) {
 		{`http.get('http://localhost:3000', { agent }, (res) => {})`, InField, ""},
 		{`x";setTimeout(name, 1)//`, InQuery, "xss.js"},
 		{`mock.timers.enable({ apis: ['setTimeout'] }); setTimeout(fn, 9999);`, InField, ""},
+		// Shells named in sentences, quoted or as the end of a path.
+		{"If true, runs command inside of a shell. Uses `'/bin/sh'` on Unix, and `process.env.ComSpec` on Windows.", InField, ""},
+		{`**child\_process**: use /system/bin/sh on android (Ben Noordhuis)`, InField, ""},
+		{`;/bin/sh -i`, InField, "rce.shell"},
 		// Calls named in Markdown references.
 		{"The [`child_process.spawn()`][] method spawns the child process asynchronously", InField, ""},
 		{"If [`response.write()`][] or [`response.end()`][] are called before", InField, ""},
