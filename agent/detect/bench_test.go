@@ -1,6 +1,7 @@
 package detect_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -54,11 +55,15 @@ func BenchmarkInspect(b *testing.B) {
 // (2026-12-04: the worst went from 1.4 s to about 10 ms).
 func BenchmarkPathological(b *testing.B) {
 	e := detect.New(detect.Options{})
-	for _, unit := range []string{"\r\n", "<a x=", "..", "{{", "'||'", "(", "${", "<", "&#", "/*", "on", "\"&\"", "(alert,", "(;", "o<x>n", "style=x:", "a/**/", "a+", "<\t", "a\tb", "ı", "1) as x where ", ".%00", ",(select ", "in my /etc/passwd ", "use `id` ", "uses /bin/sh ", "Function(\"", "＜", " 'x' "} {
+	for _, unit := range []string{"\r\n", "<a x=", "..", "{{", "'||'", "(", "${", "<", "&#", "/*", "on", "\"&\"", "(alert,", "(;", "o<x>n", "style=x:", "a/**/", "a+", "<\t", "a\tb", "ı", "1) as x where ", ".%00", ",(select ", "in my /etc/passwd ", "use `id` ", "uses /bin/sh ", "Function(\"", "＜", " 'x' ",
+		"`exec(", "process.kill(", "a/bin/sh", "..;a=", "'sys'.", "(&(a=b)", "('http://127.0.0.1/", "setTimeout(", "file://x "} {
 		v := strings.Repeat(unit, (60<<10)/len(unit))
-		for _, where := range []string{"query", "path", "cookie"} {
+		for _, where := range []string{"query", "path", "cookie", "json"} {
 			req := &detect.Request{AppID: 1, Method: "GET", Host: "shop.example.com", Path: "/", RawQuery: "q=" + url.QueryEscape(v), Header: http.Header{}}
 			switch where {
+			case "json":
+				body, _ := json.Marshal(map[string]string{"text": v})
+				req = &detect.Request{AppID: 1, Method: "POST", Host: "shop.example.com", Path: "/", Body: body, ContentType: "application/json", Header: http.Header{}}
 			case "path":
 				req = &detect.Request{AppID: 1, Method: "GET", Host: "shop.example.com", Path: "/" + url.PathEscape(v), Header: http.Header{}}
 			case "cookie":

@@ -354,7 +354,7 @@ func shellNamedInSentence(lv string, i int, path string) bool {
 	e := i + len(path)
 	// The whole path ("/system/bin/sh"), and quotes or Markdown code
 	// around it ("`'/bin/sh'` on Unix").
-	for i > 0 && (isWordByte(lv[i-1]) || lv[i-1] == '/' || lv[i-1] == '_' || lv[i-1] == '-' || lv[i-1] == '.') {
+	for lo := max(0, i-256); i > lo && (isWordByte(lv[i-1]) || lv[i-1] == '/' || lv[i-1] == '_' || lv[i-1] == '-' || lv[i-1] == '.'); {
 		i--
 	}
 	for q := 0; q < 2 && i > 0 && e < len(lv) && (lv[i-1] == '`' || lv[i-1] == '\'' || lv[i-1] == '"') && lv[e] == lv[i-1]; q++ {
@@ -1661,7 +1661,9 @@ func nodeGlobal(lv string) (int, bool) {
 // Markdown code ("`process.kill()`", inert as a template literal too), or
 // a signature with optional parameters ("process.kill(pid[, signal])").
 func documentedCall(lv string, at, args int) bool {
-	end := strings.IndexByte(lv[args:], ')')
+	// A signature is short: the search is bounded, or a value of many
+	// unclosed calls would be read to its end from each.
+	end := strings.IndexByte(lv[args:min(len(lv), args+256)], ')')
 	if end < 0 {
 		return false
 	}
