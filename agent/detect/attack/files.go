@@ -460,7 +460,10 @@ func checkObfuscatedClimb(v, lv string, f Features, c *Context) (int, int, bool)
 		// Two dots, or no dot but a run of spellings no decoder makes one
 		// of ("%c0%fe%c0%fe%uEFC8": the fuzzer's dots the engine cannot
 		// read as such) in front of the directories.
-		if (dots >= 2 || dots == 0 && len(prefix)-len(b) >= 6) && slices.Contains(t.dirs, string(b[dots:])) {
+		// Control bytes and separators alone are no spelling of a dot
+		// (the prefilter agrees: it needs a dot, a high byte, a '%' or a
+		// digit).
+		if (dots >= 2 || dots == 0 && len(prefix)-len(b) >= 6 && f&(fHigh|fPercent|fDigit) != 0) && slices.Contains(t.dirs, string(b[dots:])) {
 			return 0, len(v), true
 		}
 	}
