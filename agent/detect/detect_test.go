@@ -559,6 +559,23 @@ func TestDollarKeysOfOtherFormats(t *testing.T) {
 	}
 }
 
+// TestConsoleProbesReportOnly: the admin console of a product the server
+// may run (phpMyAdmin, Tomcat's manager) is reported and does not block;
+// secrets left in the web root block; WordPress's editor lists authors.
+func TestConsoleProbesReportOnly(t *testing.T) {
+	e := detect.New(detect.Options{})
+	res := e.Inspect(get("/phpmyadmin/index.php", "route=/sql&db=shop"))
+	if !hasDetection(res, "scanner", "path") || res.Blocked() {
+		t.Errorf("/phpmyadmin: attack %v blocked %v: %+v", res.Attack(), res.Blocked(), res.Detections)
+	}
+	if res := e.Inspect(get("/.git/config", "")); !res.Blocked() {
+		t.Errorf("/.git/config not blocked: %+v", res.Detections)
+	}
+	if res := e.Inspect(get("/wp-json/wp/v2/users", "context=view&who=authors&per_page=50&_locale=user")); res.Attack() {
+		t.Errorf("the block editor's authors list flagged: %+v", res.Detections)
+	}
+}
+
 func mustRules(t *testing.T, cfg detect.RulesConfig) *detect.Rules {
 	t.Helper()
 	r, err := detect.NewRules(cfg)

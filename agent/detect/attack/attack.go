@@ -92,6 +92,8 @@ type Match struct {
 	Type       string
 	DetectorID string
 	Start, End int
+	// ReportOnly matches are reported and never block (Detector.ReportOnly).
+	ReportOnly bool
 }
 
 // Detector is one check.
@@ -107,6 +109,10 @@ type Detector struct {
 	Needs []Features
 	// In lists the places Check can match at; nil means everywhere.
 	In []Where
+	// ReportOnly detectors find what may be legitimate where the product
+	// it belongs to is installed (an admin console's path): reported,
+	// never blocking.
+	ReportOnly bool
 	// Excludes, when set, is a finer prefilter run after Needs: it reports
 	// that Check cannot match lv (the lower-cased value), more cheaply than
 	// Check would find out.
@@ -165,6 +171,7 @@ var Detectors = []Detector{
 	{ID: "redir.url", Type: Redir, Check: checkRedirect, Needs: needs(fSlash | fBackslash | fColon | fAt), In: []Where{InQuery, InField}},
 	{ID: "scanner.agent", Type: Scanner, Check: checkScannerAgent, In: []Where{InHeader}},
 	{ID: "scanner.probe", Type: Scanner, Check: checkProbePath, In: []Where{InPath}},
+	{ID: "scanner.console", Type: Scanner, Check: checkConsolePath, In: []Where{InPath}, ReportOnly: true},
 	{ID: "scanner.introspection", Type: Scanner, Check: checkGraphQLIntrospection, Needs: needs(fBrace)},
 }
 
@@ -274,7 +281,7 @@ func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), pref
 		for _, d := range numberDetectors {
 			if d.can(f, c.Where) && (skip == nil || !skip(d.Type)) {
 				if s, e, ok := d.Check(v, v, f, c); ok {
-					fn(Match{Type: d.Type, DetectorID: d.ID, Start: s, End: e})
+					fn(Match{Type: d.Type, DetectorID: d.ID, Start: s, End: e, ReportOnly: d.ReportOnly})
 				}
 			}
 		}
@@ -306,7 +313,7 @@ func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), pref
 				continue
 			}
 			if s, e, ok := d.Check(v, lv, f, c); ok {
-				fn(Match{Type: d.Type, DetectorID: d.ID, Start: s, End: e})
+				fn(Match{Type: d.Type, DetectorID: d.ID, Start: s, End: e, ReportOnly: d.ReportOnly})
 			}
 		}
 		return
@@ -325,7 +332,7 @@ func scan(v string, c *Context, skip func(typ string) bool, fn func(Match), pref
 			continue
 		}
 		if s, e, ok := d.Check(v, lv, f, c); ok {
-			fn(Match{Type: d.Type, DetectorID: d.ID, Start: s, End: e})
+			fn(Match{Type: d.Type, DetectorID: d.ID, Start: s, End: e, ReportOnly: d.ReportOnly})
 		}
 	}
 }

@@ -92,10 +92,10 @@ func checkGraphQLIntrospection(v, lv string, f Features, c *Context) (int, int, 
 var probePaths = append([]string{
 	"/.git/", "/.git", "/.svn/", "/.hg/", "/.bzr/", "/.env", "/.aws/", "/.ssh/", "/.docker/", "/.kube/",
 	"/.htpasswd", "/.htaccess", "/.ds_store", "/.bash_history", "/.npmrc", "/.vscode/", "/.idea/",
-	"/wp-config.php.", "/wp-config.bak", "/config.php.bak", "/.config/", "/server-status", "/server-info",
-	"/phpinfo.php", "/info.php", "/phpmyadmin", "/pma/", "/myadmin/", "/adminer.php", "/actuator/env",
-	"/actuator/heapdump", "/actuator/gateway", "/jmx-console", "/web-console", "/invoker/",
-	"/manager/html", "/hnap1", "/boaform", "/cgi-bin/test-cgi", "/cgi-bin/php", "/cgi-bin/luci",
+	"/wp-config.php.", "/wp-config.bak", "/config.php.bak", "/.config/",
+	"/phpinfo.php", "/info.php", "/actuator/env",
+	"/actuator/heapdump", "/actuator/gateway", "/invoker/",
+	"/hnap1", "/boaform", "/cgi-bin/test-cgi", "/cgi-bin/php", "/cgi-bin/luci",
 	"/vendor/phpunit/", "/eval-stdin.php", "/_ignition/execute-solution", "/solr/admin/",
 	"/console/login/loginform.jsp", "/wls-wsat/", "/_async/", "/setup.cgi", "/shell.php", "/cmd.php",
 	"/webshell", "/.gitconfig", "/backup.sql", "/dump.sql", "/db.sql", "/database.sql",
@@ -110,8 +110,36 @@ var probePaths = append([]string{
 	// A Java web application's private directories, which the servlet
 	// specification forbids a container to serve.
 	"/web-inf/", "/meta-inf/",
-	"/nmaplowercheck", "/sdk", "/evox/about", "/mgmt/tm/util/bash", "/xmlrpc.php?rsd", "/wp-json/wp/v2/users",
+	"/nmaplowercheck", "/sdk", "/evox/about", "/mgmt/tm/util/bash",
 }, webShellPaths()...)
+
+// consolePaths are the admin consoles of products a server may well run
+// (phpMyAdmin, Adminer, Tomcat's manager, Solr, Apache's status pages,
+// JBoss): scanners ask for them, and so do the people who administer
+// them. scanner.console reports them and never blocks.
+var consolePaths = []string{
+	"/phpmyadmin", "/pma/", "/myadmin/", "/adminer.php", "/manager/html", "/solr/admin/", "/server-status",
+	"/server-info", "/jmx-console", "/web-console",
+}
+
+var consolePathSet = newSubstrings(consolePaths)
+
+func checkConsolePath(v, lv string, f Features, c *Context) (int, int, bool) {
+	if c.Where != InPath {
+		return 0, 0, false
+	}
+	var start, end int
+	found := consolePathSet.each(lv, func(k, i int) bool {
+		e := i + len(consolePaths[k])
+		p := consolePaths[k]
+		if p[len(p)-1] != '/' && e < len(lv) && lv[e] != '/' && lv[e] != '.' && lv[e] != '?' {
+			return false // "/server-status-page" is another page
+		}
+		start, end = i, e
+		return true
+	})
+	return start, end, found
+}
 
 // webShellPaths are the web shells' own names (webShells) as paths in the
 // web root, which scanners ask for.
