@@ -102,7 +102,7 @@ var probePaths = append([]string{
 	"/backup.zip", "/backup.tar.gz", "/site.tar.gz", "/www.zip", "/web.config", "/sftp-config.json",
 	"/id_rsa", "/.well-known/security.txt.bak", "/config.json.bak", "/debug/pprof", "/telescope/requests",
 	"/_profiler/phpinfo", "/elmah.axd", "/trace.axd", "/owa/auth/x.js", "/autodiscover/autodiscover.json",
-	"/remote/fgt_lang", "/dana-na/", "/global-protect/", "/+cscoe+/", "/api/jsonws/invoke", "/struts2-showcase",
+	"/remote/fgt_lang", "/dana-na/", "/global-protect/", "/+cscoe+/", "/struts2-showcase",
 	"/.travis.yml", "/.gitlab-ci.yml", "/docker-compose.yml", "/composer.lock", "/package-lock.json.bak",
 	"/.claude/", "/.cursor/", "/.cursorignore", "/.cursorrules", "/.continue/", "/.roo/", "/.kiro/",
 	"/.windsurf/", "/.rovodev/", "/.codex/", "/.opencode/", "/.a0proj/", "/.plandex/", "/.fabric/",
@@ -110,16 +110,21 @@ var probePaths = append([]string{
 	// A Java web application's private directories, which the servlet
 	// specification forbids a container to serve.
 	"/web-inf/", "/meta-inf/",
-	"/nmaplowercheck", "/sdk", "/evox/about", "/mgmt/tm/util/bash",
+	"/nmaplowercheck", "/evox/about", "/mgmt/tm/util/bash",
 }, webShellPaths()...)
+
+// wholeProbePaths are probes only as the whole path: VMware's "/sdk" is
+// where many sites keep their SDKs ("/sdk/js/app.js").
+var wholeProbePaths = map[string]bool{"/sdk": true, "/sdk/": true}
 
 // consolePaths are the admin consoles of products a server may well run
 // (phpMyAdmin, Adminer, Tomcat's manager, Solr, Apache's status pages,
-// JBoss): scanners ask for them, and so do the people who administer
-// them. scanner.console reports them and never blocks.
+// JBoss, Liferay's JSON web services): scanners ask for them, and so do
+// the people who administer them. scanner.console reports them and never
+// blocks.
 var consolePaths = []string{
 	"/phpmyadmin", "/pma/", "/myadmin/", "/adminer.php", "/manager/html", "/solr/admin/", "/server-status",
-	"/server-info", "/jmx-console", "/web-console",
+	"/server-info", "/jmx-console", "/web-console", "/api/jsonws/invoke",
 }
 
 var consolePathSet = newSubstrings(consolePaths)
@@ -161,6 +166,9 @@ func checkProbePath(v, lv string, f Features, c *Context) (int, int, bool) {
 		if leftoverFile(lv[i+1:]) || disguisedScript(lv[i+1:]) {
 			return i + 1, len(lv), true
 		}
+	}
+	if wholeProbePaths[lv] {
+		return 0, len(lv), true
 	}
 	var start, end int
 	found := probePathSet.each(lv, func(k, i int) bool {

@@ -511,6 +511,11 @@ func TestInjectionShapes(t *testing.T) {
 		// Leftover files and scripts disguised as images, in paths.
 		{`/backup.gz`, InPath, "scanner.probe"},
 		{`/WEB-INF/web.xml`, InPath, "scanner.probe"},
+		{`/sdk`, InPath, "scanner.probe"},
+		{`/sdk/js/app.js`, InPath, ""},
+		{`/api/jsonws/invoke`, InPath, "scanner.console"},
+		{`/phpmyadmin/index.php`, InPath, "scanner.console"},
+		{`/server-status-page`, InPath, ""},
 		{`/winnt/system32/cmd.exe`, InPath, "ptrav.file"},
 		{`/app/META-INF/MANIFEST.MF`, InPath, "scanner.probe"},
 		{`/docs/web-info/`, InPath, ""},
