@@ -331,12 +331,31 @@ func (g *gen) place(typ, place, ev, enc string) (corpus.Case, bool) {
 		if json.Unmarshal([]byte(raw), &m) != nil {
 			return c, false
 		}
-		if len(m) == 0 {
+		// The first operator, in order (the corpus is the same on every
+		// run), at the top or in a field's object, sent as PHP and
+		// Express read it: {"$ne": 1} and {"password": {"$ne": "x"}} are
+		// password[$ne]=x.
+		found := false
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if strings.HasPrefix(k, "$") {
+				c.Query, found = "user=admin&password["+k+"]=x", true
+				break
+			}
+			if ops, ok := m[k].(map[string]any); ok {
+				for _, op := range slices.Sorted(maps.Keys(ops)) {
+					if strings.HasPrefix(op, "$") {
+						c.Query, found = "user=admin&"+k+"["+op+"]=x", true
+						break
+					}
+				}
+			}
+			if found {
+				break
+			}
+		}
+		if !found {
 			return c, false
 		}
-		// The first operator name in order: the corpus is the same on
-		// every run.
-		c.Query = "user=admin&password[" + slices.Sorted(maps.Keys(m))[0] + "]=x"
 	default:
 		return c, false
 	}
