@@ -11,7 +11,7 @@ import (
 // docs/DETECTION.md), rounded down a little: the test fails when a change
 // makes detection or false positives worse, not when it misses a wish.
 const (
-	minGeneratedDetection = 0.998  // attacks of test/corpus/attacks.jsonl detected (99.90 %: private names in note fields are not SSRF since the fifth session)
+	minGeneratedDetection = 0.998  // attacks of test/corpus/attacks.jsonl detected (99.91 %: private names in note fields are not SSRF since the fifth session)
 	minCRSDetection       = 0.845  // CRS PL1 regression positives detected
 	minGTWDetection       = 0.995  // GoTestWAF test cases (gotestwaf.jsonl) detected
 	maxBenignFlagged      = 0.0010 // hard benign requests (benign.jsonl) flagged (the target)
