@@ -476,6 +476,9 @@ func TestJWTClaimsNameParties(t *testing.T) {
 	if res := e.Inspect(bearer(token(`{"alg":"RS256","jku":"http://127.0.0.1:8080/jwks.json"}`, claims))); !hasDetection(res, "ssrf", "header.authorization|jwt.header.jku") {
 		t.Errorf("jku on loopback not flagged: %+v", res.Detections)
 	}
+	if res := e.Inspect(bearer(token(`{"alg":"RS256"}`, `{"iss":"https://sso.example.com/","picture":"http://169.254.169.254/"}`))); !hasDetection(res, "ssrf", "header.authorization|jwt.payload.picture") {
+		t.Errorf("a metadata address in a claim not flagged: %+v", res.Detections)
+	}
 	if res := e.Inspect(bearer(token(`{"alg":"none"}`, `{"sub":"1' OR '1'='1","iss":"http://localhost/"}`))); !hasDetection(res, "sqli", "header.authorization|jwt.payload.sub") {
 		t.Errorf("injection in a claim not flagged: %+v", res.Detections)
 	}

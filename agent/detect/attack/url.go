@@ -153,6 +153,22 @@ func loopbackRedirect(u parsedURL, c *Context) bool {
 	return u.host == "localhost" || u.host == "::1" || strings.HasPrefix(u.host, "127.") && strings.Count(u.host, ".") == 3
 }
 
+// partyHost reports whether host, an internal one, is how a deployment
+// names its own services: localhost, a private network's name, or a
+// loopback or private address written plainly. A token's claims name
+// their issuer and audience so; a metadata address, a link-local one or
+// an address in disguise (decimal, octal, wrapped) is no party.
+func partyHost(host string) bool {
+	if host == "localhost" || privateName(host) {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	if err != nil || a.String() != strings.Trim(host, "[]") {
+		return false
+	}
+	return a.IsLoopback() || a.IsPrivate()
+}
+
 // privateName reports whether host is a name of a private network's DNS
 // (a Kubernetes service, a corporate or home network, mDNS) rather than a
 // loopback, metadata or numeric address. Systems inside such a network
@@ -396,7 +412,7 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 			if at >= 4 && lv[at-4:at] == "jar:" {
 				return at - 4, len(v), true // jar:http://host!/: Java fetches the archive
 			}
-			if oastHost(u.host) || internalHost(u.host) && !c.Claim && !localLinkInSentence(lv, at, u.host, c) && !(at == 0 && loopbackRedirect(u, c)) &&
+			if oastHost(u.host) || internalHost(u.host) && !(c.Claim && partyHost(u.host)) && !localLinkInSentence(lv, at, u.host, c) && !(at == 0 && loopbackRedirect(u, c)) &&
 				(!privateName(u.host) || privateNameFetched(c) || serviceAPIPath(u.rest)) {
 				return at, len(v), true
 			}
