@@ -948,6 +948,14 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 	if w == "" {
 		return 0, false
 	}
+	if e+2 < len(lv) && lv[e] == ',' && (strongCommands[w] || weakCommands[w] || startCommands[w]) && cmdSeparated(lv, j) {
+		// cmd.exe reads a comma as a space: "&ping,-n,10,127.0.0.1",
+		// "|cmd,/c,whoami", "&dir,c:\". An option, a switch, a number or
+		// a drive comes next; "id,name" is a list.
+		if a := lv[e+1]; a == '-' || a == '/' || a >= '0' && a <= '9' || a >= 'a' && a <= 'z' && lv[e+2] == ':' {
+			return e, true
+		}
+	}
 	if !strongCommands[w] && !weakCommands[w] && !adminTools[w] {
 		// "id\n": a literal line break escape ends the word for whatever
 		// unescapes the value before a shell reads it.
@@ -1059,6 +1067,16 @@ func commandAt(lv string, j int, sub bool) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// cmdSeparated reports whether the word at lv[j:] starts the value or
+// follows one of cmd.exe's command separators, '&' and '|'.
+func cmdSeparated(lv string, j int) bool {
+	k := j
+	for k > 0 && (lv[k-1] == ' ' || lv[k-1] == '\t') {
+		k--
+	}
+	return k == 0 || lv[k-1] == '&' || lv[k-1] == '|'
 }
 
 // shellWord reads a command name, undoing quoting tricks (c'a't, c\at,

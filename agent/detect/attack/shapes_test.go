@@ -301,6 +301,11 @@ func TestInjectionShapes(t *testing.T) {
 		{`http.get('http://localhost:3000', { agent }, (res) => {})`, InField, ""},
 		{`x";setTimeout(name, 1)//`, InQuery, "xss.js"},
 		{`mock.timers.enable({ apis: ['setTimeout'] }); setTimeout(fn, 9999);`, InField, ""},
+		// cmd.exe reads commas as spaces.
+		{`&ping,-n,10,127.0.0.1`, InQuery, "rce.shell"},
+		{`|cmd,/c,whoami`, InQuery, "rce.shell"},
+		{`sort by id,-created`, InQuery, ""},
+		{"`w,5", InField, ""},
 		// Shells named in sentences, quoted or as the end of a path.
 		{"If true, runs command inside of a shell. Uses `'/bin/sh'` on Unix, and `process.env.ComSpec` on Windows.", InField, ""},
 		{`**child\_process**: use /system/bin/sh on android (Ben Noordhuis)`, InField, ""},
