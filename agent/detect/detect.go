@@ -128,8 +128,10 @@ type Detection struct {
 	Value      string      // the decoded value the match is in, as walked (listed in Result.Values when kept), never a reading of it
 	Start, End int         // the matched fragment: Value[Start:End]
 	RuleID     int64       // the rule behind a custom detector or virtual patch
-	// Experimental detections come from experimental custom detectors:
-	// reported, never blocking.
+	// Experimental detections come from experimental custom detectors, or
+	// from built-in detectors that only report (scanner.console): reported,
+	// never blocking, and not counted by the cloud's triggers, so that an
+	// administrator of phpMyAdmin is not denylisted for using it.
 	Experimental bool
 	Block        bool
 }

@@ -634,7 +634,7 @@ func (w *walker) report(p point.Point, v string, m attack.Match) {
 	if w.rules.isDisabled(m.Type, p) {
 		return
 	}
-	w.add(Detection{Type: m.Type, Point: p, DetectorID: m.DetectorID, Value: v, Start: m.Start, End: m.End, Block: !m.ReportOnly})
+	w.add(Detection{Type: m.Type, Point: p, DetectorID: m.DetectorID, Value: v, Start: m.Start, End: m.End, Block: !m.ReportOnly, Experimental: m.ReportOnly})
 }
 
 // add records d once per (type, point, detector).
