@@ -211,19 +211,8 @@ func serviceAPIPath(rest string) bool {
 // fetches: "url", "webhook", "callback_url", "feed", not "web_url" or
 // "externalURL", which describe a resource.
 func fetchParam(name string) bool {
-	var buf [24]byte
-	b := buf[:0]
-	for i := 0; i < len(name) && len(b) < len(buf); i++ {
-		c := name[i]
-		switch {
-		case c == '_' || c == '-':
-			continue
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	switch string(b) {
+	var buf [32]byte
+	switch string(paramKey(buf[:0], name)) {
 	case "url", "uri", "webhook", "webhookurl", "callback", "callbackurl", "target", "targeturl", "feed", "feedurl", "src", "source", "sourceurl",
 		"dest", "proxy", "endpoint", "image", "imageurl", "img", "host", "server", "domain", "fetch", "fetchurl", "load", "download", "downloadurl",
 		"remote", "remoteurl", "api", "apiurl", "address", "addr", "site", "import", "importurl", "avatar", "avatarurl", "icon", "iconurl", "file", "fileurl", "path":
@@ -561,12 +550,10 @@ func configPathParam(name string) bool {
 	return strings.HasSuffix(n, "[path]")
 }
 
-// redirectParam reports whether a parameter name says the application
-// will redirect to its value.
-func redirectParam(name string) bool {
-	var buf [32]byte
-	b := buf[:0]
-	for i := 0; i < len(name) && len(b) < len(buf); i++ {
+// paramKey appends name to b lower-cased and without '_' and '-', up to
+// b's capacity: "return_to", "returnTo" and "return-to" are one key.
+func paramKey(b []byte, name string) []byte {
+	for i := 0; i < len(name) && len(b) < cap(b); i++ {
 		c := name[i]
 		switch {
 		case c == '_' || c == '-':
@@ -576,7 +563,14 @@ func redirectParam(name string) bool {
 		}
 		b = append(b, c)
 	}
-	switch string(b) {
+	return b
+}
+
+// redirectParam reports whether a parameter name says the application
+// will redirect to its value.
+func redirectParam(name string) bool {
+	var buf [32]byte
+	switch string(paramKey(buf[:0], name)) {
 	case "redirect", "redirectto", "redirecturl", "redir", "redirurl", "return", "returnto", "returnurl",
 		"returnpath", "next", "nexturl", "continue", "continueurl", "goto", "gotourl", "dest", "destination",
 		"desturl", "forward", "forwardurl", "target", "targeturl", "go", "out", "exit", "jump", "jumpurl",
