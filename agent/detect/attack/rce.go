@@ -1677,7 +1677,8 @@ func nodeGlobal(lv string) (int, bool) {
 // documentedCall reports whether the call lv[at:] whose arguments start
 // at args is a function named in documentation, not made: quoted as
 // Markdown code ("`process.kill()`", inert as a template literal too), or
-// a signature with optional parameters ("process.kill(pid[, signal])").
+// a signature with optional parameters ("process.kill(pid[, signal])"),
+// names and brackets only.
 func documentedCall(lv string, at, args int) bool {
 	// A signature is short: the search is bounded, or a value of many
 	// unclosed calls would be read to its end from each.
@@ -1685,8 +1686,8 @@ func documentedCall(lv string, at, args int) bool {
 	if end < 0 {
 		return false
 	}
-	if strings.Contains(lv[args:args+end], "[,") {
-		return true
+	if sig := lv[args : args+end]; strings.Contains(sig, "[,") && strings.Trim(sig, "abcdefghijklmnopqrstuvwxyz0123456789_ ,[]") == "" {
+		return true // parameter names only: "exec('id'/*[,*/)" is a call
 	}
 	after := args + end + 1
 	return at > 0 && lv[at-1] == '`' && after < len(lv) && lv[after] == '`'

@@ -319,6 +319,7 @@ func TestInjectionShapes(t *testing.T) {
 		{"The `process.kill()` method sends the signal", InField, ""},
 		{"## `process.dlopen(module, filename[, flags])`", InField, ""},
 		{`x;process.kill(process.pid)`, InQuery, "rce.node"},
+		{`process.binding('spawn_sync'/*[,*/)`, InField, "rce.node"},
 		{`const fn = context.mock.fn(); setTimeout(fn, 1000);`, InField, ""},
 		{`';setTimeout('alert(1)')//`, InQuery, "xss.js"},
 		// A wrapper named in a sentence; loopback in Markdown code.
