@@ -285,11 +285,13 @@ func TestBadIngestServer(t *testing.T) {
 			}
 			// Go's client may send a GET again when a kept-alive connection
 			// fails under it, so the proxy can have reported a request or
-			// two more than the loop sent: every report counts.
+			// two more than the loop sent: every report counts, read once
+			// the uploads have failed, when the handler of a GET the client
+			// gave up on has finished too.
+			waitFor(t, "failed uploads", func() bool { return r.metric(t, `palisade_report_uploads_total{result="failed"}`) >= 3 })
 			seq.Lock()
 			reported := next
 			seq.Unlock()
-			waitFor(t, "failed uploads", func() bool { return r.metric(t, `palisade_report_uploads_total{result="failed"}`) >= 3 })
 			if st := r.Stats(); st.Events != int64(reported) {
 				t.Fatalf("spool holds %d events, want %d", st.Events, reported)
 			}
