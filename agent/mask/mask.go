@@ -309,15 +309,13 @@ func (s *Secrets) Sensitive(p point.Point) bool {
 // read inside an API key sent as a form or as base64, names included, is
 // the key.
 func (s *Secrets) decodedFromSensitive(p point.Point, n int) bool {
-	for i := n - 1; i >= 0; i-- {
-		if p.Step(i).Kind != point.Layer {
-			continue
-		}
-		holder := p
-		for holder.Len() > i {
-			holder = holder.Parent()
-		}
-		if s.m.pointSensitive(s.appID, holder) {
+	for p.Len() > n {
+		p = p.Parent()
+	}
+	for p.Len() > 0 {
+		layer := p.Step(p.Len()-1).Kind == point.Layer
+		p = p.Parent() // the value the layer decodes
+		if layer && s.m.pointSensitive(s.appID, p) {
 			return true
 		}
 	}

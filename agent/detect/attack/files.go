@@ -193,8 +193,9 @@ func checkSensitiveFile(v, lv string, f Features, c *Context) (int, int, bool) {
 	}
 	if f&fColon != 0 {
 		at := -1
+		inText := (c.Where == InField || c.Where == InBody) && strings.Contains(lv, "file://") && sentenceWords(lv) >= 4
 		wrapperSet.each(lv, func(e, i int) bool {
-			if wrappers[e] == "file://" && i > 0 && (c.Where == InField || c.Where == InBody) && sentenceWords(lv) >= 4 {
+			if wrappers[e] == "file://" && i > 0 && inText {
 				// A file URL in running text or code shown
 				// ("readFileSync(new URL('file:///tmp/hello'))"): named,
 				// not handed to a fetch, which takes a value that is one.

@@ -416,23 +416,21 @@ var mongoOperators = map[string]bool{
 	"$type": true, "$natural": true, "$slice": true,
 }
 
-// queryOperators are the operators of a filter: comparisons, logic,
-// element and array tests. Inside a parameter that carries a query
-// (Context.Query) they are the API's own syntax: Strapi's
-// filters[price][$gte]=10, Parse's where={"age":{"$gt":18}}.
-// The others ($where, $function, $expr, $lookup, the update operators)
-// run code or reach further than a filter, wherever they are.
-var queryOperators = map[string]bool{
-	"$ne": true, "$eq": true, "$gt": true, "$gte": true, "$lt": true, "$lte": true, "$in": true, "$nin": true,
-	"$regex": true, "$options": true, "$exists": true, "$or": true, "$and": true, "$not": true, "$nor": true,
-	"$elemmatch": true, "$size": true, "$all": true, "$mod": true, "$text": true, "$search": true, "$type": true,
-	"$comment": true, "$slice": true,
+// reachingOperators are the operators that run code or reach further than
+// a filter ($where, $function, $expr, $lookup, the updates): out of place
+// wherever they are. The others (comparisons, logic, element and array
+// tests) are a filter's, and inside a parameter that carries a query
+// (Context.Query) the API's own syntax: Strapi's filters[price][$gte]=10,
+// Parse's where={"age":{"$gt":18}}.
+var reachingOperators = map[string]bool{
+	"$where": true, "$expr": true, "$function": true, "$accumulator": true, "$jsonschema": true, "$lookup": true,
+	"$set": true, "$unset": true, "$inc": true, "$push": true, "$rename": true, "$natural": true,
 }
 
 // injectedOperator reports whether op, a MongoDB operator, is out of place
 // in c.
 func injectedOperator(op string, c *Context) bool {
-	return mongoOperators[op] && !(c.Query && queryOperators[op])
+	return mongoOperators[op] && (!c.Query || reachingOperators[op])
 }
 
 // checkNoSQLOperator finds MongoDB query operators where a plain value was

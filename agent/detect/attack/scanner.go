@@ -136,8 +136,7 @@ func checkConsolePath(v, lv string, f Features, c *Context) (int, int, bool) {
 	var start, end int
 	found := consolePathSet.each(lv, func(k, i int) bool {
 		e := i + len(consolePaths[k])
-		p := consolePaths[k]
-		if p[len(p)-1] != '/' && e < len(lv) && lv[e] != '/' && lv[e] != '.' && lv[e] != '?' {
+		if !namedWhole(lv, consolePaths[k], e) {
 			return false // "/server-status-page" is another page
 		}
 		start, end = i, e
@@ -174,10 +173,7 @@ func checkProbePath(v, lv string, f Features, c *Context) (int, int, bool) {
 	found := probePathSet.each(lv, func(k, i int) bool {
 		p := probePaths[k]
 		e := i + len(p)
-		// A probe names a file or directory exactly: "/.envoy" and
-		// "/.github/" are somebody's routes. An entry ending in '.' names
-		// a file's backups ("/wp-config.php.bak", ".php.save").
-		if p[len(p)-1] != '/' && p[len(p)-1] != '.' && e < len(lv) && lv[e] != '/' && lv[e] != '?' && lv[e] != '.' && lv[e] != '~' && lv[e] != ';' {
+		if !namedWhole(lv, p, e) {
 			return false
 		}
 		start, end = i, e
@@ -187,6 +183,19 @@ func checkProbePath(v, lv string, f Features, c *Context) (int, int, bool) {
 }
 
 var probePathSet = newSubstrings(probePaths)
+
+// namedWhole reports whether the path entry p, found in lv ending at e,
+// names a file or directory exactly: "/.envoy" and "/.github/" are
+// somebody's routes, not "/.env" and "/.git". An entry ending in '/' is a
+// directory; one ending in '.' names a file's backups
+// ("/wp-config.php.bak", ".php.save"); otherwise the name must end there
+// or at a separator, an extension, a backup's '~' or a path parameter.
+func namedWhole(lv, p string, e int) bool {
+	if last := p[len(p)-1]; last == '/' || last == '.' || e >= len(lv) {
+		return true
+	}
+	return strings.IndexByte("/?.~;", lv[e]) >= 0
+}
 
 // leftoverExts name what an editor, a backup or a database leaves next to
 // the site's files, and no site links to: "/settings.php.swp",

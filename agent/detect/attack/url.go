@@ -106,12 +106,13 @@ var oastDomains = []string{"burpcollaborator.net", "oastify.com", "interact.sh",
 // none, and then no token needs looking at.
 var oastDomainSet = newSubstrings(oastDomains)
 
-// localLinkInSentence reports whether the URL at lv[at:] is a link to
-// the writer's own machine in the running text of a field ("then open
-// http://localhost:3000", "check http://127.0.0.1:8080/ in a browser"):
+// loopbackLinkShown reports whether the URL at lv[at:] is a link to the
+// writer's own machine shown in a field: in running text ("then open
+// http://localhost:3000", "check http://127.0.0.1:8080/ in a browser"),
+// in Markdown code, or as a string argument of a call in code shown:
 // developers write so in every forum. Only loopback counts: metadata and
 // private hosts in text stay flagged, a link previewer fetches them.
-func localLinkInSentence(lv string, at int, host string, c *Context) bool {
+func loopbackLinkShown(lv string, at int, host string, c *Context) bool {
 	if c.Where != InField && c.Where != InBody || at < 2 {
 		return false
 	}
@@ -182,6 +183,8 @@ func privateName(host string) bool {
 	case "kubernetes.default.svc", "metadata.google.internal", "instance-data.ec2.internal":
 		return false
 	}
+	// ".consul": Consul's service DNS; ".home.arpa", ".lan", ".intranet",
+	// ".corp": names of a private network.
 	for _, suf := range []string{".internal", ".local", ".svc", ".cluster.local", ".consul", ".home.arpa", ".lan", ".intranet", ".corp"} {
 		if strings.HasSuffix(host, suf) {
 			return true
@@ -232,9 +235,10 @@ func internalHost(host string) bool {
 	case "":
 		return false
 	}
-	// ".consul": Consul's service DNS; ".home.arpa", ".lan", ".intranet",
-	// ".corp": names of a private network.
-	for _, suf := range []string{".localhost", ".internal", ".local", ".svc", ".cluster.local", ".localtest.me", ".lvh.me", ".consul", ".home.arpa", ".lan", ".intranet", ".corp"} {
+	if privateName(host) {
+		return true
+	}
+	for _, suf := range []string{".localhost", ".localtest.me", ".lvh.me"} {
 		if strings.HasSuffix(host, suf) {
 			return true
 		}
@@ -401,7 +405,7 @@ func checkSSRF(v, lv string, f Features, c *Context) (int, int, bool) {
 			if at >= 4 && lv[at-4:at] == "jar:" {
 				return at - 4, len(v), true // jar:http://host!/: Java fetches the archive
 			}
-			if oastHost(u.host) || internalHost(u.host) && !(c.Claim && partyHost(u.host)) && !localLinkInSentence(lv, at, u.host, c) && !(at == 0 && loopbackRedirect(u, c)) &&
+			if oastHost(u.host) || internalHost(u.host) && !(c.Claim && partyHost(u.host)) && !loopbackLinkShown(lv, at, u.host, c) && !(at == 0 && loopbackRedirect(u, c)) &&
 				(!privateName(u.host) || privateNameFetched(c) || serviceAPIPath(u.rest)) {
 				return at, len(v), true
 			}

@@ -527,10 +527,31 @@ func StripBreaks(s string) (string, bool) {
 	return string(b), true
 }
 
-// caseMapped holds the letters whose Unicode case mapping lands on ASCII:
-// "İ".ToLower is "i̇", "ı" and "ſ" upper-case to 'I' and 'S', the Kelvin
-// sign lower-cases to 'k'.
-var caseMapped = strings.NewReplacer("\u0130", "I", "\u0131", "i", "\u017f", "s", "\u212a", "K")
+// caseMappedLetters are the letters whose Unicode case mapping lands on
+// ASCII, and the ASCII letter FoldCaseMapped reads them as: "İ".ToLower
+// is "i̇", "ı" and "ſ" upper-case to 'I' and 'S', the Kelvin sign
+// lower-cases to 'k'.
+var caseMappedLetters = map[rune]rune{'\u0130': 'I', '\u0131': 'i', '\u017f': 's', '\u212a': 'K'}
+
+var caseMapped = func() *strings.Replacer {
+	var pairs []string
+	for r, a := range caseMappedLetters {
+		pairs = append(pairs, string(r), string(a))
+	}
+	return strings.NewReplacer(pairs...)
+}()
+
+// wideASCII returns the ASCII character a fullwidth form (U+FF01..U+FF5E,
+// U+3000 for the space) stands for.
+func wideASCII(r rune) (rune, bool) {
+	switch {
+	case r >= 0xFF01 && r <= 0xFF5E:
+		return r - 0xFF01 + 0x21, true
+	case r == 0x3000:
+		return ' ', true
+	}
+	return 0, false
+}
 
 // FoldCaseMapped returns s with those letters, and the fullwidth forms of
 // ASCII (U+FF01..U+FF5E, and U+3000 for the space), as the ASCII they map
@@ -585,13 +606,8 @@ func foldFullwidth(s string) string {
 	for i := 0; i < len(s); {
 		if i+2 < len(s) {
 			r, n := utf8.DecodeRuneInString(s[i:])
-			if n == 3 && r >= 0xFF01 && r <= 0xFF5E {
-				b = append(b, byte(r-0xFF01+0x21))
-				i += 3
-				continue
-			}
-			if n == 3 && r == 0x3000 {
-				b = append(b, ' ')
+			if a, ok := wideASCII(r); ok && n == 3 {
+				b = append(b, byte(a))
 				i += 3
 				continue
 			}
@@ -646,23 +662,12 @@ func Locate(origin, reading string, i int) int {
 
 // sameReading reports whether rune o of a value reads as rune r.
 func sameReading(o, r rune) bool {
-	switch {
-	case o == r:
+	if o == r || o == ' ' && r == '+' || o == '+' && r == ' ' {
 		return true
-	case o == ' ' && r == '+', o == '+' && r == ' ', o == 0x3000 && r == ' ':
-		return true
-	case o >= 0xFF01 && o <= 0xFF5E:
-		return r == o-0xFF01+0x21
 	}
-	switch o {
-	case '\u0130':
-		return r == 'I'
-	case '\u0131':
-		return r == 'i'
-	case '\u017f':
-		return r == 's'
-	case '\u212a':
-		return r == 'K'
+	if a, ok := wideASCII(o); ok {
+		return r == a
 	}
-	return false
+	a, ok := caseMappedLetters[o]
+	return ok && r == a
 }
